@@ -1,0 +1,70 @@
+/**
+ * The events that flow from the sources (flow tracker, listener scan) to detectors and sinks.
+ * Plain data, created once per connection state change (not per packet).
+ */
+
+/** Which container an address belonged to at the time of the event. */
+export interface ContainerRef {
+  id: string;
+  name: string;
+  image: string;
+  /** Compose service, or null when the container is not part of a Compose project. */
+  service: string | null;
+  project: string | null;
+}
+
+export type Proto = "tcp" | "udp";
+
+export interface Endpoint {
+  ip: string;
+  port: number;
+  /** The container that owned this IP at the event time, or null (host, other, or external). */
+  container: ContainerRef | null;
+  /** DNS names this IP was resolved from by the other side's container, when seen on the wire. */
+  names?: string[];
+}
+
+/**
+ * attempt: first packet of a new connection (TCP SYN, first UDP datagram of a pseudo-flow);
+ * accepted: the responder answered (SYN-ACK, or a UDP reply);
+ * rejected: the responder refused (RST to the SYN);
+ * unanswered: no answer within the timeout;
+ * closed: the connection ended (FIN/RST or UDP idle), with its duration.
+ */
+export type ConnectionState = "attempt" | "accepted" | "rejected" | "unanswered" | "closed";
+
+/** outbound: container to non-container; inbound: non-container to container; internal: both containers. */
+export type Direction = "outbound" | "inbound" | "internal" | "external";
+
+export interface ConnectionEvent {
+  kind: "connection";
+  /** Event time in ms since the epoch, taken from packet timestamps (never the wall clock). */
+  ts: number;
+  proto: Proto;
+  state: ConnectionState;
+  /** The initiator (the side that sent the SYN or the first datagram). */
+  src: Endpoint;
+  dst: Endpoint;
+  direction: Direction;
+  /** Time since the first packet, in ms; set on accepted, rejected, unanswered and closed. */
+  durationMs?: number;
+  /** Packets seen on this flow (control packets only for TCP under the live BPF filter). */
+  packets: number;
+  /** Capture interface, or "file" in replay. */
+  iface: string;
+}
+
+export interface ListenerEvent {
+  kind: "listener";
+  ts: number;
+  state: "opened" | "closed";
+  container: ContainerRef;
+  proto: Proto;
+  family: 4 | 6;
+  address: string;
+  port: number;
+  /** Docker's embedded DNS resolver (127.0.0.11) listens inside every user-network container. */
+  dockerDns: boolean;
+}
+
+export type NetmonEvent = ConnectionEvent | ListenerEvent;
