@@ -1,4 +1,11 @@
-import { DecodedPacket, LINKTYPE_ETHERNET, LINKTYPE_LINUX_SLL, LINKTYPE_RAW, PROTO_TCP, PROTO_UDP } from "./packet.js";
+import {
+  type DecodedPacket,
+  LINKTYPE_ETHERNET,
+  LINKTYPE_LINUX_SLL,
+  LINKTYPE_RAW,
+  PROTO_TCP,
+  PROTO_UDP,
+} from "./packet.js";
 
 /**
  * Allocation-free header decoder: reads Ethernet / 802.1Q / Linux SLL / raw IP, then IPv4 or
@@ -17,7 +24,7 @@ export function decodePacket(
 ): boolean {
   out.reset();
   out.buf = buf;
-  const end = start + caplen < buf.length ? start + caplen : buf.length;
+  const end = Math.min(start + caplen, buf.length);
   let off: number;
   let etherType: number;
   if (linkType === LINKTYPE_ETHERNET) {
@@ -141,10 +148,10 @@ function decodeTransport(buf: Buffer, off: number, end: number, out: DecodedPack
     }
     out.srcPort = buf.readUInt16BE(off);
     out.dstPort = buf.readUInt16BE(off + 2);
-    const udpLen = buf.readUInt16BE(off + 6);
+    const udpLen = buf.readUInt16BE(off + 4);
     const avail = end - off;
     const declared = udpLen >= 8 ? udpLen : avail;
     out.payloadOffset = off + 8;
-    out.payloadLength = (declared < avail ? declared : avail) - 8;
+    out.payloadLength = Math.min(declared, avail) - 8;
   }
 }

@@ -116,7 +116,12 @@ function readClassic(r: ChunkReader, onPacket: RawPacketHandler): PcapReadResult
     const incl = little ? b.readUInt32LE(p + 8) : b.readUInt32BE(p + 8);
     const orig = little ? b.readUInt32LE(p + 12) : b.readUInt32BE(p + 12);
     if (incl > MAX_RECORD) {
-      throw new PcapFormatError(path, r.fileOffset, packets, `record claims ${incl} captured bytes (max ${MAX_RECORD})`);
+      throw new PcapFormatError(
+        path,
+        r.fileOffset,
+        packets,
+        `record claims ${incl} captured bytes (max ${MAX_RECORD})`,
+      );
     }
     if (!r.ensure(16 + incl)) {
       throw new PcapFormatError(path, r.fileOffset, packets, `truncated packet data (needs ${incl} bytes)`);
@@ -186,7 +191,8 @@ function readPcapng(r: ChunkReader, onPacket: RawPacketHandler): PcapReadResult 
       onPacket(b, p + 28, caplen, u32(24), ts, iface.linkType);
     } else if (type === 3) {
       const iface = ifaces[0];
-      if (iface === undefined) throw new PcapFormatError(path, blockOffset, packets, "packet before any interface");
+      if (iface === undefined)
+        throw new PcapFormatError(path, blockOffset, packets, "packet before any interface");
       const orig = u32(8);
       const caplen = Math.min(orig, totalLen - 16);
       packets++;

@@ -20,3 +20,12 @@ export interface CaptureStats {
   /** Dropped by the interface or driver. */
   ifDropped: number;
 }
+
+export function addStats(a: CaptureStats, b: CaptureStats): CaptureStats {
+  return {
+    iface: a.iface,
+    received: a.received + b.received,
+    dropped: a.dropped + b.dropped,
+    ifDropped: a.ifDropped + b.ifDropped,
+  };
+}

@@ -1,0 +1,161 @@
+import { LINKTYPE_ETHERNET, LINKTYPE_LINUX_SLL, LINKTYPE_RAW } from "./packet.js";
+import { loadPcapBinding, type NativePcapSession } from "./pcap-binding.js";
+import type { CaptureStats, RawPacketHandler } from "./source.js";
+
+export interface LiveCaptureOptions {
+  filter: string;
+  bufferTimeoutMs: number;
+  bufferSizeMb: number;
+  snaplen: number;
+}
+
+const LINK_TYPES: Record<string, number> = {
+  LINKTYPE_ETHERNET,
+  LINKTYPE_LINUX_SLL,
+  LINKTYPE_RAW,
+};
+
+/** Turns libpcap's open errors into one line that says what to do. */
+export function explainOpenError(iface: string, message: string): string {
+  if (/permitted|permission/i.test(message)) {
+    return `cannot capture on ${iface}: permission denied (netmon needs CAP_NET_RAW: run as root or grant the capability)`;
+  }
+  if (/no such device/i.test(message)) return `cannot capture on ${iface}: no such interface`;
+  return `cannot capture on ${iface}: ${message}`;
+}
+
+/** u_int counters from pcap_stats wrap at 2^32: accumulate deltas so totals only grow. */
+class WrappingCounter {
+  private last = 0;
+  total = 0;
+  update(raw: number): void {
+    const value = raw >>> 0;
+    this.total += (value - this.last + 4294967296) % 4294967296;
+    this.last = value;
+  }
+}
+
+/**
+ * A live libpcap session on one interface. Packets are handed to `onPacket` straight from the
+ * reused capture buffer (nothing is allocated per packet). A read error (the interface went away)
+ * closes the session and is reported once through `onError`.
+ */
+export class LiveCapture {
+  private session: NativePcapSession | null = null;
+  private readonly buf: Buffer;
+  private readonly header = Buffer.alloc(16);
+  private linkType = LINKTYPE_ETHERNET;
+  private readonly received = new WrappingCounter();
+  private readonly dropped = new WrappingCounter();
+  private readonly ifDropped = new WrappingCounter();
+  /** Exceptions thrown by the handler (counted, never allowed to kill the process). */
+  handlerErrors = 0;
+
+  constructor(
+    readonly iface: string,
+    private readonly opts: LiveCaptureOptions,
+    private readonly onPacket: RawPacketHandler,
+    private readonly onError: (message: string) => void,
+    private readonly onWarning: (message: string) => void = () => {},
+  ) {
+    this.buf = Buffer.alloc(opts.snaplen);
+  }
+
+  get isOpen(): boolean {
+    return this.session !== null;
+  }
+
+  /** Opens the session; throws an Error with a one-line explanation when libpcap refuses. */
+  open(): void {
+    const { PcapSession } = loadPcapBinding();
+    const session = new PcapSession();
+    let linkName: string;
+    try {
+      linkName = session.open_live(
+        this.iface,
+        this.opts.filter,
+        this.opts.bufferSizeMb * 1024 * 1024,
+        this.opts.snaplen,
+        "",
+        () => this.deliver(),
+        false,
+        this.opts.bufferTimeoutMs,
+        (msg: string) => this.onWarning(msg),
+        true,
+      );
+    } catch (err) {
+      throw new Error(explainOpenError(this.iface, err instanceof Error ? err.message : String(err)));
+    }
+    const link = LINK_TYPES[linkName];
+    if (link === undefined) {
+      session.close();
+      session.dispatch(this.buf, this.header);
+      throw new Error(`cannot capture on ${this.iface}: unsupported link type ${linkName}`);
+    }
+    this.linkType = link;
+    session.read_callback = () => this.drain();
+    session.start_polling();
+    this.session = session;
+    // Packets may already be waiting.
+    setImmediate(() => this.drain());
+  }
+
+  close(): void {
+    const s = this.session;
+    if (s === null) return;
+    this.sampleStats();
+    this.session = null;
+    s.read_callback = undefined;
+    s.close();
+    // close() only breaks the loop: one more dispatch releases the handle and stops polling.
+    try {
+      s.dispatch(this.buf, this.header);
+    } catch {
+      // already released
+    }
+  }
+
+  /** Cumulative counters; reading them also refreshes them from the kernel. */
+  stats(): CaptureStats {
+    this.sampleStats();
+    return {
+      iface: this.iface,
+      received: this.received.total,
+      dropped: this.dropped.total,
+      ifDropped: this.ifDropped.total,
+    };
+  }
+
+  private sampleStats(): void {
+    if (this.session === null) return;
+    try {
+      const s = this.session.stats();
+      this.received.update(s.ps_recv);
+      this.dropped.update(s.ps_drop);
+      this.ifDropped.update(s.ps_ifdrop);
+    } catch {
+      // the handle is gone; the last totals stand
+    }
+  }
+
+  private drain(): void {
+    const s = this.session;
+    if (s === null) return;
+    const n = s.dispatch(this.buf, this.header);
+    if (n === -1) {
+      this.close();
+      this.onError(`capture on ${this.iface} stopped: read error (interface removed?)`);
+    }
+  }
+
+  private deliver(): void {
+    const h = this.header;
+    const tsMs = h.readUInt32LE(0) * 1000 + h.readUInt32LE(4) / 1000;
+    const caplen = h.readUInt32LE(8);
+    try {
+      this.onPacket(this.buf, 0, caplen, h.readUInt32LE(12), tsMs, this.linkType);
+    } catch {
+      this.handlerErrors++;
+    }
+  }
+}

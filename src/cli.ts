@@ -1,0 +1,118 @@
+#!/usr/bin/env node
+import { Command, CommanderError } from "commander";
+import { containersTable, listContainers } from "./commands/containers.js";
+import { replayFile } from "./commands/replay.js";
+import { loadConfig } from "./config/load.js";
+import type { NetmonConfig } from "./config/schema.js";
+import { Daemon } from "./daemon.js";
+import { NetmonError } from "./errors.js";
+import { createLogger } from "./logger.js";
+
+const VERSION = "0.1.0";
+
+function configOrThrow(path: string | undefined): NetmonConfig {
+  const result = loadConfig(path);
+  if (!result.ok)
+    throw new NetmonError(`invalid configuration${path ? ` in ${path}` : ""}`, 2, result.errors);
+  return result.config;
+}
+
+async function runDaemon(opts: { config?: string; logEvents?: boolean }): Promise<void> {
+  const config = configOrThrow(opts.config);
+  const log = createLogger(config.log.level);
+  const daemon = new Daemon({ config, log, logEvents: opts.logEvents === true || config.log.events });
+  await daemon.start();
+  await new Promise<void>((resolve) => {
+    const shutdown = (signal: string) => {
+      log.info({ signal }, "stopping");
+      void daemon.stop().then(resolve);
+    };
+    process.once("SIGTERM", () => shutdown("SIGTERM"));
+    process.once("SIGINT", () => shutdown("SIGINT"));
+  });
+}
+
+function buildProgram(): Command {
+  const program = new Command()
+    .name("netmon")
+    .description("Runtime network anomaly monitor for Docker hosts")
+    .version(VERSION)
+    .showHelpAfterError("(run netmon --help for usage)")
+    .exitOverride();
+
+  program
+    .command("run")
+    .description("run the daemon: follow Docker, capture on the bridges, report")
+    .option("-c, --config <file>", "configuration file (default: the embedded defaults)")
+    .option("--log-events", "log every connection and listener event as a JSON line")
+    .action(runDaemon);
+
+  program
+    .command("replay")
+    .description("replay a pcap/pcapng file through the detection pipeline, printing events as JSON lines")
+    .argument("<file>", "capture file (pcap or pcapng)")
+    .option("-i, --inventory <file>", "containers of the capture: the JSON array printed by docker inspect")
+    .option("-c, --config <file>", "configuration file")
+    .action((file: string, opts: { inventory?: string; config?: string }) => {
+      const config = configOrThrow(opts.config);
+      const log = createLogger(config.log.level, { sync: true });
+      const summary = replayFile(file, opts.inventory, config, log);
+      log.info({ summary }, "replay finished");
+    });
+
+  program
+    .command("containers")
+    .description("list the running containers as netmon sees them")
+    .option("-c, --config <file>", "configuration file")
+    .option("--json", "print JSON instead of a table")
+    .action(async (opts: { config?: string; json?: boolean }) => {
+      const config = configOrThrow(opts.config);
+      const containers = await listContainers(config, createLogger("silent"));
+      process.stdout.write(
+        opts.json
+          ? `${JSON.stringify(containers, null, 2)}\n`
+          : `${containersTable(containers, config.mode)}\n`,
+      );
+    });
+
+  program
+    .command("check-config")
+    .description("validate a configuration file: exit 0, or exit 2 with every error and its key path")
+    .argument("<file>", "configuration file")
+    .action((file: string) => {
+      configOrThrow(file);
+      process.stdout.write(`${file}: ok\n`);
+    });
+
+  return program;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Commander already printed the message (or the help/version).
+      return err.exitCode === 0 ? 0 : 2;
+    }
+    if (err instanceof NetmonError) {
+      process.stderr.write(`netmon: ${err.message}\n`);
+      for (const d of err.details) process.stderr.write(`  ${d}\n`);
+      return err.exitCode;
+    }
+    const message = err instanceof Error ? err.message : String(err);
+    process.stderr.write(`netmon: unexpected error: ${message}\n`);
+    return 1;
+  }
+}
+
+main(process.argv).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  () => {
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,134 @@
+import { readFile } from "node:fs/promises";
+import Dockerode from "dockerode";
+import { CAP_NET_RAW, hasCapability } from "./capabilities.js";
+import { CAPTURE_FILTER } from "./capture/bpf-filter.js";
+import { CaptureManager } from "./capture/capture-manager.js";
+import type { NetmonConfig } from "./config/schema.js";
+import { explainDockerError, NetmonError } from "./errors.js";
+import { logEvent } from "./event-log.js";
+import type { NetmonEvent } from "./events.js";
+import { DockerInventory } from "./inventory/docker-inventory.js";
+import { Inventory } from "./inventory/inventory.js";
+import { ListenerScanner } from "./listeners/listener-scanner.js";
+import { scheduleListenerScan } from "./listeners/listener-schedule.js";
+import type { Logger } from "./logger.js";
+import { Pipeline } from "./pipeline.js";
+
+export interface DaemonOptions {
+  config: NetmonConfig;
+  log: Logger;
+  /** Log every connection and listener event (`run --log-events`, or log.events in the config). */
+  logEvents: boolean;
+}
+
+/** How often flow timeouts run when traffic is quiet, and how often failed captures are retried. */
+const TICK_MS = 250;
+const RECONCILE_MS = 10_000;
+
+/**
+ * Wires the live pipeline: Docker inventory → captures on the bridges → decode/flows → events,
+ * plus the scheduled listener scan. Owns every timer and handle, and releases them on stop().
+ */
+export class Daemon {
+  readonly inventory = new Inventory();
+  readonly pipeline: Pipeline;
+  readonly docker: DockerInventory;
+  readonly captures: CaptureManager;
+  private readonly scanner: ListenerScanner;
+  private timers: NodeJS.Timeout[] = [];
+  private schedule: { stop(): void } | null = null;
+  private stopped = false;
+
+  constructor(private readonly opts: DaemonOptions) {
+    const { config, log } = opts;
+    this.pipeline = new Pipeline(config, this.inventory, (ev) => this.onEvent(ev));
+    const client = new Dockerode({ socketPath: config.docker.socketPath });
+    this.docker = new DockerInventory(this.inventory, client, log, config.docker);
+    this.captures = new CaptureManager(
+      { filter: CAPTURE_FILTER, ...config.capture },
+      (iface) => this.pipeline.handlerFor(iface),
+      log,
+    );
+    this.scanner = new ListenerScanner({
+      readFile: (path) => readFile(path, "utf8"),
+      maxSocketsPerContainer: config.listeners.maxPerContainer,
+    });
+  }
+
+  /** Starts everything; throws a NetmonError (one clear line) when a prerequisite is missing. */
+  async start(): Promise<void> {
+    const { config, log } = this.opts;
+    if (!hasCapability(CAP_NET_RAW)) {
+      throw new NetmonError(
+        "netmon needs CAP_NET_RAW to capture packets: run it as root or grant the capability (see systemd/netmon.service)",
+      );
+    }
+    try {
+      await this.docker.start();
+    } catch (err) {
+      this.docker.stop();
+      throw new NetmonError(explainDockerError(config.docker.socketPath, err));
+    }
+    this.docker.on("changed", () => this.reconcileCaptures());
+    this.docker.on("status", (up) =>
+      log.info({ connected: up }, up ? "Docker reachable" : "Docker unreachable"),
+    );
+    if (config.capture.interfaces === "auto") this.reconcileCaptures();
+    else this.captures.openOrThrow(config.capture.interfaces);
+
+    this.schedule = scheduleListenerScan(config.listeners.schedule, () => this.scanListeners(), {
+      onError: (err) => log.warn({ err: String(err) }, "listener scan failed"),
+      onSkip: () => log.warn("listener scan still running at the next tick; skipped one"),
+    });
+    void this.scanListeners();
+    // Packet time drives flow timeouts; when traffic is quiet the clock stands in, a little behind
+    // so packets still in the kernel buffer are never overtaken.
+    const lagMs = config.capture.bufferTimeoutMs + 50;
+    this.timers.push(setInterval(() => this.pipeline.tick(Date.now() - lagMs), TICK_MS));
+    this.timers.push(
+      setInterval(() => {
+        if (config.capture.interfaces === "auto") this.reconcileCaptures();
+        this.inventory.index.prune(Date.now());
+      }, RECONCILE_MS),
+    );
+    log.info(
+      {
+        containers: this.inventory.running().length,
+        interfaces: this.captures.interfaces(),
+        mode: config.mode,
+      },
+      "netmon started",
+    );
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    this.schedule?.stop();
+    this.docker.stop();
+    this.captures.closeAll();
+    this.pipeline.tick(Date.now());
+  }
+
+  private reconcileCaptures(): void {
+    if (this.stopped || this.opts.config.capture.interfaces !== "auto") return;
+    this.captures.reconcile(this.inventory.activeBridges());
+  }
+
+  private async scanListeners(): Promise<void> {
+    const targets = this.inventory
+      .running()
+      .filter((c) => c.pid > 0)
+      .map((c) => ({ ref: c.ref, pid: c.pid }));
+    const result = await this.scanner.scan(targets, Date.now());
+    for (const ev of result.events) this.onEvent(ev);
+    for (const e of result.errors)
+      this.opts.log.debug({ container: e.containerId, error: e.message }, "listener scan");
+  }
+
+  private onEvent(ev: NetmonEvent): void {
+    if (this.opts.logEvents) logEvent(this.opts.log, ev);
+  }
+}

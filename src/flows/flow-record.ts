@@ -1,0 +1,50 @@
+import type { ContainerRef, Direction } from "../events.js";
+
+/** TCP: SYN seen, no answer yet. UDP: datagrams from the initiator only. */
+export const FLOW_ATTEMPT = 0;
+/** TCP: SYN-ACK seen. UDP: the responder answered. */
+export const FLOW_ACCEPTED = 1;
+
+/**
+ * One tracked flow. Addresses are plain number fields (no typed arrays, no strings on the hot
+ * path: a record costs little and is reused through a free list); the text form and the container
+ * attribution are computed once, when the flow is created. Side `a` is always the initiator.
+ */
+export class FlowRecord {
+  proto = 0;
+  version = 0;
+  a0 = 0;
+  a1 = 0;
+  a2 = 0;
+  a3 = 0;
+  b0 = 0;
+  b1 = 0;
+  b2 = 0;
+  b3 = 0;
+  aPort = 0;
+  bPort = 0;
+  hash = 0;
+  state = FLOW_ATTEMPT;
+  firstTs = 0;
+  lastTs = 0;
+  packets = 0;
+  aIp = "";
+  bIp = "";
+  aRef: ContainerRef | null = null;
+  bRef: ContainerRef | null = null;
+  direction: Direction = "external";
+  iface = "";
+  /** Next record in the same hash bucket. */
+  chain: FlowRecord | null = null;
+  /** Neighbours in creation order (oldest first), for eviction and sweeps. */
+  older: FlowRecord | null = null;
+  newer: FlowRecord | null = null;
+
+  clear(): void {
+    this.aRef = null;
+    this.bRef = null;
+    this.chain = null;
+    this.older = null;
+    this.newer = null;
+  }
+}

@@ -1,0 +1,260 @@
+/**
+ * Periodic listener discovery: reads each container's /proc/<pid>/net tables and turns the
+ * difference with the previous scan into ListenerEvents.
+ *
+ * Behaviour, per container id:
+ * - First readable scan: `opened` for every listening socket. Later scans: `opened` for new
+ *   ones, `closed` for gone ones, nothing when unchanged.
+ * - Missing tcp6/udp6 (IPv6 disabled in the namespace): treated as empty, not an error.
+ * - Missing pid (tcp/udp ENOENT: the process exited and the inventory has not caught up yet):
+ *   reported once, no events, the last known set is kept. If the container comes back with a new
+ *   pid (restart), the diff is against that set, so a restart with the same listeners is silent.
+ * - Other read failures: reported, no events, state kept (a partial read must not look like
+ *   sockets closing).
+ * - Incomplete view (more listeners than `maxSocketsPerContainer`, or malformed lines): reported;
+ *   new sockets are `opened` up to the cap but nothing is `closed`, since absence proves nothing.
+ * - Each problem is reported when it appears, not again on every scan while it persists.
+ * - Containers absent from a scan's list are dropped silently (stopping is the inventory's
+ *   business); `forget(id)` drops one explicitly (container destroyed).
+ *
+ * Note: /proc/<pid>/net shows the pid's network namespace, so containers sharing a namespace
+ * (`network_mode: container:x`) report the same sockets, and `network_mode: host` containers
+ * report the host's.
+ */
+import type { ContainerRef, ListenerEvent } from "../events.js";
+import {
+  DEFAULT_MAX_SOCKETS,
+  type ListeningSocket,
+  type ProcNetFile,
+  parseProcNet,
+} from "./proc-net-parser.js";
+
+export interface ListenerScannerOptions {
+  /** Reads a whole file as text; rejects with a Node errno error (`code: "ENOENT"`, ...) on failure. */
+  readFile: (path: string) => Promise<string>;
+  procRoot?: string;
+  /** Bound on listening sockets kept per container, over all four tables. */
+  maxSocketsPerContainer?: number;
+}
+
+export interface ScanTarget {
+  ref: ContainerRef;
+  pid: number;
+}
+
+export interface ScanError {
+  containerId: string;
+  message: string;
+}
+
+export interface ScanResult {
+  events: ListenerEvent[];
+  errors: ScanError[];
+}
+
+interface ContainerState {
+  sockets: Map<string, ListeningSocket>;
+  /** Problems seen on the previous scan, so a persisting one is reported only once. */
+  reported: Set<string>;
+}
+
+type ReadOutcome =
+  | { kind: "failed"; problems: string[] }
+  | { kind: "read"; sockets: ListeningSocket[]; complete: boolean; problems: string[] };
+
+const FILES: readonly ProcNetFile[] = ["tcp", "tcp6", "udp", "udp6"];
+// Containers read at the same time: bounds open file descriptors on hosts with hundreds of containers.
+const READ_CONCURRENCY = 8;
+
+export class ListenerScanner {
+  private readonly readFile: (path: string) => Promise<string>;
+  private readonly procRoot: string;
+  private readonly maxSockets: number;
+  private readonly state = new Map<string, ContainerState>();
+  private tail: Promise<unknown> = Promise.resolve();
+  // forget() calls are numbered so that a scan requested before one does not resurrect the state
+  // when it commits; the record is only needed while scans are pending.
+  private forgetSeq = 0;
+  private readonly forgottenAt = new Map<string, number>();
+  private pendingScans = 0;
+
+  constructor(opts: ListenerScannerOptions) {
+    this.readFile = opts.readFile;
+    this.procRoot = (opts.procRoot ?? "/proc").replace(/\/+$/, "");
+    this.maxSockets = opts.maxSocketsPerContainer ?? DEFAULT_MAX_SOCKETS;
+  }
+
+  /** Drops a container's state (destroyed); its next scan, if any, reports everything as opened. */
+  forget(containerId: string): void {
+    this.state.delete(containerId);
+    if (this.pendingScans > 0) this.forgottenAt.set(containerId, ++this.forgetSeq);
+  }
+
+  /** Containers with state (for status output and tests). */
+  trackedContainers(): string[] {
+    return [...this.state.keys()];
+  }
+
+  /** Scans run one after the other (each diff needs the previous one's result); never rejects. */
+  scan(containers: readonly ScanTarget[], nowMs: number): Promise<ScanResult> {
+    const requestedAt = this.forgetSeq;
+    this.pendingScans++;
+    const run = this.tail
+      .then(() => this.runScan(containers, nowMs, requestedAt))
+      .finally(() => {
+        if (--this.pendingScans === 0) this.forgottenAt.clear();
+      });
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+
+  private async runScan(
+    containers: readonly ScanTarget[],
+    nowMs: number,
+    requestedAt: number,
+  ): Promise<ScanResult> {
+    // One entry per id (the first), so a duplicated container cannot diff against itself.
+    const targets = new Map<string, ScanTarget>();
+    for (const c of containers) if (!targets.has(c.ref.id)) targets.set(c.ref.id, c);
+    for (const id of [...this.state.keys()]) if (!targets.has(id)) this.state.delete(id);
+
+    const list = [...targets.values()].filter((t) => t.pid > 0);
+    const outcomes = await mapLimit(list, READ_CONCURRENCY, (t) => this.readContainer(t.pid));
+
+    const events: ListenerEvent[] = [];
+    const errors: ScanError[] = [];
+    list.forEach((target, i) => {
+      const id = target.ref.id;
+      if ((this.forgottenAt.get(id) ?? 0) > requestedAt) return; // destroyed meanwhile
+      let st = this.state.get(id);
+      if (st === undefined) {
+        st = { sockets: new Map(), reported: new Set() };
+        this.state.set(id, st);
+      }
+      const outcome = outcomes[i]!;
+      for (const message of outcome.problems) {
+        if (!st.reported.has(message)) errors.push({ containerId: id, message });
+      }
+      st.reported = new Set(outcome.problems);
+      if (outcome.kind === "read")
+        this.diff(st, target.ref, outcome.sockets, outcome.complete, nowMs, events);
+    });
+    return { events, errors };
+  }
+
+  private diff(
+    st: ContainerState,
+    ref: ContainerRef,
+    sockets: ListeningSocket[],
+    complete: boolean,
+    ts: number,
+    events: ListenerEvent[],
+  ): void {
+    const current = new Map<string, ListeningSocket>();
+    for (const s of sockets) current.set(socketKey(s), s);
+    if (complete) {
+      for (const [key, s] of st.sockets) if (!current.has(key)) events.push(toEvent(s, "closed", ref, ts));
+      for (const [key, s] of current) if (!st.sockets.has(key)) events.push(toEvent(s, "opened", ref, ts));
+      st.sockets = current;
+      return;
+    }
+    // Incomplete view: only add, and keep the state within the cap.
+    for (const [key, s] of current) {
+      if (st.sockets.has(key) || st.sockets.size >= this.maxSockets) continue;
+      st.sockets.set(key, s);
+      events.push(toEvent(s, "opened", ref, ts));
+    }
+  }
+
+  private async readContainer(pid: number): Promise<ReadOutcome> {
+    const dir = `${this.procRoot}/${pid}/net`;
+    const texts = await Promise.all(
+      FILES.map((f) =>
+        Promise.resolve()
+          .then(() => this.readFile(`${dir}/${f}`))
+          .then(
+            (text) => ({ ok: true as const, text }),
+            (err: unknown) => ({ ok: false as const, err }),
+          ),
+      ),
+    );
+
+    const failures: string[] = [];
+    let gone = false;
+    texts.forEach((r, i) => {
+      if (r.ok) return;
+      const file = FILES[i]!;
+      const code = errnoCode(r.err);
+      const ipv6 = file === "tcp6" || file === "udp6";
+      if (code === "ENOENT" && ipv6) return; // IPv6 disabled in this namespace
+      if ((code === "ENOENT" || code === "ESRCH") && !ipv6) gone = true;
+      else failures.push(`net/${file}: ${errorMessage(r.err)}`);
+    });
+    if (gone) return { kind: "failed", problems: [`process ${pid} not found (container exited?)`] };
+    if (failures.length > 0) return { kind: "failed", problems: failures };
+
+    const sockets: ListeningSocket[] = [];
+    const problems: string[] = [];
+    let truncated = false;
+    texts.forEach((r, i) => {
+      if (!r.ok) return;
+      const file = FILES[i]!;
+      // The cap is for the container as a whole, so each table gets what the previous ones left.
+      const res = parseProcNet(r.text, file, Math.max(0, this.maxSockets - sockets.length));
+      sockets.push(...res.sockets);
+      if (res.truncated) truncated = true;
+      if (res.errors > 0) problems.push(`net/${file}: ${res.errors} malformed line(s) skipped`);
+    });
+    if (truncated) problems.push(`more than ${this.maxSockets} listening sockets; list truncated`);
+    return { kind: "read", sockets, complete: problems.length === 0, problems };
+  }
+}
+
+function socketKey(s: ListeningSocket): string {
+  return `${s.proto}/${s.family}/${s.address}/${s.port}`;
+}
+
+function toEvent(
+  s: ListeningSocket,
+  state: "opened" | "closed",
+  ref: ContainerRef,
+  ts: number,
+): ListenerEvent {
+  return {
+    kind: "listener",
+    ts,
+    state,
+    container: ref,
+    proto: s.proto,
+    family: s.family,
+    address: s.address,
+    port: s.port,
+    dockerDns: s.dockerDns,
+  };
+}
+
+function errnoCode(err: unknown): string | undefined {
+  if (typeof err === "object" && err !== null && "code" in err) {
+    const code = (err as { code: unknown }).code;
+    if (typeof code === "string") return code;
+  }
+  return undefined;
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** Like Promise.all over items.map(fn), with at most `limit` calls pending at once; keeps order. */
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}

@@ -1,0 +1,96 @@
+import { decodePacket } from "./capture/decoder.js";
+import { wordsToIp } from "./capture/ip-format.js";
+import { DecodedPacket, PROTO_UDP } from "./capture/packet.js";
+import type { RawPacketHandler } from "./capture/source.js";
+import type { NetmonConfig } from "./config/schema.js";
+import type { ConnectionEvent, NetmonEvent } from "./events.js";
+import { DnsCache } from "./flows/dns-cache.js";
+import { parseDnsMessage } from "./flows/dns-parser.js";
+import { FlowTracker } from "./flows/flow-tracker.js";
+import type { IpResolver } from "./inventory/types.js";
+
+export interface PipelineCounters {
+  packets: number;
+  /** Packets that carried no IPv4/IPv6 header we could read (ARP, garbage, unknown link types). */
+  undecoded: number;
+  dnsAnswers: number;
+  dnsRejected: number;
+}
+
+const DNS_PORT = 53;
+
+/**
+ * decode → DNS cache → flow tracker → events. Live capture and pcap replay both feed packets
+ * here, so both behave the same; events go to one sink (detectors, logs) synchronously.
+ */
+export class Pipeline {
+  readonly tracker: FlowTracker;
+  readonly dns: DnsCache;
+  readonly counters: PipelineCounters = { packets: 0, undecoded: 0, dnsAnswers: 0, dnsRejected: 0 };
+  private readonly pkt = new DecodedPacket();
+
+  constructor(
+    config: NetmonConfig,
+    private readonly resolver: IpResolver,
+    private readonly sink: (ev: NetmonEvent) => void,
+  ) {
+    this.dns = new DnsCache({
+      maxEntries: config.dns.maxEntries,
+      minTtlMs: config.dns.minTtlSeconds * 1000,
+      maxTtlMs: config.dns.maxTtlSeconds * 1000,
+    });
+    this.tracker = new FlowTracker(config.flows, resolver, (ev) => this.onConnection(ev));
+  }
+
+  /** A packet handler bound to one capture interface. */
+  handlerFor(iface: string): RawPacketHandler {
+    return (buf, start, caplen, wireLength, tsMs, linkType) => {
+      this.counters.packets++;
+      const p = this.pkt;
+      if (!decodePacket(buf, start, caplen, linkType, p)) {
+        this.counters.undecoded++;
+        return;
+      }
+      p.ts = tsMs;
+      p.wireLength = wireLength;
+      if (p.proto === PROTO_UDP && p.srcPort === DNS_PORT && p.payloadLength >= 12) this.onDnsAnswer(p);
+      this.tracker.onPacket(p, iface);
+    };
+  }
+
+  /** Clock tick from the daemon when traffic is quiet: runs the timeouts due by now. */
+  tick(nowMs: number): void {
+    this.tracker.advance(nowMs);
+    this.dns.sweep(nowMs);
+  }
+
+  /** End of a replay: pending flows time out as they would have. */
+  finish(): void {
+    this.tracker.flush();
+  }
+
+  emitListener(ev: NetmonEvent): void {
+    this.sink(ev);
+  }
+
+  private onDnsAnswer(p: DecodedPacket): void {
+    const res = parseDnsMessage(p.buf, p.payloadOffset, p.payloadLength);
+    if (!res.ok) {
+      this.counters.dnsRejected++;
+      return;
+    }
+    if (!res.message.isResponse) return;
+    this.counters.dnsAnswers++;
+    // Names are remembered per asking container, so one container's lookups never vouch for another's.
+    const client = wordsToIp(p.dst, p.ipVersion);
+    const scope = this.resolver.lookup(client, p.ts)?.id ?? client;
+    this.dns.record(scope, res.message, p.ts);
+  }
+
+  private onConnection(ev: ConnectionEvent): void {
+    const scope = ev.src.container?.id ?? ev.src.ip;
+    const names = this.dns.namesFor(scope, ev.dst.ip, ev.ts);
+    if (names.length > 0) ev.dst.names = names;
+    this.sink(ev);
+  }
+}
