@@ -22,14 +22,17 @@ async function runDaemon(opts: { config?: string; logEvents?: boolean }): Promis
   const log = createLogger(config.log.level);
   const daemon = new Daemon({ config, log, logEvents: opts.logEvents === true || config.log.events });
   await daemon.start();
-  await new Promise<void>((resolve) => {
-    const shutdown = (signal: string) => {
-      log.info({ signal }, "stopping");
-      void daemon.stop().then(resolve);
-    };
-    process.once("SIGTERM", () => shutdown("SIGTERM"));
-    process.once("SIGINT", () => shutdown("SIGINT"));
+  const signal = await new Promise<string>((resolve) => {
+    process.once("SIGTERM", () => resolve("SIGTERM"));
+    process.once("SIGINT", () => resolve("SIGINT"));
   });
+  log.info({ signal }, "stopping");
+  await daemon.stop();
+  log.info("stopped");
+  // Closed capture handles may keep the event loop alive (see live-capture.ts): exit explicitly
+  // once the last log line is written.
+  await new Promise<void>((resolve) => log.flush(() => resolve()));
+  process.exit(0);
 }
 
 function buildProgram(): Command {

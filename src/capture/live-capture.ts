@@ -15,6 +15,15 @@ const LINK_TYPES: Record<string, number> = {
   LINKTYPE_RAW,
 };
 
+/**
+ * npm `pcap` stops a closed session's uv_poll handle but never uv_close()s it: if the native
+ * session were garbage-collected, libuv would later walk freed memory (a segfault seen here at
+ * exit). Closed sessions are therefore kept referenced for the life of the process; each is a
+ * few hundred bytes once libpcap has released its buffers. Their poll handles may keep the event
+ * loop alive, so `netmon run` exits explicitly once it has stopped.
+ */
+const closedSessions: NativePcapSession[] = [];
+
 /** Turns libpcap's open errors into one line that says what to do. */
 export function explainOpenError(iface: string, message: string): string {
   if (/permitted|permission/i.test(message)) {
@@ -88,6 +97,7 @@ export class LiveCapture {
     }
     const link = LINK_TYPES[linkName];
     if (link === undefined) {
+      closedSessions.push(session);
       session.close();
       session.dispatch(this.buf, this.header);
       throw new Error(`cannot capture on ${this.iface}: unsupported link type ${linkName}`);
@@ -105,14 +115,15 @@ export class LiveCapture {
     if (s === null) return;
     this.sampleStats();
     this.session = null;
-    s.read_callback = undefined;
-    s.close();
-    // close() only breaks the loop: one more dispatch releases the handle and stops polling.
-    try {
+    closedSessions.push(s);
+    // close() only sets libpcap's break flag; in non-blocking mode libpcap notices it at the next
+    // packet, and only then releases the handle and stops polling. Until then the poll callback
+    // must keep draining (an undrained readable fd would make libuv spin): packets are discarded.
+    s.read_callback = () => {
       s.dispatch(this.buf, this.header);
-    } catch {
-      // already released
-    }
+    };
+    s.close();
+    s.dispatch(this.buf, this.header);
   }
 
   /** Cumulative counters; reading them also refreshes them from the kernel. */
@@ -143,12 +154,15 @@ export class LiveCapture {
     if (s === null) return;
     const n = s.dispatch(this.buf, this.header);
     if (n === -1) {
+      // The interface went away. libpcap keeps its socket until a packet that will never come:
+      // that handle (and its ring) cannot be released through npm `pcap`, see closedSessions.
       this.close();
       this.onError(`capture on ${this.iface} stopped: read error (interface removed?)`);
     }
   }
 
   private deliver(): void {
+    if (this.session === null) return;
     const h = this.header;
     const tsMs = h.readUInt32LE(0) * 1000 + h.readUInt32LE(4) / 1000;
     const caplen = h.readUInt32LE(8);

@@ -129,7 +129,7 @@ export class FlowTracker {
     const s = p.src;
     const d = p.dst;
     while (rec !== null) {
-      if (rec.proto === p.proto) {
+      if (rec.proto === p.proto && rec.version === p.ipVersion) {
         if (
           rec.aPort === p.srcPort &&
           rec.bPort === p.dstPort &&

@@ -1,3 +1,5 @@
+import { StringDecoder } from "node:string_decoder";
+
 /**
  * Splits Docker's event stream (newline-delimited JSON, chunked arbitrarily) into objects. A line
  * longer than `maxLine` is discarded whole: the stream is input from outside and must not make us
@@ -6,6 +8,8 @@
 export class EventLineSplitter {
   private partial = "";
   private discarding = false;
+  /** Keeps a multi-byte UTF-8 character that a chunk boundary cut in two until its last byte arrives. */
+  private readonly decoder = new StringDecoder("utf8");
 
   constructor(
     private readonly onObject: (obj: unknown) => void,
@@ -14,7 +18,7 @@ export class EventLineSplitter {
   ) {}
 
   push(chunk: Buffer | string): void {
-    const text = this.partial + chunk.toString();
+    const text = this.partial + (typeof chunk === "string" ? chunk : this.decoder.write(chunk));
     const lines = text.split("\n");
     this.partial = lines.pop() ?? "";
     for (const line of lines) {

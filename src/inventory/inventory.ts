@@ -31,10 +31,12 @@ export class Inventory implements IpResolver {
     const previous = this.containers.get(info.ref.id);
     const before = new Set(previous?.running ? addressesOf(previous) : []);
     const now = info.running ? addressesOf(info) : [];
+    // A stopped container released its IPs when it finished (before the release at atMs below,
+    // which would otherwise close the tenures first and make this a no-op).
+    if (!info.running && info.finishedAt !== null) this.index.endContainer(info.ref.id, info.finishedAt);
     for (const ip of before) if (!now.includes(ip)) this.index.end(ip, info.ref.id, atMs);
     const from = previous?.running ? atMs : info.startedAt || atMs;
     for (const ip of now) this.index.add(ip, info.ref, before.has(ip) ? from : Math.min(from, atMs));
-    if (!info.running && info.finishedAt !== null) this.index.endContainer(info.ref.id, info.finishedAt);
     this.containers.set(info.ref.id, info);
   }
 

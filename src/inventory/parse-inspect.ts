@@ -81,6 +81,8 @@ export function bridgeInterfaceOf(net: NetworkInspect): string | null {
 
 export type ParseResult<T> = { ok: true; value: T; warnings: string[] } | { ok: false; error: string };
 
+const isPort = (n: number): boolean => Number.isInteger(n) && n > 0 && n < 65536;
+
 /** Epoch ms of a Docker time string; Docker's zero time ("0001-01-01T00:00:00Z") and junk give 0. */
 function parseDockerTime(text: string | null | undefined): number {
   if (!text) return 0;
@@ -137,6 +139,8 @@ export function parseContainerInspect(
     const ipv6 = ep.GlobalIPv6Address ? normalizeIp(ep.GlobalIPv6Address) : null;
     if (ep.IPAddress && ipv4 === null)
       warnings.push(`network ${name}: invalid IPAddress ${JSON.stringify(ep.IPAddress)}`);
+    if (ep.GlobalIPv6Address && ipv6 === null)
+      warnings.push(`network ${name}: invalid GlobalIPv6Address ${JSON.stringify(ep.GlobalIPv6Address)}`);
     let bridge = bridges.get(networkId);
     if (bridge === undefined) {
       bridge =
@@ -159,16 +163,16 @@ export function parseContainerInspect(
   const publishedPorts: PublishedPort[] = [];
   for (const [spec, bindings] of Object.entries(c.NetworkSettings?.Ports ?? {})) {
     const m = /^(\d{1,5})\/(tcp|udp|sctp)$/.exec(spec);
-    if (!m || !bindings) continue;
+    if (!m || !bindings || !isPort(Number(m[1]))) continue;
     for (const b of bindings) {
       const hostPort = Number(b.HostPort);
-      if (Number.isInteger(hostPort) && hostPort > 0 && hostPort < 65536) {
+      if (isPort(hostPort)) {
         publishedPorts.push({ containerPort: Number(m[1]), proto: m[2]!, hostIp: b.HostIp ?? "", hostPort });
       }
     }
   }
   const exposedPorts = Object.keys(c.Config?.ExposedPorts ?? {})
-    .filter((p) => /^\d{1,5}(\/(tcp|udp|sctp))?$/.test(p))
+    .filter((p) => /^\d{1,5}(\/(tcp|udp|sctp))?$/.test(p) && isPort(Number.parseInt(p, 10)))
     .slice(0, 1024);
   const running = c.State?.Running === true;
   const name = (c.Name ?? "").replace(/^\//, "") || c.Id.slice(0, 12);
