@@ -1,0 +1,145 @@
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { makeFixtures } from "../fixtures/make-fixtures.js";
+import {
+  CLI,
+  cleanupDocker,
+  createInternalNetwork,
+  e2eReady,
+  runContainer,
+  uniqueName,
+} from "./support/docker.js";
+
+const dir = mkdtempSync(join(tmpdir(), "netmon-cli-"));
+
+function netmon(args: string[], opts: { prefix?: string[] } = {}) {
+  const prefix = opts.prefix ?? [];
+  const cmd = prefix.length > 0 ? prefix[0]! : process.execPath;
+  const argv = prefix.length > 0 ? [...prefix.slice(1), process.execPath, CLI, ...args] : [CLI, ...args];
+  const r = spawnSync(cmd, argv, { encoding: "utf8", timeout: 30_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function expectOneClearLine(stderr: string, pattern: RegExp): void {
+  expect(stderr).toMatch(pattern);
+  expect(stderr).not.toMatch(/\n\s+at /); // no stack trace
+}
+
+describe("netmon CLI (no Docker needed)", () => {
+  it("replay prints the fixture's events as JSON lines and a summary", () => {
+    const fx = makeFixtures(dir);
+    const r = netmon(["replay", fx.pcap, "--inventory", fx.inventory]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const lines = r.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    const events = lines.filter((l) => l.msg === "connection") as {
+      event: { state: string; src: { container: { name: string } | null } };
+    }[];
+    expect(events).toHaveLength(22);
+    expect(events.filter((e) => e.event.src.container?.name === "worker-b")).toHaveLength(3);
+    expect(lines.at(-1)).toMatchObject({ msg: "replay finished", summary: { packets: 25, events: 22 } });
+  });
+
+  it("replay of a truncated capture names the offset and the packets read", () => {
+    const fx = makeFixtures(dir);
+    const cut = join(dir, "cut.pcap");
+    writeFileSync(cut, readFileSync(fx.pcap).subarray(0, 300));
+    const r = netmon(["replay", cut]);
+    expect(r.code).toBe(1);
+    expectOneClearLine(r.stderr, /cut\.pcap: truncated .* at byte offset \d+ \(after \d+ packets\)/);
+  });
+
+  it("replay of a missing file and of a bad inventory give one clear line", () => {
+    const missing = netmon(["replay", join(dir, "nope.pcap")]);
+    expect(missing.code).toBe(1);
+    expectOneClearLine(missing.stderr, /^netmon: .*nope\.pcap: cannot read the capture file \(ENOENT\)\n$/);
+    const badInv = join(dir, "inv.json");
+    writeFileSync(badInv, "{not json");
+    const fx = makeFixtures(dir);
+    const r = netmon(["replay", fx.pcap, "--inventory", badInv]);
+    expect(r.code).toBe(2);
+    expectOneClearLine(r.stderr, /inv\.json: not valid JSON/);
+  });
+
+  it("check-config accepts the shipped config and rejects a bad one with every key path", () => {
+    const ok = netmon(["check-config", new URL("../../config/netmon.yaml", import.meta.url).pathname]);
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toMatch(/netmon\.yaml: ok/);
+    const bad = join(dir, "bad.yaml");
+    writeFileSync(bad, "modee: monitor\nflows:\n  maxFlows: -1\nlisteners:\n  schedule: every minute\n");
+    const r = netmon(["check-config", bad]);
+    expect(r.code).toBe(2);
+    expectOneClearLine(r.stderr, /invalid configuration/);
+    expect(r.stderr).toMatch(/modee: unknown key/);
+    expect(r.stderr).toMatch(/flows\.maxFlows: /);
+    expect(r.stderr).toMatch(/listeners\.schedule: not a valid cron expression/);
+  });
+
+  it("unknown flags and commands exit non-zero with one line, no stack trace", () => {
+    const flag = netmon(["run", "--bogus"]);
+    expect(flag.code).toBe(2);
+    expectOneClearLine(flag.stderr, /unknown option '--bogus'/);
+    const cmd = netmon(["frobnicate"]);
+    expect(cmd.code).toBe(2);
+    expectOneClearLine(cmd.stderr, /unknown command 'frobnicate'/);
+  });
+
+  it("run with an unreachable Docker socket fails with one clear line", () => {
+    const cfg = join(dir, "nosock.yaml");
+    writeFileSync(cfg, `docker:\n  socketPath: ${join(dir, "missing.sock")}\n`);
+    const r = netmon(["run", "--config", cfg]);
+    expect(r.code).toBe(1);
+    // Without root the capability check comes first; either way one clear line.
+    expectOneClearLine(
+      r.stderr,
+      /^netmon: (cannot reach Docker: .*missing\.sock does not exist|netmon needs CAP_NET_RAW)/,
+    );
+  });
+});
+
+const ready = e2eReady();
+
+describe.runIf(ready)("netmon CLI against the real dockerd", () => {
+  const name = uniqueName("listed");
+
+  beforeAll(() => {
+    cleanupDocker();
+    const net = createInternalNetwork(uniqueName("net"), 62);
+    runContainer(name, net.name, "sleep 300", [
+      "--init",
+      "--ip",
+      "198.18.62.5",
+      "--label",
+      "com.docker.compose.service=api",
+    ]);
+  });
+
+  afterAll(() => cleanupDocker());
+
+  it("containers lists real containers with their IP, bridge and pid", () => {
+    const r = netmon(["containers"]);
+    expect(r.code).toBe(0);
+    const row = r.stdout.split("\n").find((l) => l.startsWith(name));
+    expect(row).toBeDefined();
+    expect(row).toMatch(/netmon-test\/busybox\s+api\s+198\.18\.62\.5\s+br-[0-9a-f]{12}\s+[1-9]\d*\s+monitor/);
+    const json = JSON.parse(netmon(["containers", "--json"]).stdout) as {
+      ref: { name: string };
+      pid: number;
+    }[];
+    expect(json.find((c) => c.ref.name === name)?.pid).toBeGreaterThan(0);
+  });
+
+  it("run without CAP_NET_RAW fails with one clear line", () => {
+    const r = netmon(["run"], {
+      prefix: ["setpriv", "--bounding-set", "-net_raw", "--inh-caps", "-net_raw"],
+    });
+    expect(r.code).toBe(1);
+    expectOneClearLine(r.stderr, /^netmon: netmon needs CAP_NET_RAW to capture packets/);
+  });
+});
