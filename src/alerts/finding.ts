@@ -1,0 +1,32 @@
+import type { ContainerRef, Proto } from "../events.js";
+
+export type Severity = "info" | "warning" | "critical";
+
+export interface FindingEndpoint {
+  ip: string;
+  port: number;
+  proto: Proto;
+  names?: string[];
+}
+
+/**
+ * What a detector raises: typed, with an identifier (`key`) that says which findings are the same
+ * alert for this detector and workload. Suppression, routing and blocking live elsewhere.
+ */
+export interface Finding {
+  detector: string;
+  severity: Severity;
+  /** Identity of the alert within detector + workload, e.g. "203.0.113.7:443/tcp" or "port-scan:198.18.0.5". */
+  key: string;
+  container: ContainerRef;
+  /** Workload identity (see src/config/workload.ts): Compose project/service, image repository, or name. */
+  workload: string;
+  /** One human sentence that names the container and what it did. */
+  summary: string;
+  /** Event time (packet time) in ms since the epoch. */
+  ts: number;
+  src?: FindingEndpoint;
+  dst?: FindingEndpoint;
+  /** Detector-specific evidence (shape, counts, targets), logged as alert.details. */
+  details?: Record<string, unknown>;
+}

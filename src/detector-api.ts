@@ -1,0 +1,55 @@
+import type { z } from "zod";
+import type { Finding } from "./alerts/finding.js";
+import type { Mode } from "./config/schema.js";
+import type { ContainerRef, NetmonEvent, Proto } from "./events.js";
+
+/** Why a destination or a listening port is allowed, or null when nothing allows it. */
+export type AllowedBy = "config" | "label" | "baseline" | "dns-name" | "dns-resolver" | "declared" | null;
+
+export interface EgressVerdict {
+  allowedBy: AllowedBy;
+  /** The destination is on the denylist: critical whatever else allows it. */
+  denylisted: boolean;
+}
+
+/**
+ * What detectors may ask about the world: synchronous, in-memory, no I/O. The daemon and replay
+ * build it from the config, the container labels, the inventory and the learned baseline.
+ */
+export interface DetectorContext {
+  /** Workload identity of a container. */
+  workloadOf(container: ContainerRef): string;
+  /** Effective mode of the container's workload at packet time `ts` (learning ends by itself). */
+  modeOf(container: ContainerRef, ts: number): Mode;
+  /** Verdict on a connection from `container` to a destination with the DNS names it resolved. */
+  egress(container: ContainerRef, dst: { ip: string; port: number; proto: Proto; names: readonly string[] }): EgressVerdict;
+  /** Whether the container declared (EXPOSE, published, label, config) or learned this listening port. */
+  listenAllowed(container: ContainerRef, port: number, proto: Proto): AllowedBy;
+}
+
+export interface DetectorInstance {
+  onEvent(ev: NetmonEvent): readonly Finding[];
+  /** Called with packet time (or the clock when traffic is quiet). */
+  onTick?(nowMs: number): readonly Finding[];
+  /** One line for `netmon status` and debug logs: what the detector holds. */
+  status(): string;
+}
+
+/**
+ * One detector: a module with a name, a help text, an options schema whose every key has a
+ * default, and a factory. Pure and synchronous: time comes from the events.
+ */
+export interface DetectorModule<S extends z.ZodType = z.ZodType> {
+  name: string;
+  help: string;
+  options: S;
+  create(opts: z.output<S>, ctx: DetectorContext): DetectorInstance;
+}
+
+/** Shared empty result: most events raise nothing, and that should cost no allocation. */
+export const NO_FINDINGS: readonly Finding[] = Object.freeze([]);
+
+/** Only containers whose workload is monitored (monitor or enforce) raise findings. */
+export function isAlerting(mode: Mode): boolean {
+  return mode === "monitor" || mode === "enforce";
+}
