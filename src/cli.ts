@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from "commander";
+import { resetBaseline, showBaseline } from "./commands/baseline.js";
 import { containersTable, listContainers } from "./commands/containers.js";
 import { replayFile } from "./commands/replay.js";
 import { loadConfig } from "./config/load.js";
@@ -52,16 +53,23 @@ function buildProgram(): Command {
 
   program
     .command("replay")
-    .description("replay a pcap/pcapng file through the detection pipeline, printing events as JSON lines")
+    .description("replay a pcap/pcapng file through the detection pipeline, printing alerts as JSON lines")
     .argument("<file>", "capture file (pcap or pcapng)")
     .option("-i, --inventory <file>", "containers of the capture: the JSON array printed by docker inspect")
     .option("-c, --config <file>", "configuration file")
-    .action((file: string, opts: { inventory?: string; config?: string }) => {
-      const config = configOrThrow(opts.config);
-      const log = createLogger(config.log.level, { sync: true });
-      const summary = replayFile(file, opts.inventory, config, log);
-      log.info({ summary }, "replay finished");
-    });
+    .option("-b, --baseline <file>", "a saved baseline to judge against (default: empty)")
+    .option("--log-events", "also print every connection and listener event")
+    .action(
+      (
+        file: string,
+        opts: { inventory?: string; config?: string; baseline?: string; logEvents?: boolean },
+      ) => {
+        const config = configOrThrow(opts.config);
+        const log = createLogger(config.log.level, { sync: true });
+        const summary = replayFile(file, opts, config, log);
+        log.info({ summary }, "replay finished");
+      },
+    );
 
   program
     .command("containers")
@@ -76,6 +84,25 @@ function buildProgram(): Command {
           ? `${JSON.stringify(containers, null, 2)}\n`
           : `${containersTable(containers, config.mode)}\n`,
       );
+    });
+
+  const baseline = program.command("baseline").description("show or reset what workloads learned");
+  baseline
+    .command("show")
+    .description("print the learned baseline of every workload, or of one")
+    .argument("[workload]", "workload identity (compose project/service, image repository, or name)")
+    .option("-c, --config <file>", "configuration file (for stateDir)")
+    .option("--json", "print JSON")
+    .action((workload: string | undefined, opts: { config?: string; json?: boolean }) => {
+      process.stdout.write(showBaseline(configOrThrow(opts.config), workload, opts.json === true));
+    });
+  baseline
+    .command("reset")
+    .description("forget what a workload learned; it learns again (stop the daemon first)")
+    .argument("<workload>", "workload identity")
+    .option("-c, --config <file>", "configuration file (for stateDir)")
+    .action((workload: string, opts: { config?: string }) => {
+      process.stdout.write(resetBaseline(configOrThrow(opts.config), workload));
     });
 
   program

@@ -1,9 +1,15 @@
+import { accessSync, constants, mkdirSync, renameSync } from "node:fs";
 import { readFile } from "node:fs/promises";
+import { join } from "node:path";
 import Dockerode from "dockerode";
+import type { Baseline } from "./baseline/baseline.js";
+import { BaselineFileError, loadBaseline, saveBaseline } from "./baseline/baseline-store.js";
 import { CAP_NET_RAW, hasCapability } from "./capabilities.js";
 import { CAPTURE_FILTER } from "./capture/bpf-filter.js";
 import { CaptureManager } from "./capture/capture-manager.js";
 import type { NetmonConfig } from "./config/schema.js";
+import type { Detection } from "./detection.js";
+import { setupDetection } from "./detection-setup.js";
 import { explainDockerError, NetmonError } from "./errors.js";
 import { logEvent } from "./event-log.js";
 import type { NetmonEvent } from "./events.js";
@@ -34,6 +40,9 @@ export class Daemon {
   readonly pipeline: Pipeline;
   readonly docker: DockerInventory;
   readonly captures: CaptureManager;
+  readonly detection: Detection;
+  readonly baseline: Baseline;
+  private readonly baselinePath: string;
   private readonly scanner: ListenerScanner;
   private timers: NodeJS.Timeout[] = [];
   private schedule: { stop(): void } | null = null;
@@ -41,6 +50,9 @@ export class Daemon {
 
   constructor(private readonly opts: DaemonOptions) {
     const { config, log } = opts;
+    this.baselinePath = join(config.stateDir, "baseline.json");
+    this.baseline = this.loadBaselineKeepingCorruptFile();
+    this.detection = setupDetection(config, this.inventory, this.baseline, log).detection;
     this.pipeline = new Pipeline(config, this.inventory, (ev) => this.onEvent(ev));
     const client = new Dockerode({ socketPath: config.docker.socketPath });
     this.docker = new DockerInventory(this.inventory, client, log, config.docker);
@@ -64,6 +76,15 @@ export class Daemon {
       );
     }
     try {
+      mkdirSync(config.stateDir, { recursive: true });
+      accessSync(config.stateDir, constants.W_OK);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? String(err);
+      throw new NetmonError(
+        `state directory ${config.stateDir} is not writable (${code}): set stateDir or fix its permissions`,
+      );
+    }
+    try {
       await this.docker.start();
     } catch (err) {
       this.docker.stop();
@@ -84,7 +105,14 @@ export class Daemon {
     // Packet time drives flow timeouts; when traffic is quiet the clock stands in, a little behind
     // so packets still in the kernel buffer are never overtaken.
     const lagMs = config.capture.bufferTimeoutMs + 50;
-    this.timers.push(setInterval(() => this.pipeline.tick(Date.now() - lagMs), TICK_MS));
+    this.timers.push(
+      setInterval(() => {
+        const now = Date.now() - lagMs;
+        this.pipeline.tick(now);
+        this.detection.tick(now);
+      }, TICK_MS),
+    );
+    this.timers.push(setInterval(() => this.saveBaseline(), config.baseline.saveIntervalSeconds * 1000));
     this.timers.push(
       setInterval(() => {
         if (config.capture.interfaces === "auto") this.reconcileCaptures();
@@ -110,6 +138,37 @@ export class Daemon {
     this.docker.stop();
     this.captures.closeAll();
     this.pipeline.tick(Date.now());
+    this.saveBaseline();
+  }
+
+  /**
+   * A corrupt baseline must not stop the daemon, nor be overwritten: it is moved aside (and the
+   * error logged) and learning starts again.
+   */
+  private loadBaselineKeepingCorruptFile(): Baseline {
+    const { config, log } = this.opts;
+    try {
+      return loadBaseline(this.baselinePath, config.baseline.maxEntriesPerWorkload);
+    } catch (err) {
+      if (!(err instanceof BaselineFileError)) throw err;
+      const aside = `${this.baselinePath}.corrupt-${Date.now()}`;
+      try {
+        renameSync(this.baselinePath, aside);
+      } catch {
+        throw new NetmonError(`${err.message}; cannot move it aside either`);
+      }
+      log.error({ movedTo: aside }, `${err.message}; starting a new baseline`);
+      return loadBaseline(this.baselinePath, config.baseline.maxEntriesPerWorkload);
+    }
+  }
+
+  private saveBaseline(): void {
+    if (!this.baseline.dirty) return;
+    try {
+      saveBaseline(this.baselinePath, this.baseline);
+    } catch (err) {
+      this.opts.log.error({ path: this.baselinePath, err: String(err) }, "cannot save the baseline");
+    }
   }
 
   private reconcileCaptures(): void {
@@ -130,5 +189,6 @@ export class Daemon {
 
   private onEvent(ev: NetmonEvent): void {
     if (this.opts.logEvents) logEvent(this.opts.log, ev);
+    this.detection.onEvent(ev);
   }
 }

@@ -6,6 +6,14 @@ import type { ContainerRef, NetmonEvent, Proto } from "./events.js";
 /** Why a destination or a listening port is allowed, or null when nothing allows it. */
 export type AllowedBy = "config" | "label" | "baseline" | "dns-name" | "dns-resolver" | "declared" | null;
 
+export interface EgressTarget {
+  ip: string;
+  port: number;
+  proto: Proto;
+  names: readonly string[];
+  container: ContainerRef | null;
+}
+
 export interface EgressVerdict {
   allowedBy: AllowedBy;
   /** The destination is on the denylist: critical whatever else allows it. */
@@ -21,8 +29,11 @@ export interface DetectorContext {
   workloadOf(container: ContainerRef): string;
   /** Effective mode of the container's workload at packet time `ts` (learning ends by itself). */
   modeOf(container: ContainerRef, ts: number): Mode;
-  /** Verdict on a connection from `container` to a destination with the DNS names it resolved. */
-  egress(container: ContainerRef, dst: { ip: string; port: number; proto: Proto; names: readonly string[] }): EgressVerdict;
+  /**
+   * Verdict on a connection from `container` to a destination: `names` are the DNS names the
+   * container resolved to that IP; `container` is the destination container, if it is one.
+   */
+  egress(container: ContainerRef, dst: EgressTarget): EgressVerdict;
   /** Whether the container declared (EXPOSE, published, label, config) or learned this listening port. */
   listenAllowed(container: ContainerRef, port: number, proto: Proto): AllowedBy;
 }

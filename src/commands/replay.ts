@@ -1,5 +1,8 @@
+import { Baseline } from "../baseline/baseline.js";
+import { BaselineFileError, loadBaseline } from "../baseline/baseline-store.js";
 import { readPcapFile } from "../capture/pcap-file-reader.js";
 import type { NetmonConfig } from "../config/schema.js";
+import { setupDetection } from "../detection-setup.js";
 import { NetmonError } from "../errors.js";
 import { logEvent } from "../event-log.js";
 import { Inventory } from "../inventory/inventory.js";
@@ -15,19 +18,31 @@ export interface ReplaySummary {
   flowsEvicted: number;
   dnsAnswers: number;
   dnsRejected: number;
+  alerts: number;
+  suppressed: number;
   seconds: number;
 }
 
+export interface ReplayOptions {
+  inventory?: string;
+  /** A saved baseline file to judge against (default: an empty baseline). */
+  baseline?: string;
+  /** Also print every connection and listener event. */
+  logEvents?: boolean;
+}
+
 /**
- * Replays a pcap/pcapng file through the same decode → flow → event path as live capture, with the
- * containers of an inventory file (`docker inspect` output), printing every event as a JSON line.
+ * Replays a pcap/pcapng file through the same decode → flow → detect path as live capture, with the
+ * containers of an inventory file (`docker inspect` output), printing alert lines (and, with
+ * logEvents, every event) as JSON lines.
  */
 export function replayFile(
   file: string,
-  inventoryPath: string | undefined,
+  opts: ReplayOptions,
   config: NetmonConfig,
   log: Logger,
 ): ReplaySummary {
+  const inventoryPath = opts.inventory;
   let inventory = new Inventory();
   if (inventoryPath !== undefined) {
     try {
@@ -39,10 +54,21 @@ export function replayFile(
       throw err;
     }
   }
+  let baseline: Baseline;
+  try {
+    baseline = opts.baseline
+      ? loadBaseline(opts.baseline, config.baseline.maxEntriesPerWorkload)
+      : new Baseline(config.baseline.maxEntriesPerWorkload);
+  } catch (err) {
+    if (err instanceof BaselineFileError) throw new NetmonError(err.message, 2);
+    throw err;
+  }
+  const { detection } = setupDetection(config, inventory, baseline, log);
   let events = 0;
   const pipeline = new Pipeline(config, inventory, (ev) => {
     events++;
-    logEvent(log, ev);
+    if (opts.logEvents) logEvent(log, ev);
+    detection.onEvent(ev);
   });
   const started = process.hrtime.bigint();
   try {
@@ -56,6 +82,7 @@ export function replayFile(
     pipeline.finish();
   }
   const stats = pipeline.tracker.stats();
+  const alertStats = detection.alerts.stats();
   return {
     packets: pipeline.counters.packets,
     undecoded: pipeline.counters.undecoded,
@@ -64,6 +91,8 @@ export function replayFile(
     flowsEvicted: stats.evicted,
     dnsAnswers: pipeline.counters.dnsAnswers,
     dnsRejected: pipeline.counters.dnsRejected,
+    alerts: alertStats.fired,
+    suppressed: Object.values(alertStats.suppressed).reduce((a, b) => a + b, 0),
     seconds: Number(process.hrtime.bigint() - started) / 1e9,
   };
 }

@@ -1,5 +1,8 @@
 import cron from "node-cron";
 import { z } from "zod";
+import { DETECTORS } from "../../detectors/index.js";
+import { parseEgressRule } from "./egress-rule.js";
+import { parseListenList } from "./listen-rule.js";
 
 /**
  * The configuration file's schema. Every key has a default, so an empty file (or none) is a
@@ -75,6 +78,82 @@ const logSchema = z
   })
   .prefault({});
 
+/** One egress rule per item: IP-or-CIDR[:port[/proto]], host.name[:port[/proto]], *.domain[:port[/proto]]. */
+const egressRuleSchema = z.string().transform((text, ctx) => {
+  const parsed = parseEgressRule(text);
+  if (parsed.ok) return parsed.rule;
+  ctx.addIssue({ code: "custom", message: parsed.error });
+  return z.NEVER;
+});
+
+/** port[/proto] or a range, one per item. */
+const listenRuleSchema = z.string().transform((text, ctx) => {
+  const parsed = parseListenList(text);
+  if (parsed.errors.length === 0 && parsed.rules.length === 1) return parsed.rules[0]!;
+  ctx.addIssue({
+    code: "custom",
+    message: parsed.errors[0] ?? `expected one port[/proto], got ${JSON.stringify(text)}`,
+  });
+  return z.NEVER;
+});
+
+const workloadRuleSchema = z.strictObject({
+  /** Every given field must match. `name` and `image` accept * wildcards. */
+  match: z
+    .strictObject({
+      name: z.string().min(1).optional(),
+      image: z.string().min(1).optional(),
+      service: z.string().min(1).optional(),
+      /** "key=value", or "key" for any value. */
+      label: z.string().min(1).optional(),
+    })
+    .refine((m) => Object.keys(m).length > 0, "match needs at least one of name, image, service, label"),
+  mode: modeSchema.optional(),
+  egress: z.array(egressRuleSchema).default([]),
+  listen: z.array(listenRuleSchema).default([]),
+});
+
+export type WorkloadRule = z.output<typeof workloadRuleSchema>;
+
+const policySchema = z
+  .strictObject({
+    /** Destinations every container may reach. */
+    egress: z.array(egressRuleSchema).default([]),
+    /** DNS servers every container may query on port 53 (each network's gateway is always allowed). */
+    dnsResolvers: z.array(z.string().min(1)).default([]),
+    /** File of IPs/CIDRs (one per line, # comments): a connection there is critical whatever allows it. */
+    denylistFile: z.string().min(1).nullable().default(null),
+    workloads: z.array(workloadRuleSchema).default([]),
+  })
+  .prefault({});
+
+const baselineSchema = z
+  .strictObject({
+    /** A workload seen for the first time learns this long (s) before it is monitored; 0 = never learn. */
+    learnForSeconds: z.number().int().min(0).default(600),
+    /** Learned entries kept per workload: bounds what a noisy workload can make us remember. */
+    maxEntriesPerWorkload: z.number().int().min(1).max(1_000_000).default(1000),
+    /** How often (s) a changed baseline is written to the state directory. */
+    saveIntervalSeconds: z.number().int().min(1).default(60),
+  })
+  .prefault({});
+
+const alertsSchema = z
+  .strictObject({
+    /** A repeat of an active alert within this window (s) only increments its count. */
+    suppressSeconds: z.number().int().min(0).default(600),
+    /** An alert with no new finding for this long (s) is resolved. */
+    resolveAfterSeconds: z.number().int().min(1).default(900),
+    /** Active alerts kept at most; the stalest is resolved early when full. */
+    maxActive: z.number().int().min(10).default(10_000),
+  })
+  .prefault({});
+
+/** `detectors.<name>` holds that detector's options; unknown names and unknown options are errors. */
+const detectorsSchema = z
+  .strictObject(Object.fromEntries(DETECTORS.map((d) => [d.name, (d.options as z.ZodType).prefault({})])))
+  .prefault({});
+
 export const configSchema = z.strictObject({
   mode: modeSchema.default("monitor"),
   stateDir: z.string().min(1).default("/var/lib/netmon"),
@@ -84,6 +163,10 @@ export const configSchema = z.strictObject({
   listeners: listenersSchema,
   docker: dockerSchema,
   log: logSchema,
+  policy: policySchema,
+  baseline: baselineSchema,
+  alerts: alertsSchema,
+  detectors: detectorsSchema,
 });
 
 export type NetmonConfig = z.infer<typeof configSchema>;

@@ -4,7 +4,12 @@ import type { Logger } from "../logger.js";
 import { type DockerEvent, parseDockerEvent } from "./docker-event.js";
 import { EventLineSplitter } from "./event-lines.js";
 import type { Inventory } from "./inventory.js";
-import { bridgeInterfaceOf, networkInspectSchema, parseContainerInspect } from "./parse-inspect.js";
+import {
+  bridgeInterfaceOf,
+  imageLabelsOf,
+  networkInspectSchema,
+  parseContainerInspect,
+} from "./parse-inspect.js";
 
 export interface DockerInventoryOptions {
   reconnectMinMs: number;
@@ -32,6 +37,8 @@ export class DockerInventory extends EventEmitter<DockerInventoryEvents> {
   private retryTimer: NodeJS.Timeout | null = null;
   private queue: Promise<void> = Promise.resolve();
   private bridges = new Map<string, string | null>();
+  /** Image id → the image's own labels (images are immutable, so this never goes stale). */
+  private readonly imageLabels = new Map<string, Record<string, string> | null>();
 
   constructor(
     readonly inventory: Inventory,
@@ -203,8 +210,24 @@ export class DockerInventory extends EventEmitter<DockerInventoryEvents> {
       return;
     }
     for (const w of parsed.warnings) this.log.warn({ container: parsed.value.ref.name }, w);
-    this.inventory.upsert(parsed.value, atMs);
+    const imageLabels = await this.labelsOfImage(parsed.value.imageId);
+    this.inventory.upsert({ ...parsed.value, imageLabels }, atMs);
     this.emit("changed");
+  }
+
+  private async labelsOfImage(imageId: string): Promise<Record<string, string> | null> {
+    if (imageId === "") return null;
+    const cached = this.imageLabels.get(imageId);
+    if (cached !== undefined) return cached;
+    let labels: Record<string, string> | null = null;
+    try {
+      labels = imageLabelsOf(await this.docker.getImage(imageId).inspect())?.labels ?? null;
+    } catch (err) {
+      this.log.debug({ image: imageId, err: String(err) }, "image inspect failed; its labels are unknown");
+    }
+    if (this.imageLabels.size > 10_000) this.imageLabels.clear();
+    this.imageLabels.set(imageId, labels);
+    return labels;
   }
 
   /** Full sync: what Docker runs now replaces what we knew; containers gone meanwhile are stopped. */

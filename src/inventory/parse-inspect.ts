@@ -70,6 +70,19 @@ export const networkInspectSchema = z.looseObject({
 
 export type NetworkInspect = z.infer<typeof networkInspectSchema>;
 
+/** `docker image inspect` output: only the id and the labels matter here. */
+export const imageInspectSchema = z.looseObject({
+  Id: z.string().max(128),
+  Config: z.looseObject({ Labels: z.record(z.string(), z.string()).nullish() }).nullish(),
+});
+
+/** The labels of an image inspect object, or null when it is not one we can read. */
+export function imageLabelsOf(raw: unknown): { id: string; labels: Record<string, string> } | null {
+  const parsed = imageInspectSchema.safeParse(raw);
+  if (!parsed.success) return null;
+  return { id: parsed.data.Id, labels: parsed.data.Config?.Labels ?? {} };
+}
+
 /** Host interface of a bridge network: the bridge.name option, docker0 for "bridge", else br-<12 hex>. */
 export function bridgeInterfaceOf(net: NetworkInspect): string | null {
   if ((net.Driver ?? "bridge") !== "bridge") return null;
@@ -189,6 +202,7 @@ export function parseContainerInspect(
       },
       imageId: c.Image ?? "",
       labels,
+      imageLabels: null,
       networks,
       pid: running ? (c.State?.Pid ?? 0) : 0,
       exposedPorts,

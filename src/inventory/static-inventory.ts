@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { Inventory } from "./inventory.js";
-import { parseContainerInspect } from "./parse-inspect.js";
+import { imageLabelsOf, parseContainerInspect } from "./parse-inspect.js";
 
 export interface StaticInventoryResult {
   inventory: Inventory;
@@ -14,7 +14,8 @@ export class InventoryFileError extends Error {
 /**
  * Builds an inventory from the JSON array printed by `docker inspect <containers…>`, so a capture
  * from any host replays with the containers it had. Each container holds its IPs from StartedAt
- * to FinishedAt (or on, when it was running). Image inspect objects in the array are skipped here.
+ * to FinishedAt (or on, when it was running). `docker image inspect` objects in the same array give
+ * the images' own labels (which may only tighten policy); without them labels are taken as given.
  */
 export function loadStaticInventory(path: string): StaticInventoryResult {
   let raw: unknown;
@@ -31,6 +32,11 @@ export function loadStaticInventory(path: string): StaticInventoryResult {
     throw new InventoryFileError(`${path}: expected the JSON array printed by docker inspect`);
   const inventory = new Inventory();
   const warnings: string[] = [];
+  const images = new Map<string, Record<string, string>>();
+  for (const item of raw as unknown[]) {
+    const image = isImageInspect(item) ? imageLabelsOf(item) : null;
+    if (image) images.set(image.id, image.labels);
+  }
   raw.forEach((item: unknown, i: number) => {
     if (isImageInspect(item)) return;
     const parsed = parseContainerInspect(item, new Map());
@@ -38,7 +44,7 @@ export function loadStaticInventory(path: string): StaticInventoryResult {
       warnings.push(`${path}[${i}]: ${parsed.error}; container skipped`);
       return;
     }
-    const info = parsed.value;
+    const info = { ...parsed.value, imageLabels: images.get(parsed.value.imageId) ?? null };
     for (const w of parsed.warnings) warnings.push(`${path}[${i}] ${info.ref.name}: ${w}`);
     // A stopped container still held its IPs while it ran: record the tenure, then end it.
     inventory.upsert({ ...info, running: true }, info.startedAt);

@@ -22,6 +22,11 @@ export interface ContainerInfo {
   ref: ContainerRef;
   imageId: string;
   labels: Record<string, string>;
+  /**
+   * The labels the image itself carries (Docker copies them into the container's labels), or null
+   * when unknown. A label whose value came from the image may only tighten policy.
+   */
+  imageLabels: Record<string, string> | null;
   networks: NetworkAttachment[];
   /** Host pid of the container's init process (0 when not running). */
   pid: number;

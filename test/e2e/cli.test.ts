@@ -31,7 +31,7 @@ function expectOneClearLine(stderr: string, pattern: RegExp): void {
 describe("netmon CLI (no Docker needed)", () => {
   it("replay prints the fixture's events as JSON lines and a summary", () => {
     const fx = makeFixtures(dir);
-    const r = netmon(["replay", fx.pcap, "--inventory", fx.inventory]);
+    const r = netmon(["replay", fx.pcap, "--inventory", fx.inventory, "--log-events"]);
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     const lines = r.stdout

@@ -31,6 +31,26 @@ describe("defaults", () => {
       listeners: { schedule: "*/15 * * * * *", maxPerContainer: 4096 },
       docker: { socketPath: "/var/run/docker.sock", reconnectMinMs: 500, reconnectMaxMs: 30_000 },
       log: { level: "info", events: false },
+      policy: { egress: [], dnsResolvers: [], denylistFile: null, workloads: [] },
+      baseline: { learnForSeconds: 600, maxEntriesPerWorkload: 1000, saveIntervalSeconds: 60 },
+      alerts: { suppressSeconds: 600, resolveAfterSeconds: 900, maxActive: 10_000 },
+      detectors: {
+        "unexpected-outbound": { udp: true, internal: true, severity: "warning" },
+        "connection-burst": {
+          shortMs: 1000,
+          includeUdp: false,
+          burstCapacity: 50,
+          burstLeakPerSecond: 5,
+          scanWindowMs: 300_000,
+          scanCounts: "attempts",
+          portScanThreshold: 15,
+          hostScanThreshold: 25,
+          bruteForceThreshold: 30,
+          maxTrackedContainers: 10_000,
+          maxTargetsPerContainer: 4096,
+        },
+        "unusual-listener": { severity: "warning", loopbackSeverity: "info", wireEvidence: true },
+      },
     });
   });
 

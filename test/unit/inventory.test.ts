@@ -28,6 +28,7 @@ function container(id: string, name: string, over: Partial<ContainerInfo> = {}):
     networks: [net("app", NET1, "172.18.0.2", "fd00:18::2", `br-${NET1.slice(0, 12)}`)],
     pid: 4242,
     exposedPorts: [],
+    imageLabels: null,
     publishedPorts: [],
     startedAt: 100_000,
     finishedAt: null,

@@ -181,6 +181,7 @@ describe("parseContainerInspect", () => {
       startedAt: Date.UTC(2024, 2, 1, 10, 0, 1, 531),
       finishedAt: null,
       running: true,
+      imageLabels: null,
     } satisfies ContainerInfo);
   });
 

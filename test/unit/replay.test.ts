@@ -80,7 +80,7 @@ describe("replay of the basic fixture through the real pipeline", () => {
   it("replayFile prints every event and returns a summary", () => {
     const lines: string[] = [];
     const log = pino({ level: "info" }, { write: (line: string) => lines.push(line) });
-    const summary = replayFile(fx.pcap, fx.inventory, defaultConfig(), log);
+    const summary = replayFile(fx.pcap, { inventory: fx.inventory, logEvents: true }, defaultConfig(), log);
     expect(summary).toMatchObject({ packets: 25, undecoded: 1, events: EXPECTED.length, flowsCreated: 8 });
     const parsed = lines.map((l) => JSON.parse(l) as { msg: string; event: { state: string } });
     expect(parsed.filter((l) => l.msg === "connection")).toHaveLength(EXPECTED.length);
@@ -88,8 +88,8 @@ describe("replay of the basic fixture through the real pipeline", () => {
   });
 
   it("a missing capture file is a clear error", () => {
-    expect(() =>
-      replayFile(join(dir, "nope.pcap"), undefined, defaultConfig(), pino({ level: "silent" })),
-    ).toThrow(/nope\.pcap: cannot read the capture file \(ENOENT\)/);
+    expect(() => replayFile(join(dir, "nope.pcap"), {}, defaultConfig(), pino({ level: "silent" }))).toThrow(
+      /nope\.pcap: cannot read the capture file \(ENOENT\)/,
+    );
   });
 });

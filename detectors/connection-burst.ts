@@ -1,0 +1,513 @@
+import { z } from "zod";
+import type { Finding, Severity } from "../src/alerts/finding.js";
+import { type DetectorContext, type DetectorModule, isAlerting, NO_FINDINGS } from "../src/detector-api.js";
+import type { ConnectionEvent, ContainerRef, NetmonEvent, Proto } from "../src/events.js";
+
+/**
+ * connection-burst: a container that opens connections like a scanner or a brute-forcer.
+ *
+ * Four shapes, all per initiating container and all in event (packet) time:
+ * - burst: a CrowdSec-style leaky bucket of "bad" connections (rejected, unanswered, or closed
+ *   within `shortMs`) overflows;
+ * - port-scan (vertical): `portScanThreshold` distinct ports on one destination IP within the window;
+ * - host-scan (horizontal): `hostScanThreshold` distinct destination IPs on one port within the window;
+ * - brute-force: `bruteForceThreshold` bad connections to one ip:port within the window.
+ *
+ * Scan shapes count distinct targets the container tried (`attempt` events by default), since a
+ * scan that finds open ports is still a scan; burst and brute-force count bad outcomes only. Each
+ * shape fires once when its threshold is reached and then starts again from zero, so a sustained
+ * scan re-fires once per full threshold; the alert manager folds the repeats.
+ */
+
+const options = z
+  .strictObject({
+    /**
+     * A TCP connection closed within this many ms counts as bad (a probe, a refused login). Higher catches
+     * slower probes but also counts short legitimate requests (health checks, scrapes); 0 counts only
+     * rejected and unanswered connections.
+     */
+    shortMs: z.number().int().nonnegative().default(1_000),
+    /**
+     * Also watch UDP: attempts feed the scan shapes and `unanswered` counts as bad (UDP `closed` never does:
+     * a quick request/response is normal for UDP). Off by default: DNS and QUIC fan-out to many peers is
+     * common, and an unanswered datagram is often just a lost one.
+     */
+    includeUdp: z.boolean().default(false),
+    /**
+     * Leaky bucket size (bad connections): the burst that overflows it fires. Larger tolerates bigger
+     * bursts (retry storms after an outage) but notices a fast scan later; 0 disables the burst shape.
+     */
+    burstCapacity: z.number().int().nonnegative().default(50),
+    /**
+     * Leak rate (bad connections per second): a steady rate at or below this never fires. Higher forgives
+     * flaky dependencies but lets a slow, patient scan through.
+     */
+    burstLeakPerSecond: z.number().positive().default(5),
+    /**
+     * Sliding window for port-scan, host-scan and brute-force (ms of event time). Longer catches slower
+     * scans but holds more targets in memory and lets unrelated connections add up.
+     */
+    scanWindowMs: z.number().int().positive().default(300_000),
+    /**
+     * What makes a scan target count: "attempts" = any connection attempt (catches scans that find open
+     * ports; fan-out clients such as a Prometheus scraping 25+ exporters or a web-farm client may reach
+     * the host-scan threshold), "failures" = only rejected or unanswered attempts (Zeek's rule: quieter,
+     * but blind to the open ports a scan finds).
+     */
+    scanCounts: z.enum(["attempts", "failures"]).default("attempts"),
+    /**
+     * Distinct destination ports on one IP within the window that make a port-scan (vertical). Lower
+     * catches targeted scans sooner; clients of a host with many services may reach it. 0 disables.
+     */
+    portScanThreshold: z.number().int().nonnegative().default(15),
+    /**
+     * Distinct destination IPs on one port within the window that make a host-scan (horizontal). Lower
+     * catches sweeps sooner; fan-out clients (monitoring, sharded databases) may reach it. 0 disables.
+     */
+    hostScanThreshold: z.number().int().nonnegative().default(25),
+    /**
+     * Bad connections to one ip:port within the window that make a brute-force. Lower catches password
+     * guessing sooner; a client retrying against a dead backend also reaches it. 0 disables.
+     */
+    bruteForceThreshold: z.number().int().nonnegative().default(30),
+    /**
+     * Containers tracked at once; beyond it the least recently active is forgotten (counted as an
+     * eviction). Each costs a few hundred bytes plus its targets.
+     */
+    maxTrackedContainers: z.number().int().positive().default(10_000),
+    /**
+     * Distinct destinations (ip:port/proto) remembered per container; beyond it the oldest is forgotten
+     * (counted as an eviction). About 200 bytes each; must be at least the scan thresholds, and a scanner
+     * that outruns it within the window may be under-counted.
+     */
+    maxTargetsPerContainer: z.number().int().positive().default(4_096),
+  })
+  .refine((o) => o.maxTargetsPerContainer >= Math.max(o.portScanThreshold, o.hostScanThreshold), {
+    message: "maxTargetsPerContainer must be at least portScanThreshold and hostScanThreshold",
+    path: ["maxTargetsPerContainer"],
+  });
+
+export type ConnectionBurstOptions = z.output<typeof options>;
+
+type Shape = "burst" | "port-scan" | "host-scan" | "brute-force";
+
+const NAME = "connection-burst";
+const SEVERITY: Severity = "warning";
+/** Sample targets carried in a finding's details. */
+const MAX_SAMPLES = 20;
+const UDP_PORT_OFFSET = 65_536;
+
+/** One destination ip:port/proto a container reached; shared by all shapes. */
+class Target {
+  /** Latest sighting or bad connection (event time): the age order. */
+  lastTs = 0;
+  /** Counted in its IP's port-scan tally / its port's host-scan tally (cleared when that shape fires). */
+  inPortScan = false;
+  inHostScan = false;
+  /** Times of recent bad connections (brute-force), at most bruteForceThreshold; allocated on first. */
+  bad: number[] | null = null;
+  older: Target | null = null;
+  newer: Target | null = null;
+
+  constructor(
+    readonly ip: string,
+    readonly port: number,
+    readonly proto: Proto,
+    readonly portKey: number,
+  ) {}
+
+  toString(): string {
+    return `${hostPart(this.ip)}:${this.port}/${this.proto}`;
+  }
+}
+
+/** The targets on one destination IP: a port-scan tally. */
+interface HostEntry {
+  ports: Map<number, Target>;
+  scanned: number;
+}
+
+/** The targets on one port/proto: a host-scan tally. */
+interface PortEntry {
+  hosts: Map<string, Target>;
+  scanned: number;
+}
+
+class Track {
+  /** Latest event time seen for this container. */
+  now = 0;
+  level = 0;
+  levelTs = 0;
+  /** Bad connections poured since the bucket was last empty, and when that run began. */
+  poured = 0;
+  burstStart = 0;
+  /** Last few targets poured into the bucket, as a ring, for the burst finding's samples. */
+  recent: Target[] = [];
+  recentNext = 0;
+
+  readonly hosts = new Map<string, HostEntry>();
+  readonly ports = new Map<number, PortEntry>();
+  size = 0;
+  oldest: Target | null = null;
+  newest: Target | null = null;
+}
+
+function hostPart(ip: string): string {
+  return ip.includes(":") ? `[${ip}]` : ip;
+}
+
+function formatMs(ms: number): string {
+  if (ms >= 60_000 && ms % 60_000 === 0) return `${ms / 60_000} min`;
+  if (ms >= 1_000) return `${Math.round(ms / 100) / 10} s`;
+  return `${ms} ms`;
+}
+
+function create(opts: ConnectionBurstOptions, ctx: DetectorContext): ConnectionBurstDetector {
+  return new ConnectionBurstDetector(opts, ctx);
+}
+
+class ConnectionBurstDetector {
+  /** Insertion order = least recently active first (re-inserted when touched). */
+  private readonly tracks = new Map<string, Track>();
+  private lastTrackId: string | null = null;
+  private targetCount = 0;
+  private evictions = 0;
+  private readonly leakPerMs: number;
+  private readonly scanOnAttempt: boolean;
+
+  constructor(
+    private readonly opts: ConnectionBurstOptions,
+    private readonly ctx: DetectorContext,
+  ) {
+    this.leakPerMs = opts.burstLeakPerSecond / 1000;
+    this.scanOnAttempt = opts.scanCounts === "attempts";
+  }
+
+  onEvent(ev: NetmonEvent): readonly Finding[] {
+    if (ev.kind !== "connection") return NO_FINDINGS;
+    const container = ev.src.container;
+    if (container === null) return NO_FINDINGS;
+    const o = this.opts;
+    let bad: boolean;
+    let failed: boolean;
+    switch (ev.state) {
+      case "attempt":
+        if (!this.scanOnAttempt) return NO_FINDINGS;
+        bad = false;
+        failed = false;
+        break;
+      case "rejected":
+      case "unanswered":
+        bad = true;
+        failed = true;
+        break;
+      case "closed":
+        // UDP "closed" is just an idle pseudo-flow: a quick answer is normal there.
+        if (ev.proto !== "tcp" || ev.durationMs === undefined || ev.durationMs >= o.shortMs)
+          return NO_FINDINGS;
+        bad = true;
+        failed = false;
+        break;
+      default:
+        return NO_FINDINGS;
+    }
+    if (ev.proto === "udp" && !o.includeUdp) return NO_FINDINGS;
+    if (!isAlerting(this.ctx.modeOf(container, ev.ts))) return NO_FINDINGS;
+
+    const track = this.track(container.id);
+    if (ev.ts > track.now) track.now = ev.ts;
+    this.prune(track, track.now - o.scanWindowMs);
+
+    const target = this.target(track, ev.dst.ip, ev.dst.port, ev.proto, ev.ts);
+    let out: Finding[] | null = null;
+    const sighting = this.scanOnAttempt ? ev.state === "attempt" : failed;
+    if (sighting) {
+      const host = track.hosts.get(target.ip)!;
+      const port = track.ports.get(target.portKey)!;
+      if (!target.inPortScan) {
+        target.inPortScan = true;
+        host.scanned++;
+      }
+      if (!target.inHostScan) {
+        target.inHostScan = true;
+        port.scanned++;
+      }
+      if (o.portScanThreshold > 0 && host.scanned >= o.portScanThreshold) {
+        out = add(out, this.portScan(ev, container, host));
+      }
+      if (o.hostScanThreshold > 0 && port.scanned >= o.hostScanThreshold) {
+        out = add(out, this.hostScan(ev, container, port));
+      }
+    }
+    if (bad) {
+      if (o.bruteForceThreshold > 0) {
+        const found = this.bruteForce(ev, container, track, target);
+        if (found !== null) out = add(out, found);
+      }
+      if (o.burstCapacity > 0) {
+        const found = this.burst(ev, container, track, target);
+        if (found !== null) out = add(out, found);
+      }
+    }
+    return out ?? NO_FINDINGS;
+  }
+
+  onTick(nowMs: number): readonly Finding[] {
+    const cutoff = nowMs - this.opts.scanWindowMs;
+    for (const [id, track] of this.tracks) {
+      this.prune(track, cutoff);
+      // Nothing left to remember: no target in the window and a bucket that has leaked dry.
+      if (track.size === 0 && track.level - (nowMs - track.levelTs) * this.leakPerMs <= 0) {
+        this.tracks.delete(id);
+        if (this.lastTrackId === id) this.lastTrackId = null;
+      }
+    }
+    return NO_FINDINGS;
+  }
+
+  status(): string {
+    return `tracking ${this.tracks.size} containers, ${this.targetCount} targets, ${this.evictions} evictions`;
+  }
+
+  /** The container's state, made most recently active; the least recently active goes when full. */
+  private track(id: string): Track {
+    let track = this.tracks.get(id);
+    if (track === undefined) {
+      if (this.tracks.size >= this.opts.maxTrackedContainers) {
+        const first = this.tracks.entries().next();
+        if (!first.done) {
+          const [oldId, old] = first.value;
+          this.tracks.delete(oldId);
+          this.targetCount -= old.size;
+          this.evictions++;
+        }
+      }
+      track = new Track();
+      this.tracks.set(id, track);
+    } else if (this.lastTrackId !== id) {
+      this.tracks.delete(id);
+      this.tracks.set(id, track);
+    }
+    this.lastTrackId = id;
+    return track;
+  }
+
+  /** Finds or adds the target and moves it to the young end of the age list. */
+  private target(track: Track, ip: string, port: number, proto: Proto, ts: number): Target {
+    const portKey = proto === "udp" ? port + UDP_PORT_OFFSET : port;
+    let host = track.hosts.get(ip);
+    let t = host?.ports.get(portKey);
+    if (t === undefined) {
+      if (track.size >= this.opts.maxTargetsPerContainer && track.oldest !== null) {
+        this.removeTarget(track, track.oldest);
+        this.evictions++;
+        host = track.hosts.get(ip);
+      }
+      t = new Target(ip, port, proto, portKey);
+      if (host === undefined) {
+        host = { ports: new Map(), scanned: 0 };
+        track.hosts.set(ip, host);
+      }
+      host.ports.set(portKey, t);
+      let byPort = track.ports.get(portKey);
+      if (byPort === undefined) {
+        byPort = { hosts: new Map(), scanned: 0 };
+        track.ports.set(portKey, byPort);
+      }
+      byPort.hosts.set(ip, t);
+      track.size++;
+      this.targetCount++;
+    } else if (track.newest !== t) {
+      unlink(track, t);
+    } else {
+      // Already the youngest: only the time moves (events may arrive slightly out of order).
+      if (ts > t.lastTs) t.lastTs = ts;
+      return t;
+    }
+    if (ts > t.lastTs) t.lastTs = ts;
+    t.older = track.newest;
+    t.newer = null;
+    if (track.newest !== null) track.newest.newer = t;
+    else track.oldest = t;
+    track.newest = t;
+    return t;
+  }
+
+  /** Forgets targets last seen at or before `cutoff` (oldest first; stops at the first fresh one). */
+  private prune(track: Track, cutoff: number): void {
+    let t = track.oldest;
+    while (t !== null && t.lastTs <= cutoff) {
+      const next = t.newer;
+      this.removeTarget(track, t);
+      t = next;
+    }
+  }
+
+  private removeTarget(track: Track, t: Target): void {
+    unlink(track, t);
+    t.older = null;
+    t.newer = null;
+    const host = track.hosts.get(t.ip);
+    if (host !== undefined) {
+      host.ports.delete(t.portKey);
+      if (t.inPortScan) host.scanned--;
+      if (host.ports.size === 0) track.hosts.delete(t.ip);
+    }
+    const port = track.ports.get(t.portKey);
+    if (port !== undefined) {
+      port.hosts.delete(t.ip);
+      if (t.inHostScan) port.scanned--;
+      if (port.hosts.size === 0) track.ports.delete(t.portKey);
+    }
+    track.size--;
+    this.targetCount--;
+  }
+
+  private portScan(ev: ConnectionEvent, container: ContainerRef, host: HostEntry): Finding {
+    const targets: string[] = [];
+    const count = host.scanned;
+    for (const t of host.ports.values()) {
+      if (!t.inPortScan) continue;
+      if (targets.length < MAX_SAMPLES) targets.push(t.toString());
+      t.inPortScan = false;
+    }
+    host.scanned = 0;
+    const w = this.opts.scanWindowMs;
+    return this.finding(ev, container, "port-scan", `port-scan:${ev.dst.ip}`, {
+      summary: `${container.name} scanned ${count} ports on ${ev.dst.ip} within ${formatMs(w)}`,
+      withDst: true,
+      count,
+      targets,
+      windowMs: w,
+    });
+  }
+
+  private hostScan(ev: ConnectionEvent, container: ContainerRef, port: PortEntry): Finding {
+    const targets: string[] = [];
+    const count = port.scanned;
+    for (const t of port.hosts.values()) {
+      if (!t.inHostScan) continue;
+      if (targets.length < MAX_SAMPLES) targets.push(t.toString());
+      t.inHostScan = false;
+    }
+    port.scanned = 0;
+    const w = this.opts.scanWindowMs;
+    const label = `${ev.dst.port}/${ev.proto}`;
+    return this.finding(ev, container, "host-scan", `host-scan:${label}`, {
+      summary: `${container.name} probed ${count} hosts on port ${label} within ${formatMs(w)}`,
+      withDst: false,
+      count,
+      targets,
+      windowMs: w,
+    });
+  }
+
+  private bruteForce(ev: ConnectionEvent, container: ContainerRef, track: Track, t: Target): Finding | null {
+    const o = this.opts;
+    if (t.bad === null) t.bad = [];
+    const times = t.bad;
+    const cutoff = track.now - o.scanWindowMs;
+    let drop = 0;
+    while (drop < times.length && times[drop]! <= cutoff) drop++;
+    if (drop > 0) times.splice(0, drop);
+    times.push(ev.ts);
+    if (times.length < o.bruteForceThreshold) return null;
+    const count = times.length;
+    times.length = 0;
+    const target = t.toString();
+    return this.finding(ev, container, "brute-force", `brute-force:${target}`, {
+      summary: `${container.name} made ${count} failed or short connections to ${target} within ${formatMs(o.scanWindowMs)}`,
+      withDst: true,
+      count,
+      targets: [target],
+      windowMs: o.scanWindowMs,
+    });
+  }
+
+  private burst(ev: ConnectionEvent, container: ContainerRef, track: Track, t: Target): Finding | null {
+    const o = this.opts;
+    // Leak by the event time elapsed; a late event (out of order) leaks nothing and never rewinds.
+    if (ev.ts > track.levelTs) {
+      track.level = Math.max(0, track.level - (ev.ts - track.levelTs) * this.leakPerMs);
+      track.levelTs = ev.ts;
+    }
+    if (track.level === 0) {
+      track.poured = 0;
+      track.burstStart = ev.ts;
+      track.recentNext = 0;
+      track.recent.length = 0;
+    }
+    track.level += 1;
+    track.poured++;
+    if (track.recent.length < MAX_SAMPLES) track.recent.push(t);
+    else track.recent[track.recentNext] = t;
+    track.recentNext = (track.recentNext + 1) % MAX_SAMPLES;
+    if (track.level <= o.burstCapacity) return null;
+
+    const count = track.poured;
+    const span = Math.max(0, track.levelTs - track.burstStart);
+    const targets: string[] = [];
+    for (const r of track.recent) {
+      const s = r.toString();
+      if (!targets.includes(s)) targets.push(s);
+    }
+    // Empty the bucket: a sustained burst fires again only once it has refilled.
+    track.level = 0;
+    track.poured = 0;
+    track.recent.length = 0;
+    track.recentNext = 0;
+    return this.finding(ev, container, "burst", "burst", {
+      summary: `${container.name} made ${count} failed or short connections in ${formatMs(span)}`,
+      withDst: false,
+      count,
+      targets,
+      windowMs: span,
+    });
+  }
+
+  private finding(
+    ev: ConnectionEvent,
+    container: ContainerRef,
+    shape: Shape,
+    key: string,
+    f: { summary: string; withDst: boolean; count: number; targets: string[]; windowMs: number },
+  ): Finding {
+    const finding: Finding = {
+      detector: NAME,
+      severity: SEVERITY,
+      key,
+      container,
+      workload: this.ctx.workloadOf(container),
+      summary: f.summary,
+      ts: ev.ts,
+      src: { ip: ev.src.ip, port: ev.src.port, proto: ev.proto },
+      details: { shape, count: f.count, targets: f.targets, windowMs: f.windowMs },
+    };
+    if (f.withDst) finding.dst = { ip: ev.dst.ip, port: ev.dst.port, proto: ev.proto };
+    return finding;
+  }
+}
+
+/** Findings are rare: the array is made only when one fires. */
+function add(out: Finding[] | null, f: Finding): Finding[] {
+  if (out === null) return [f];
+  out.push(f);
+  return out;
+}
+
+function unlink(track: Track, t: Target): void {
+  if (t.older !== null) t.older.newer = t.newer;
+  else if (track.oldest === t) track.oldest = t.newer;
+  if (t.newer !== null) t.newer.older = t.older;
+  else if (track.newest === t) track.newest = t.older;
+}
+
+export const connectionBurst: DetectorModule<typeof options> = {
+  name: NAME,
+  help:
+    "Flags a container that opens connections like a scanner or a brute-forcer: a leaky-bucket burst of " +
+    "rejected, unanswered or very short connections; many ports on one host (port-scan); one port on many " +
+    "hosts (host-scan); many failed connections to one ip:port (brute-force). Event time only.",
+  options,
+  create,
+};

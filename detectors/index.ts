@@ -1,0 +1,11 @@
+import type { DetectorModule } from "../src/detector-api.js";
+import { connectionBurst } from "./connection-burst.js";
+import { unexpectedOutbound } from "./unexpected-outbound.js";
+import { unusualListener } from "./unusual-listener.js";
+
+/** Every detector, explicitly: no side-effect registration. Config keys under `detectors:` are these names. */
+export const DETECTORS = [
+  unexpectedOutbound,
+  connectionBurst,
+  unusualListener,
+] as const satisfies readonly DetectorModule[];

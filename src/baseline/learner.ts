@@ -1,0 +1,41 @@
+import type { Policy } from "../config/policy.js";
+import type { ContainerRef, NetmonEvent } from "../events.js";
+import type { Baseline } from "./baseline.js";
+
+/**
+ * Records what workloads in `learn` mode do: the egress destinations they open (by DNS name when
+ * they resolved one, by container name for another container, else by IP) and the ports they
+ * listen on. Also starts each workload's learning clock the first time it is seen.
+ */
+export class Learner {
+  constructor(
+    private readonly policy: Policy,
+    private readonly baseline: Baseline,
+  ) {}
+
+  private touch(c: ContainerRef | null, ts: number): void {
+    if (c !== null) this.baseline.touch(this.policy.workloadOf(c), ts);
+  }
+
+  onEvent(ev: NetmonEvent): void {
+    const { policy, baseline } = this;
+    if (ev.kind === "listener") {
+      this.touch(ev.container, ev.ts);
+      if (ev.state === "opened" && !ev.dockerDns && policy.modeOf(ev.container, ev.ts) === "learn") {
+        baseline.recordListen(policy.workloadOf(ev.container), ev.port, ev.proto, ev.ts);
+      }
+      return;
+    }
+    const src = ev.src.container;
+    const dst = ev.dst.container;
+    this.touch(src, ev.ts);
+    this.touch(dst, ev.ts);
+    if (ev.state === "attempt" && src !== null && policy.modeOf(src, ev.ts) === "learn") {
+      const workload = policy.workloadOf(src);
+      const dests = dst !== null ? [dst.service ?? dst.name] : (ev.dst.names ?? [ev.dst.ip]);
+      for (const dest of dests) baseline.recordEgress(workload, dest, ev.dst.port, ev.proto, ev.ts);
+    } else if (ev.state === "accepted" && dst !== null && policy.modeOf(dst, ev.ts) === "learn") {
+      baseline.recordListen(policy.workloadOf(dst), ev.dst.port, ev.proto, ev.ts);
+    }
+  }
+}

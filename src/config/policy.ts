@@ -1,0 +1,193 @@
+import type { Baseline } from "../baseline/baseline.js";
+import type { AllowedBy, DetectorContext, EgressTarget, EgressVerdict } from "../detector-api.js";
+import type { ContainerRef, Proto } from "../events.js";
+import type { ContainerInfo } from "../inventory/types.js";
+import type { CidrSet } from "./cidr.js";
+import { type EgressRule, ruleMatches } from "./egress-rule.js";
+import { labelPolicyOf } from "./label-policy.js";
+import { type ListenRule, listenMatches } from "./listen-rule.js";
+import type { Mode, NetmonConfig, WorkloadRule } from "./schema.js";
+import { imageRepository, workloadOf } from "./workload.js";
+
+/** Stricter modes win when an image label may only tighten. */
+const STRICTNESS: Record<Mode, number> = { off: 0, learn: 1, monitor: 2, enforce: 3 };
+
+/** Everything policy says about one container, computed once per inventory version of it. */
+interface ContainerPolicy {
+  workload: string;
+  mode: Mode;
+  egress: { rule: EgressRule; by: AllowedBy }[];
+  listen: { rule: ListenRule; by: AllowedBy }[];
+  /** "port/proto" from EXPOSE and published ports. */
+  declared: Set<string>;
+  /** Addresses the container may always query on port 53: its networks' gateways and the configured resolvers. */
+  resolvers: Set<string>;
+}
+
+export interface PolicySources {
+  config: NetmonConfig;
+  containers: { get(id: string): ContainerInfo | undefined };
+  baseline: Baseline;
+  denylist: CidrSet | null;
+  /** Called once per container version with each ignored label or rule. */
+  warn: (message: string) => void;
+}
+
+function glob(pattern: string, value: string): boolean {
+  if (!pattern.includes("*")) return pattern === value;
+  const re = new RegExp(
+    `^${pattern
+      .split("*")
+      .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, "\\$&"))
+      .join(".*")}$`,
+  );
+  return re.test(value);
+}
+
+function ruleApplies(rule: WorkloadRule, info: ContainerInfo): boolean {
+  const m = rule.match;
+  const ref = info.ref;
+  if (m.name !== undefined && !glob(m.name, ref.name)) return false;
+  if (
+    m.image !== undefined &&
+    !glob(m.image, ref.image) &&
+    !glob(m.image, imageRepository(ref.image) ?? "")
+  ) {
+    return false;
+  }
+  if (m.service !== undefined && m.service !== ref.service && m.service !== `${ref.project}/${ref.service}`)
+    return false;
+  if (m.label !== undefined) {
+    const eq = m.label.indexOf("=");
+    const key = eq < 0 ? m.label : m.label.slice(0, eq);
+    const value = info.labels[key];
+    if (value === undefined || (eq >= 0 && value !== m.label.slice(eq + 1))) return false;
+  }
+  return true;
+}
+
+const portKey = (port: number, proto: Proto): string => `${port}/${proto}`;
+
+/**
+ * The policy model: config file + container labels + learned baseline + denylist, answering the
+ * detectors' questions synchronously. Per-container results are cached against the inventory's
+ * ContainerInfo object, which is replaced whenever the container changes.
+ */
+export class Policy implements DetectorContext {
+  private readonly cache = new WeakMap<ContainerInfo, ContainerPolicy>();
+  private readonly learnForMs: number;
+
+  constructor(private readonly src: PolicySources) {
+    this.learnForMs = src.config.baseline.learnForSeconds * 1000;
+  }
+
+  private resolve(ref: ContainerRef): ContainerPolicy {
+    const info = this.src.containers.get(ref.id);
+    if (info === undefined) return this.unknown(ref);
+    let p = this.cache.get(info);
+    if (p === undefined) {
+      p = this.build(info);
+      this.cache.set(info, p);
+    }
+    return p;
+  }
+
+  /** A container the inventory no longer knows (events after destroy): global policy only. */
+  private unknown(ref: ContainerRef): ContainerPolicy {
+    const { config } = this.src;
+    return {
+      workload: workloadOf(ref),
+      mode: config.mode,
+      egress: config.policy.egress.map((rule) => ({ rule, by: "config" as const })),
+      listen: [],
+      declared: new Set(),
+      resolvers: new Set(config.policy.dnsResolvers),
+    };
+  }
+
+  private build(info: ContainerInfo): ContainerPolicy {
+    const { config } = this.src;
+    const labels = labelPolicyOf(info);
+    for (const w of labels.warnings) this.src.warn(w);
+    const rules = config.policy.workloads.filter((r) => ruleApplies(r, info));
+    let mode: Mode = config.mode;
+    const ruleMode = rules.find((r) => r.mode !== undefined)?.mode;
+    if (ruleMode !== undefined) mode = ruleMode;
+    if (labels.mode !== null) {
+      if (!labels.modeFromImage) mode = labels.mode;
+      else if (STRICTNESS[labels.mode] > STRICTNESS[mode]) mode = labels.mode;
+      else if (labels.mode !== mode) {
+        this.src.warn(
+          `container ${info.ref.name}: label netmon.mode comes from the image and may only tighten the mode; ignored`,
+        );
+      }
+    }
+    const declared = new Set<string>();
+    for (const e of info.exposedPorts) {
+      const [port, proto = "tcp"] = e.split("/");
+      declared.add(`${port}/${proto}`);
+    }
+    for (const p of info.publishedPorts) declared.add(portKey(p.containerPort, p.proto as Proto));
+    const resolvers = new Set(config.policy.dnsResolvers);
+    for (const n of info.networks) if (n.gateway) resolvers.add(n.gateway);
+    return {
+      workload: workloadOf(info.ref),
+      mode,
+      egress: [
+        ...config.policy.egress.map((rule) => ({ rule, by: "config" as const })),
+        ...rules.flatMap((r) => r.egress.map((rule) => ({ rule, by: "config" as const }))),
+        ...labels.egress.map((rule) => ({ rule, by: "label" as const })),
+      ],
+      listen: [
+        ...rules.flatMap((r) => r.listen.map((rule) => ({ rule, by: "config" as const }))),
+        ...labels.listen.map((rule) => ({ rule, by: "label" as const })),
+      ],
+      declared,
+      resolvers,
+    };
+  }
+
+  workloadOf(container: ContainerRef): string {
+    return this.resolve(container).workload;
+  }
+
+  /** The mode set by config and labels, before the learning period is applied. */
+  configuredMode(container: ContainerRef): Mode {
+    return this.resolve(container).mode;
+  }
+
+  modeOf(container: ContainerRef, ts: number): Mode {
+    const p = this.resolve(container);
+    if (this.learnForMs === 0 || (p.mode !== "monitor" && p.mode !== "enforce")) return p.mode;
+    const first = this.src.baseline.firstSeen(p.workload);
+    return first === undefined || ts < first + this.learnForMs ? "learn" : p.mode;
+  }
+
+  egress(container: ContainerRef, dst: EgressTarget): EgressVerdict {
+    const p = this.resolve(container);
+    const denylisted = this.src.denylist?.has(dst.ip) ?? false;
+    if (dst.port === 53 && p.resolvers.has(dst.ip)) return { allowedBy: "dns-resolver", denylisted };
+    // A destination container is also known by its name and Compose service (Docker's embedded DNS
+    // resolves those inside dockerd, so no answer is ever seen on the wire).
+    const names =
+      dst.container === null
+        ? dst.names
+        : [...dst.names, dst.container.name, ...(dst.container.service ? [dst.container.service] : [])];
+    const target = { ip: dst.ip, port: dst.port, proto: dst.proto, names };
+    for (const { rule, by } of p.egress) {
+      if (ruleMatches(rule, target)) return { allowedBy: rule.kind === "cidr" ? by : "dns-name", denylisted };
+    }
+    if (this.src.baseline.hasEgress(p.workload, dst.ip, names, dst.port, dst.proto)) {
+      return { allowedBy: "baseline", denylisted };
+    }
+    return { allowedBy: null, denylisted };
+  }
+
+  listenAllowed(container: ContainerRef, port: number, proto: Proto): AllowedBy {
+    const p = this.resolve(container);
+    if (p.declared.has(portKey(port, proto))) return "declared";
+    for (const { rule, by } of p.listen) if (listenMatches(rule, port, proto)) return by;
+    if (this.src.baseline.hasListen(p.workload, port, proto)) return "baseline";
+    return null;
+  }
+}

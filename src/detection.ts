@@ -1,0 +1,127 @@
+import { DETECTORS } from "../detectors/index.js";
+import type { AlertSink } from "./alerts/alert.js";
+import { AlertManager } from "./alerts/alert-manager.js";
+import type { Baseline } from "./baseline/baseline.js";
+import { Learner } from "./baseline/learner.js";
+import type { Policy } from "./config/policy.js";
+import type { Mode, NetmonConfig } from "./config/schema.js";
+import type { DetectorInstance } from "./detector-api.js";
+import type { ContainerRef, NetmonEvent } from "./events.js";
+import type { Logger } from "./logger.js";
+
+export interface DetectorCounters {
+  events: number;
+  errors: number;
+  findings: number;
+}
+
+interface RunningDetector {
+  name: string;
+  instance: DetectorInstance;
+  counters: DetectorCounters;
+}
+
+/**
+ * events → learner → detectors → alert manager. Detectors are isolated: one that throws is
+ * counted and logged, and the others still run.
+ */
+export class Detection {
+  readonly alerts: AlertManager;
+  private readonly detectors: RunningDetector[];
+  private readonly learner: Learner;
+  private readonly lastMode = new Map<string, Mode>();
+  modeSwitches = 0;
+
+  constructor(
+    config: NetmonConfig,
+    private readonly policy: Policy,
+    baseline: Baseline,
+    sinks: AlertSink[],
+    private readonly log: Logger,
+  ) {
+    this.alerts = new AlertManager(sinks, {
+      suppressMs: config.alerts.suppressSeconds * 1000,
+      resolveAfterMs: config.alerts.resolveAfterSeconds * 1000,
+      maxActive: config.alerts.maxActive,
+      onSinkError: (err) => log.error({ err: String(err) }, "alert sink failed"),
+    });
+    this.learner = new Learner(policy, baseline);
+    const options = config.detectors as Record<string, unknown>;
+    this.detectors = DETECTORS.map((module) => ({
+      name: module.name,
+      // The config schema already checked these options; parsing again gives them their type.
+      instance: (module.create as (o: unknown, c: Policy) => DetectorInstance)(
+        module.options.parse(options[module.name] ?? {}),
+        policy,
+      ),
+      counters: { events: 0, errors: 0, findings: 0 },
+    }));
+  }
+
+  onEvent(ev: NetmonEvent): void {
+    this.learner.onEvent(ev);
+    if (ev.kind === "listener") this.noteMode(ev.container, ev.ts);
+    else {
+      if (ev.src.container) this.noteMode(ev.src.container, ev.ts);
+      if (ev.dst.container) this.noteMode(ev.dst.container, ev.ts);
+    }
+    for (const d of this.detectors) {
+      d.counters.events++;
+      try {
+        const findings = d.instance.onEvent(ev);
+        for (const f of findings) {
+          d.counters.findings++;
+          this.alerts.onFinding(f);
+        }
+      } catch (err) {
+        this.fail(d, err);
+      }
+    }
+  }
+
+  tick(nowMs: number): void {
+    for (const d of this.detectors) {
+      if (!d.instance.onTick) continue;
+      try {
+        for (const f of d.instance.onTick(nowMs)) {
+          d.counters.findings++;
+          this.alerts.onFinding(f);
+        }
+      } catch (err) {
+        this.fail(d, err);
+      }
+    }
+    this.alerts.tick(nowMs);
+  }
+
+  counters(): Record<string, DetectorCounters> {
+    return Object.fromEntries(this.detectors.map((d) => [d.name, { ...d.counters }]));
+  }
+
+  status(): Record<string, string> {
+    return Object.fromEntries(this.detectors.map((d) => [d.name, d.instance.status()]));
+  }
+
+  private fail(d: RunningDetector, err: unknown): void {
+    d.counters.errors++;
+    // Logged for the first few errors only: a detector failing on every packet must not flood the log.
+    if (d.counters.errors <= 5)
+      this.log.error({ detector: d.name, err: String(err) }, "detector failed on an event");
+  }
+
+  /** Logs and counts a workload leaving its learning period (or any other change of mode). */
+  private noteMode(container: ContainerRef, ts: number): void {
+    const workload = this.policy.workloadOf(container);
+    const mode = this.policy.modeOf(container, ts);
+    const before = this.lastMode.get(workload);
+    if (before === mode) return;
+    this.lastMode.set(workload, mode);
+    if (before !== undefined) {
+      this.modeSwitches++;
+      this.log.info(
+        { workload, from: before, to: mode, at: new Date(ts).toISOString() },
+        "workload mode changed",
+      );
+    }
+  }
+}
