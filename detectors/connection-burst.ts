@@ -34,6 +34,13 @@ const options = z
      */
     includeUdp: z.boolean().default(false),
     /**
+     * Count short closed connections to destinations the policy allows (rules, labels, DNS names,
+     * baseline). Off by default: clients that open a connection per request would otherwise look
+     * like brute force; rejected and unanswered connections count either way. On catches password
+     * guessing against an allowed service, at the price of those false alarms.
+     */
+    countAllowedShort: z.boolean().default(false),
+    /**
      * Leaky bucket size (bad connections): the burst that overflows it fires. Larger tolerates bigger
      * bursts (retry storms after an outage) but notices a fast scan later; 0 disables the burst shape.
      */
@@ -183,6 +190,17 @@ class ConnectionBurstDetector {
     this.scanOnAttempt = opts.scanCounts === "attempts";
   }
 
+  private isAllowed(container: ContainerRef, ev: ConnectionEvent): boolean {
+    const dst = {
+      ip: ev.dst.ip,
+      port: ev.dst.port,
+      proto: ev.proto,
+      names: ev.dst.names ?? [],
+      container: ev.dst.container,
+    };
+    return this.ctx.egress(container, dst).allowedBy !== null;
+  }
+
   onEvent(ev: NetmonEvent): readonly Finding[] {
     if (ev.kind !== "connection") return NO_FINDINGS;
     const container = ev.src.container;
@@ -205,6 +223,9 @@ class ConnectionBurstDetector {
         // UDP "closed" is just an idle pseudo-flow: a quick answer is normal there.
         if (ev.proto !== "tcp" || ev.durationMs === undefined || ev.durationMs >= o.shortMs)
           return NO_FINDINGS;
+        // A short, successful connection to a destination the policy allows is a client that
+        // opens one connection per request (HTTP/1.0, PHP→MySQL, health checks): not a burst.
+        if (!o.countAllowedShort && this.isAllowed(container, ev)) return NO_FINDINGS;
         bad = true;
         failed = false;
         break;

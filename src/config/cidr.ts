@@ -15,6 +15,7 @@ import { ipToWords, wordsToIp } from "../capture/ip-format.js";
 
 /** Scratch words for parsing an address on the hot path (the process is single-threaded). */
 const scratch = new Uint32Array(4);
+const parseScratch = new Uint32Array(4);
 
 /** Mask of the top `bits` bits of a 32-bit word (0 ≤ bits ≤ 32). */
 function wordMask(bits: number): number {
@@ -29,14 +30,9 @@ function isV4Mapped(w: ArrayLike<number>): boolean {
 }
 
 export class Cidr {
-  /** Canonical text: "192.0.2.0/24", "fd00::/8"; a single address keeps its /32 or /128. */
-  readonly text: string;
-  /** IPv4: network and mask as unsigned 32-bit numbers (words[3] of the four-word form). */
-  private readonly net4: number;
-  private readonly mask4: number;
-  /** IPv6: four network words and four mask words. */
-  private readonly net6: Uint32Array;
-  private readonly mask6: Uint32Array;
+  /** Network words 0–3 (host bits cleared) then mask words 4–7; IPv4 lives in word 3 / 7. */
+  private readonly nm = new Uint32Array(8);
+  private textCache: string | null = null;
 
   /** `words` is the four-word form from ipToWords (IPv4 in words[3]); host bits are masked off. */
   constructor(
@@ -48,21 +44,23 @@ export class Cidr {
     if (!Number.isInteger(prefix) || prefix < 0 || prefix > max) {
       throw new RangeError(`prefix /${prefix} out of range for IPv${version}`);
     }
-    this.net6 = new Uint32Array(4);
-    this.mask6 = new Uint32Array(4);
+    const nm = this.nm;
     if (version === 4) {
-      this.mask4 = wordMask(prefix);
-      this.net4 = ((words[3] ?? 0) & this.mask4) >>> 0;
-      this.net6[3] = this.net4;
+      nm[7] = wordMask(prefix);
+      nm[3] = (words[3] ?? 0) & nm[7]!;
     } else {
-      this.mask4 = 0;
-      this.net4 = 0;
       for (let i = 0; i < 4; i++) {
-        this.mask6[i] = wordMask(prefix - 32 * i);
-        this.net6[i] = ((words[i] ?? 0) & this.mask6[i]!) >>> 0;
+        nm[4 + i] = wordMask(prefix - 32 * i);
+        nm[i] = (words[i] ?? 0) & nm[4 + i]!;
       }
     }
-    this.text = `${wordsToIp(this.net6, version)}/${prefix}`;
+  }
+
+  /** Canonical text: "192.0.2.0/24", "fd00::/8"; a single address keeps its /32 or /128. */
+  get text(): string {
+    // Built on first use: a denylist parses a million of these and never prints most.
+    this.textCache ??= `${wordsToIp(this.nm.subarray(0, 4), this.version)}/${this.prefix}`;
+    return this.textCache;
   }
 
   /** Whether the address (any text form) is in this network; false for invalid text. */
@@ -73,24 +71,23 @@ export class Cidr {
 
   /** Same on the decoder's four-word form, with no parsing: the hot-path entry point. */
   containsWords(w: ArrayLike<number>, version: 4 | 6): boolean {
+    const nm = this.nm;
     if (this.version === 4) {
       if (version === 6 && !isV4Mapped(w)) return false;
-      return (w[3]! & this.mask4) >>> 0 === this.net4;
+      return (w[3]! & nm[7]!) >>> 0 === nm[3];
     }
     if (version !== 6) return false;
-    const m = this.mask6;
-    const n = this.net6;
     return (
-      (w[0]! & m[0]!) >>> 0 === n[0] &&
-      (w[1]! & m[1]!) >>> 0 === n[1] &&
-      (w[2]! & m[2]!) >>> 0 === n[2] &&
-      (w[3]! & m[3]!) >>> 0 === n[3]
+      (w[0]! & nm[4]!) >>> 0 === nm[0] &&
+      (w[1]! & nm[5]!) >>> 0 === nm[1] &&
+      (w[2]! & nm[6]!) >>> 0 === nm[2] &&
+      (w[3]! & nm[7]!) >>> 0 === nm[3]
     );
   }
 
   /** Network words (IPv4 in words[3]); a copy, so the Cidr stays immutable. */
   networkWords(): Uint32Array {
-    return this.net6.slice();
+    return this.nm.slice(0, 4);
   }
 
   toString(): string {
@@ -103,7 +100,7 @@ export function parseCidr(text: string): Cidr | null {
   const t = text.trim();
   const slash = t.indexOf("/");
   const addr = slash < 0 ? t : t.slice(0, slash);
-  const words = new Uint32Array(4);
+  const words = parseScratch;
   const version = ipToWords(addr, words);
   if (version === 0) return null;
   if (version === 4 && /(^|\.)0\d/.test(addr)) return null;
@@ -120,15 +117,16 @@ export function parseCidr(text: string): Cidr | null {
 }
 
 /**
- * Many networks with lookups that do not scan them all: one map per distinct prefix length,
- * keyed by the masked network, so a lookup costs one map probe per distinct prefix length
- * (at most 33 for IPv4 and 129 for IPv6; a denylist usually has a handful).
+ * Many networks with lookups that do not scan them all: one hash set per distinct prefix length,
+ * holding masked network keys, so a lookup costs one probe per distinct prefix length (at most
+ * 33 for IPv4 and 129 for IPv6; a denylist usually has a handful). Keys, not Cidr objects, are
+ * stored so a million-entry denylist stays small; match() builds the Cidr it returns.
  */
 export class CidrSet {
-  /** IPv4: prefix length → masked network number → Cidr. */
-  private readonly v4 = new Map<number, Map<number, Cidr>>();
-  /** IPv6: prefix length → masked network key → Cidr. */
-  private readonly v6 = new Map<number, Map<string, Cidr>>();
+  /** IPv4: prefix length → masked network numbers. */
+  private readonly v4 = new Map<number, Set<number>>();
+  /** IPv6: prefix length → masked network keys (see v6Key). */
+  private readonly v6 = new Map<number, Set<string>>();
   /** Distinct prefix lengths, longest first, so the first hit is the most specific. */
   private v4Lengths: number[] = [];
   private v6Lengths: number[] = [];
@@ -145,34 +143,33 @@ export class CidrSet {
 
   /** Adds a network; returns false when the same network was already there. */
   add(cidr: Cidr): boolean {
+    const words = cidr.networkWords();
+    let added: boolean;
     if (cidr.version === 4) {
-      let byNet = this.v4.get(cidr.prefix);
-      if (byNet === undefined) {
-        byNet = new Map();
-        this.v4.set(cidr.prefix, byNet);
+      let nets = this.v4.get(cidr.prefix);
+      if (nets === undefined) {
+        nets = new Set();
+        this.v4.set(cidr.prefix, nets);
         this.v4Lengths = [...this.v4.keys()].sort((a, b) => b - a);
       }
-      const key = cidr.networkWords()[3]!;
-      if (byNet.has(key)) return false;
-      byNet.set(key, cidr);
+      added = nets.size !== nets.add(words[3]!).size;
     } else {
-      let byNet = this.v6.get(cidr.prefix);
-      if (byNet === undefined) {
-        byNet = new Map();
-        this.v6.set(cidr.prefix, byNet);
+      let nets = this.v6.get(cidr.prefix);
+      if (nets === undefined) {
+        nets = new Set();
+        this.v6.set(cidr.prefix, nets);
         this.v6Lengths = [...this.v6.keys()].sort((a, b) => b - a);
       }
-      const key = v6Key(cidr.networkWords(), cidr.prefix);
-      if (byNet.has(key)) return false;
-      byNet.set(key, cidr);
+      added = nets.size !== nets.add(v6Key(words, cidr.prefix)).size;
     }
-    this.count++;
-    return true;
+    if (added) this.count++;
+    return added;
   }
 
   /** Whether any network contains the address (any text form); false for invalid text. */
   has(ip: string): boolean {
-    return this.match(ip) !== null;
+    const v = ipToWords(ip, scratch);
+    return v !== 0 && this.hasWords(scratch, v);
   }
 
   /** The most specific network containing the address, or null. */
@@ -182,7 +179,8 @@ export class CidrSet {
   }
 
   hasWords(w: ArrayLike<number>, version: 4 | 6): boolean {
-    return this.matchWords(w, version) !== null;
+    if (version === 4) return this.match4(w[3]!) >= 0;
+    return this.match6(w) >= 0 || (isV4Mapped(w) && this.match4(w[3]!) >= 0);
   }
 
   /**
@@ -190,42 +188,52 @@ export class CidrSet {
    * network (a /p there is a /(96+p) in IPv6 terms) and an IPv6 one; the longer prefix wins.
    */
   matchWords(w: ArrayLike<number>, version: 4 | 6): Cidr | null {
-    if (version === 4) return this.match4(w[3]!);
-    const m6 = this.match6(w);
-    if (!isV4Mapped(w)) return m6;
-    const m4 = this.match4(w[3]!);
-    if (m4 === null) return m6;
-    return m6 === null || 96 + m4.prefix >= m6.prefix ? m4 : m6;
+    const p4 = version === 4 || isV4Mapped(w) ? this.match4(w[3]!) : -1;
+    const p6 = version === 6 ? this.match6(w) : -1;
+    if (p4 >= 0 && 96 + p4 >= p6) return new Cidr(4, w, p4);
+    return p6 >= 0 ? new Cidr(6, w, p6) : null;
   }
 
   /** Every network, IPv4 first, each family from the longest prefix. */
   *[Symbol.iterator](): IterableIterator<Cidr> {
-    for (const len of this.v4Lengths) yield* this.v4.get(len)!.values();
-    for (const len of this.v6Lengths) yield* this.v6.get(len)!.values();
-  }
-
-  private match4(addr: number): Cidr | null {
     for (const len of this.v4Lengths) {
-      const hit = this.v4.get(len)!.get((addr & wordMask(len)) >>> 0);
-      if (hit !== undefined) return hit;
+      for (const net of this.v4.get(len)!) yield new Cidr(4, [0, 0, 0, net], len);
     }
-    return null;
+    for (const len of this.v6Lengths) {
+      for (const key of this.v6.get(len)!) yield new Cidr(6, v6Words(key), len);
+    }
   }
 
-  private match6(w: ArrayLike<number>): Cidr | null {
-    for (const len of this.v6Lengths) {
-      const hit = this.v6.get(len)!.get(v6Key(w, len));
-      if (hit !== undefined) return hit;
+  /** Longest IPv4 prefix length holding the address, or -1. */
+  private match4(addr: number): number {
+    for (const len of this.v4Lengths) {
+      if (this.v4.get(len)!.has((addr & wordMask(len)) >>> 0)) return len;
     }
-    return null;
+    return -1;
+  }
+
+  /** Longest IPv6 prefix length holding the address, or -1. */
+  private match6(w: ArrayLike<number>): number {
+    for (const len of this.v6Lengths) {
+      if (this.v6.get(len)!.has(v6Key(w, len))) return len;
+    }
+    return -1;
   }
 }
 
-/** Map key of an IPv6 address masked to `len` bits; only the words the prefix touches are used. */
+/** Set key of an IPv6 address masked to `len` bits; only the words the prefix touches are used. */
 function v6Key(w: ArrayLike<number>, len: number): string {
   let key = "";
   for (let i = 0; i * 32 < len; i++) {
     key += `${((w[i]! & wordMask(len - 32 * i)) >>> 0).toString(36)}.`;
   }
   return key;
+}
+
+/** Back from a key to four words (untouched words are zero). */
+function v6Words(key: string): number[] {
+  const words = [0, 0, 0, 0];
+  const parts = key.split(".");
+  for (let i = 0; i < 4 && i < parts.length - 1; i++) words[i] = Number.parseInt(parts[i]!, 36);
+  return words;
 }

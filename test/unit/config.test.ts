@@ -39,6 +39,7 @@ describe("defaults", () => {
         "connection-burst": {
           shortMs: 1000,
           includeUdp: false,
+          countAllowedShort: false,
           burstCapacity: 50,
           burstLeakPerSecond: 5,
           scanWindowMs: 300_000,

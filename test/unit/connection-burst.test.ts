@@ -478,6 +478,7 @@ describe("connection-burst: options", () => {
     expect(schema.parse({})).toEqual({
       shortMs: 1_000,
       includeUdp: false,
+      countAllowedShort: false,
       burstCapacity: 50,
       burstLeakPerSecond: 5,
       scanWindowMs: 300_000,
@@ -488,6 +489,11 @@ describe("connection-burst: options", () => {
       maxTrackedContainers: 10_000,
       maxTargetsPerContainer: 4_096,
     });
+  });
+
+  // Option added for per-request clients; it must be a boolean like the others.
+  it("rejects a non-boolean countAllowedShort", () => {
+    expect(schema.safeParse({ countAllowedShort: "yes" }).success).toBe(false);
   });
 
   // A typo must fail at start-up, not silently do nothing.
@@ -538,5 +544,37 @@ describe("connection-burst: options", () => {
   it("exposes name and help", () => {
     expect(connectionBurst.name).toBe("connection-burst");
     expect(connectionBurst.help.length).toBeGreaterThan(20);
+  });
+});
+
+describe("connection-burst: short connections to allowed destinations", () => {
+  const allowAll: DetectorContext = {
+    ...fakeContext(),
+    egress: () => ({ allowedBy: "label", denylisted: false }),
+  };
+  const shortClosed = (n: number): ConnectionEvent[] =>
+    Array.from({ length: n }, (_, i) => conn("closed", 1_000 + i * 20, { durationMs: 10 }));
+
+  // A client opening one connection per request to a service it may reach is not a brute force.
+  it("does not count short closed connections the policy allows", () => {
+    expect(run(detector({}, allowAll), shortClosed(100))).toEqual([]);
+  });
+
+  // Refused connections count even when the destination is allowed: nothing legitimate does that 100 times.
+  it("still counts rejected connections to an allowed destination", () => {
+    const rejected = Array.from({ length: 60 }, (_, i) => conn("rejected", 1_000 + i * 20));
+    expect(shapes(run(detector({}, allowAll), rejected))).toContain(
+      "brute-force@brute-force:198.18.0.5:80/tcp",
+    );
+  });
+
+  // countAllowedShort restores the strict behaviour for operators who want it.
+  it("counts them with countAllowedShort", () => {
+    expect(run(detector({ countAllowedShort: true }, allowAll), shortClosed(100)).length).toBeGreaterThan(0);
+  });
+
+  // Unallowed short connections keep counting by default.
+  it("counts short closed connections nothing allows", () => {
+    expect(run(detector(), shortClosed(100)).length).toBeGreaterThan(0);
   });
 });
