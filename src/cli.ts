@@ -21,7 +21,12 @@ function configOrThrow(path: string | undefined): NetmonConfig {
 async function runDaemon(opts: { config?: string; logEvents?: boolean }): Promise<void> {
   const config = configOrThrow(opts.config);
   const log = createLogger(config.log.level);
-  const daemon = new Daemon({ config, log, logEvents: opts.logEvents === true || config.log.events });
+  const daemon = new Daemon({
+    config,
+    log,
+    version: VERSION,
+    logEvents: opts.logEvents === true || config.log.events,
+  });
   await daemon.start();
   const signal = await new Promise<string>((resolve) => {
     process.once("SIGTERM", () => resolve("SIGTERM"));

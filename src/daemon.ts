@@ -1,5 +1,6 @@
 import { accessSync, constants, mkdirSync, renameSync } from "node:fs";
 import { readFile } from "node:fs/promises";
+import type { Server } from "node:http";
 import { join } from "node:path";
 import Dockerode from "dockerode";
 import type { Baseline } from "./baseline/baseline.js";
@@ -13,15 +14,18 @@ import { setupDetection } from "./detection-setup.js";
 import { explainDockerError, NetmonError } from "./errors.js";
 import { logEvent } from "./event-log.js";
 import type { NetmonEvent } from "./events.js";
+import { startHttpServer } from "./http-server.js";
 import { DockerInventory } from "./inventory/docker-inventory.js";
 import { Inventory } from "./inventory/inventory.js";
 import { ListenerScanner } from "./listeners/listener-scanner.js";
 import { scheduleListenerScan } from "./listeners/listener-schedule.js";
 import type { Logger } from "./logger.js";
+import { NetmonMetrics } from "./metrics.js";
 import { Pipeline } from "./pipeline.js";
 
 export interface DaemonOptions {
   config: NetmonConfig;
+  version: string;
   log: Logger;
   /** Log every connection and listener event (`run --log-events`, or log.events in the config). */
   logEvents: boolean;
@@ -43,6 +47,8 @@ export class Daemon {
   readonly detection: Detection;
   readonly baseline: Baseline;
   private readonly baselinePath: string;
+  readonly metrics: NetmonMetrics;
+  private http: Server | null = null;
   private readonly scanner: ListenerScanner;
   private timers: NodeJS.Timeout[] = [];
   private schedule: { stop(): void } | null = null;
@@ -61,6 +67,21 @@ export class Daemon {
       (iface) => this.pipeline.handlerFor(iface),
       log,
     );
+    this.metrics = new NetmonMetrics(
+      {
+        captureStats: () => this.captures.stats(),
+        flowsActive: () => this.pipeline.tracker.size,
+        containersMonitored: () => this.inventory.running().length,
+        dockerConnected: () => this.docker.connected,
+        activeAlerts: () => this.detection.alerts.active(),
+        detectorCounters: () => this.detection.counters(),
+        suppressed: () => this.detection.alerts.stats().suppressed,
+      },
+      opts.version,
+    );
+    this.detection.alerts.addSink(this.metrics);
+    this.detection.onVerdict = (direction, verdict) => this.metrics.connection(direction, verdict);
+    this.docker.on("dockerEvent", (type) => this.metrics.dockerEvent(type));
     this.scanner = new ListenerScanner({
       readFile: (path) => readFile(path, "utf8"),
       maxSocketsPerContainer: config.listeners.maxPerContainer,
@@ -84,10 +105,20 @@ export class Daemon {
         `state directory ${config.stateDir} is not writable (${code}): set stateDir or fix its permissions`,
       );
     }
+    if (config.http.enabled) {
+      this.http = await startHttpServer(config.http.listen, config.http.port, {
+        metrics: async () => ({
+          contentType: this.metrics.registry.contentType,
+          body: await this.metrics.registry.metrics(),
+        }),
+        readiness: () => this.readiness(),
+      });
+    }
     try {
       await this.docker.start();
     } catch (err) {
       this.docker.stop();
+      this.http?.close();
       throw new NetmonError(explainDockerError(config.docker.socketPath, err));
     }
     this.docker.on("changed", () => this.reconcileCaptures());
@@ -139,6 +170,17 @@ export class Daemon {
     this.captures.closeAll();
     this.pipeline.tick(Date.now());
     this.saveBaseline();
+    this.http?.close();
+    this.http?.closeAllConnections();
+  }
+
+  /** Ready = Docker answers and every wanted interface is being captured. */
+  readiness(): { ready: boolean; reasons: string[] } {
+    const reasons: string[] = [];
+    if (!this.docker.connected) reasons.push("Docker is unreachable");
+    if (!this.captures.healthy()) reasons.push("capture failed on some interface");
+    if (this.stopped) reasons.push("stopping");
+    return { ready: reasons.length === 0, reasons };
   }
 
   /**

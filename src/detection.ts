@@ -6,7 +6,7 @@ import { Learner } from "./baseline/learner.js";
 import type { Policy } from "./config/policy.js";
 import type { Mode, NetmonConfig } from "./config/schema.js";
 import type { DetectorInstance } from "./detector-api.js";
-import type { ContainerRef, NetmonEvent } from "./events.js";
+import type { ConnectionEvent, ContainerRef, NetmonEvent } from "./events.js";
 import type { Logger } from "./logger.js";
 
 export interface DetectorCounters {
@@ -31,6 +31,8 @@ export class Detection {
   private readonly learner: Learner;
   private readonly lastMode = new Map<string, Mode>();
   modeSwitches = 0;
+  /** Told the policy verdict of every connection attempt (for netmon_connections_total). */
+  onVerdict: ((direction: string, verdict: string) => void) | null = null;
 
   constructor(
     config: NetmonConfig,
@@ -64,6 +66,7 @@ export class Detection {
     else {
       if (ev.src.container) this.noteMode(ev.src.container, ev.ts);
       if (ev.dst.container) this.noteMode(ev.dst.container, ev.ts);
+      if (ev.state === "attempt" && this.onVerdict) this.onVerdict(ev.direction, this.verdictOf(ev));
     }
     for (const d of this.detectors) {
       d.counters.events++;
@@ -92,6 +95,22 @@ export class Detection {
       }
     }
     this.alerts.tick(nowMs);
+  }
+
+  /** allowed / unexpected / denylisted for containers being judged; learning, off or unattributed otherwise. */
+  private verdictOf(ev: ConnectionEvent): string {
+    const src = ev.src.container;
+    if (src === null) return "unattributed";
+    const mode = this.policy.modeOf(src, ev.ts);
+    if (mode === "learn" || mode === "off") return mode === "learn" ? "learning" : "off";
+    const v = this.policy.egress(src, {
+      ip: ev.dst.ip,
+      port: ev.dst.port,
+      proto: ev.proto,
+      names: ev.dst.names ?? [],
+      container: ev.dst.container,
+    });
+    return v.denylisted ? "denylisted" : v.allowedBy !== null ? "allowed" : "unexpected";
   }
 
   counters(): Record<string, DetectorCounters> {

@@ -70,6 +70,17 @@ const dockerSchema = z
   })
   .prefault({});
 
+const httpSchema = z
+  .strictObject({
+    /** Serve /metrics, /healthz and /readyz. */
+    enabled: z.boolean().default(true),
+    /** Address to bind: loopback by default, so nothing outside the host can read the metrics. */
+    listen: z.string().min(1).default("127.0.0.1"),
+    /** TCP port (9797: clear of Prometheus, Alertmanager and the common exporters on 9090-9115). */
+    port: z.number().int().min(1).max(65535).default(9797),
+  })
+  .prefault({});
+
 const logSchema = z
   .strictObject({
     level: z.enum(["trace", "debug", "info", "warn", "error", "fatal"]).default("info"),
@@ -163,6 +174,7 @@ export const configSchema = z.strictObject({
   listeners: listenersSchema,
   docker: dockerSchema,
   log: logSchema,
+  http: httpSchema,
   policy: policySchema,
   baseline: baselineSchema,
   alerts: alertsSchema,

@@ -137,6 +137,23 @@ describe.runIf(ready)("netmon run against a real dockerd", () => {
     expect(dns?.event).toMatchObject({ address: "127.0.0.11" });
   });
 
+  it("serves /metrics with capture counters for the bridge, /healthz and /readyz", async () => {
+    const base = `http://127.0.0.1:${netmon.httpPort}`;
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    const ready = await fetch(`${base}/readyz`);
+    expect(await ready.text()).toBe("ready\n");
+    const text = await (await fetch(`${base}/metrics`)).text();
+    const captured = new RegExp(
+      `^netmon_packets_captured_total\\{interface="${bridge}"\\} (\\d+)$`,
+      "m",
+    ).exec(text);
+    expect(Number(captured?.[1])).toBeGreaterThan(0);
+    expect(text).toMatch(new RegExp(`^netmon_packets_dropped_total\\{interface="${bridge}"\\} 0$`, "m"));
+    expect(text).toMatch(/^netmon_docker_up 1$/m);
+    expect(text).toMatch(/^netmon_connections_total\{direction="internal",verdict="[a-z]+"\} [1-9]\d*$/m);
+    expect((await fetch(`${base}/nope`)).status).toBe(404);
+  });
+
   function netmonNetwork(): string {
     return docker("inspect", "-f", "{{range $k, $v := .NetworkSettings.Networks}}{{$k}}{{end}}", serverName);
   }

@@ -31,6 +31,7 @@ describe("defaults", () => {
       listeners: { schedule: "*/15 * * * * *", maxPerContainer: 4096 },
       docker: { socketPath: "/var/run/docker.sock", reconnectMinMs: 500, reconnectMaxMs: 30_000 },
       log: { level: "info", events: false },
+      http: { enabled: true, listen: "127.0.0.1", port: 9797 },
       policy: { egress: [], dnsResolvers: [], denylistFile: null, workloads: [] },
       baseline: { learnForSeconds: 600, maxEntriesPerWorkload: 1000, saveIntervalSeconds: 60 },
       alerts: { suppressSeconds: 600, resolveAfterSeconds: 900, maxActive: 10_000 },

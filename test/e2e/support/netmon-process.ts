@@ -13,9 +13,13 @@ export interface LogLine {
   [key: string]: unknown;
 }
 
+let portCounter = 0;
+
 /** A `netmon run` child process whose JSON log lines are collected for assertions. */
 export class NetmonProcess {
   readonly lines: LogLine[] = [];
+  /** The port of its /metrics, /healthz and /readyz endpoint. */
+  httpPort = 0;
   readonly stderr: string[] = [];
   private child: ChildProcess | null = null;
   private exited: Promise<number | null> | null = null;
@@ -28,7 +32,13 @@ export class NetmonProcess {
   start(): void {
     const dir = mkdtempSync(join(tmpdir(), "netmon-e2e-"));
     const configPath = join(dir, "netmon.yaml");
-    writeFileSync(configPath, this.configYaml);
+    // Each run gets its own metrics port, so a daemon left running elsewhere never collides.
+    this.httpPort = 20_000 + ((process.pid * 7 + portCounter++) % 20_000);
+    const http =
+      this.configYaml.includes("\nhttp:") || this.configYaml.startsWith("http:")
+        ? ""
+        : `\nhttp:\n  port: ${this.httpPort}\n`;
+    writeFileSync(configPath, `${this.configYaml}${http}`);
     const child = spawn(process.execPath, [CLI, "run", "--config", configPath, ...this.args], {
       stdio: ["ignore", "pipe", "pipe"],
     });

@@ -1,0 +1,187 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import type { Alert, AlertSink, AlertTransition } from "./alerts/alert.js";
+import type { CaptureStats } from "./capture/source.js";
+import type { DetectorCounters } from "./detection.js";
+
+/** What the metrics read at scrape time: cheap snapshots, never the hot path. */
+export interface MetricSources {
+  captureStats(): CaptureStats[];
+  flowsActive(): number;
+  containersMonitored(): number;
+  dockerConnected(): boolean;
+  activeAlerts(): Alert[];
+  detectorCounters(): Record<string, DetectorCounters>;
+  suppressed(): Record<string, number>;
+}
+
+/**
+ * A counter fed from cumulative totals read at scrape time: only the growth since the last scrape
+ * is added, so the series never goes backwards even when a source restarts its own count.
+ */
+function pulledCounter(
+  registry: Registry,
+  name: string,
+  help: string,
+  labelNames: string[],
+  read: () => { labels: Record<string, string>; value: number }[],
+): Counter {
+  const last = new Map<string, number>();
+  return new Counter({
+    name,
+    help,
+    labelNames,
+    registers: [registry],
+    collect() {
+      for (const { labels, value } of read()) {
+        const key = JSON.stringify(labels);
+        const delta = value - (last.get(key) ?? 0);
+        last.set(key, value);
+        if (delta > 0) this.inc(labels, delta);
+        else if (delta === 0) this.inc(labels, 0); // make the series exist from the first scrape
+      }
+    },
+  });
+}
+
+/**
+ * netmon's metrics on a registry of their own (prefix netmon_, names and labels as in DESIGN.md),
+ * plus Node's default process metrics. IPs and ports never become labels; container names appear
+ * only on netmon_alerts_active, whose series go away with the alert.
+ */
+export class NetmonMetrics implements AlertSink {
+  readonly registry = new Registry();
+  private readonly alertsTotal: Counter;
+  private readonly connections: Counter;
+  private readonly dockerEvents: Counter;
+  private readonly latency: Histogram;
+
+  constructor(sources: MetricSources, version: string) {
+    const r = this.registry;
+    collectDefaultMetrics({ register: r });
+    new Gauge({
+      name: "netmon_build_info",
+      help: "Always 1; the labels say which netmon and Node.js run.",
+      labelNames: ["version", "nodejs"],
+      registers: [r],
+    }).set({ version, nodejs: process.version }, 1);
+    this.alertsTotal = new Counter({
+      name: "netmon_alerts_total",
+      help: "Alerts fired (a new alert, or a raise of its severity), by detector and severity.",
+      labelNames: ["detector", "severity"],
+      registers: [r],
+    });
+    new Gauge({
+      name: "netmon_alerts_active",
+      help: "Alerts active now, by detector, severity and container name.",
+      labelNames: ["detector", "severity", "container"],
+      registers: [r],
+      collect() {
+        this.reset();
+        for (const a of sources.activeAlerts()) {
+          this.inc({ detector: a.detector, severity: a.severity, container: a.container.name });
+        }
+      },
+    });
+    this.connections = new Counter({
+      name: "netmon_connections_total",
+      help: "Connection attempts seen, by direction and policy verdict (allowed, unexpected, denylisted, learning, unattributed).",
+      labelNames: ["direction", "verdict"],
+      registers: [r],
+    });
+    this.dockerEvents = new Counter({
+      name: "netmon_docker_events_total",
+      help: "Docker events received, by type.",
+      labelNames: ["type"],
+      registers: [r],
+    });
+    this.latency = new Histogram({
+      name: "netmon_detection_latency_seconds",
+      help: "Time from the packet that completed a finding to the alert being raised.",
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [r],
+    });
+    pulledCounter(
+      r,
+      "netmon_packets_captured_total",
+      "Packets received by libpcap, by interface.",
+      ["interface"],
+      () => sources.captureStats().map((s) => ({ labels: { interface: s.iface }, value: s.received })),
+    );
+    pulledCounter(
+      r,
+      "netmon_packets_dropped_total",
+      "Packets lost before netmon saw them (kernel buffer full, or interface drops), by interface.",
+      ["interface"],
+      () =>
+        sources
+          .captureStats()
+          .map((s) => ({ labels: { interface: s.iface }, value: s.dropped + s.ifDropped })),
+    );
+    const perDetector = (field: keyof DetectorCounters) => () =>
+      Object.entries(sources.detectorCounters()).map(([detector, c]) => ({
+        labels: { detector },
+        value: c[field],
+      }));
+    pulledCounter(
+      r,
+      "netmon_detector_events_total",
+      "Events given to each detector.",
+      ["detector"],
+      perDetector("events"),
+    );
+    pulledCounter(
+      r,
+      "netmon_detector_errors_total",
+      "Events on which a detector threw.",
+      ["detector"],
+      perDetector("errors"),
+    );
+    pulledCounter(
+      r,
+      "netmon_alerts_suppressed_total",
+      "Findings folded into an active alert without a new log line, by detector.",
+      ["detector"],
+      () =>
+        Object.entries(sources.suppressed()).map(([detector, value]) => ({ labels: { detector }, value })),
+    );
+    new Gauge({
+      name: "netmon_flows_active",
+      help: "Flows in the flow table.",
+      registers: [r],
+      collect() {
+        this.set(sources.flowsActive());
+      },
+    });
+    new Gauge({
+      name: "netmon_containers_monitored",
+      help: "Running containers netmon knows.",
+      registers: [r],
+      collect() {
+        this.set(sources.containersMonitored());
+      },
+    });
+    new Gauge({
+      name: "netmon_docker_up",
+      help: "1 when the Docker API answers and its event stream is followed, else 0.",
+      registers: [r],
+      collect() {
+        this.set(sources.dockerConnected() ? 1 : 0);
+      },
+    });
+  }
+
+  onAlert(alert: Alert, transition: AlertTransition): void {
+    if (transition !== "fired") return;
+    this.alertsTotal.inc({ detector: alert.detector, severity: alert.severity });
+    const lagSeconds = (Date.now() - alert.lastSeen) / 1000;
+    if (lagSeconds >= 0 && lagSeconds < 3600) this.latency.observe(lagSeconds);
+  }
+
+  connection(direction: string, verdict: string): void {
+    this.connections.inc({ direction, verdict });
+  }
+
+  dockerEvent(type: string): void {
+    this.dockerEvents.inc({ type: type.slice(0, 32) });
+  }
+}
