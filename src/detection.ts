@@ -128,13 +128,18 @@ export class Detection {
       this.log.error({ detector: d.name, err: String(err) }, "detector failed on an event");
   }
 
-  /** Logs and counts a workload leaving its learning period (or any other change of mode). */
+  /**
+   * Logs and counts a workload leaving its learning period (or any other change of mode). Tracked per
+   * workload and configured mode: containers of one workload may be configured differently (a label
+   * on one container of a shared image), and alternating between them is not a change.
+   */
   private noteMode(container: ContainerRef, ts: number): void {
     const workload = this.policy.workloadOf(container);
     const mode = this.policy.modeOf(container, ts);
-    const before = this.lastMode.get(workload);
+    const key = `${workload}\u0000${this.policy.configuredMode(container)}`;
+    const before = this.lastMode.get(key);
     if (before === mode) return;
-    this.lastMode.set(workload, mode);
+    this.lastMode.set(key, mode);
     if (before !== undefined) {
       this.modeSwitches++;
       this.log.info(

@@ -1,4 +1,13 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
+import {
+  closeSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from "node:fs";
 import { dirname } from "node:path";
 import { Baseline } from "./baseline.js";
 
@@ -31,11 +40,17 @@ export function saveBaseline(path: string, baseline: Baseline): void {
   const tmp = `${path}.${process.pid}.tmp`;
   const fd = openSync(tmp, "w", 0o600);
   try {
-    writeSync(fd, `${JSON.stringify(baseline.toJSON(), null, 1)}\n`);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
+    try {
+      writeSync(fd, `${JSON.stringify(baseline.toJSON(), null, 1)}\n`);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, path);
+  } catch (err) {
+    // A failed save is retried every interval: do not leave a temp file behind each time.
+    rmSync(tmp, { force: true });
+    throw err;
   }
-  renameSync(tmp, path);
   baseline.dirty = false;
 }

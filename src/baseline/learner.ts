@@ -32,7 +32,8 @@ export class Learner {
     this.touch(dst, ev.ts);
     if (ev.state === "attempt" && src !== null && policy.modeOf(src, ev.ts) === "learn") {
       const workload = policy.workloadOf(src);
-      const dests = dst !== null ? [dst.service ?? dst.name] : (ev.dst.names ?? [ev.dst.ip]);
+      // Container names lower-cased, as Policy.egress looks them up.
+      const dests = dst !== null ? [(dst.service ?? dst.name).toLowerCase()] : (ev.dst.names ?? [ev.dst.ip]);
       for (const dest of dests) baseline.recordEgress(workload, dest, ev.dst.port, ev.proto, ev.ts);
     } else if (ev.state === "accepted" && dst !== null && policy.modeOf(dst, ev.ts) === "learn") {
       baseline.recordListen(policy.workloadOf(dst), ev.dst.port, ev.proto, ev.ts);

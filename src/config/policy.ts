@@ -1,4 +1,5 @@
 import type { Baseline } from "../baseline/baseline.js";
+import { normalizeIp } from "../capture/ip-format.js";
 import type { AllowedBy, DetectorContext, EgressTarget, EgressVerdict } from "../detector-api.js";
 import type { ContainerRef, Proto } from "../events.js";
 import type { ContainerInfo } from "../inventory/types.js";
@@ -68,6 +69,10 @@ function ruleApplies(rule: WorkloadRule, info: ContainerInfo): boolean {
 
 const portKey = (port: number, proto: Proto): string => `${port}/${proto}`;
 
+/** Configured resolvers in canonical text, as destination IPs arrive ("2001:DB8:0::53" → "2001:db8::53"). */
+const configuredResolvers = (config: NetmonConfig): Set<string> =>
+  new Set(config.policy.dnsResolvers.map((r) => normalizeIp(r) ?? r));
+
 /**
  * The policy model: config file + container labels + learned baseline + denylist, answering the
  * detectors' questions synchronously. Per-container results are cached against the inventory's
@@ -101,7 +106,7 @@ export class Policy implements DetectorContext {
       egress: config.policy.egress.map((rule) => ({ rule, by: "config" as const })),
       listen: [],
       declared: new Set(),
-      resolvers: new Set(config.policy.dnsResolvers),
+      resolvers: configuredResolvers(config),
     };
   }
 
@@ -128,7 +133,7 @@ export class Policy implements DetectorContext {
       declared.add(`${port}/${proto}`);
     }
     for (const p of info.publishedPorts) declared.add(portKey(p.containerPort, p.proto as Proto));
-    const resolvers = new Set(config.policy.dnsResolvers);
+    const resolvers = configuredResolvers(config);
     for (const n of info.networks) if (n.gateway) resolvers.add(n.gateway);
     return {
       workload: workloadOf(info.ref),
@@ -168,11 +173,16 @@ export class Policy implements DetectorContext {
     const denylisted = this.src.denylist?.has(dst.ip) ?? false;
     if (dst.port === 53 && p.resolvers.has(dst.ip)) return { allowedBy: "dns-resolver", denylisted };
     // A destination container is also known by its name and Compose service (Docker's embedded DNS
-    // resolves those inside dockerd, so no answer is ever seen on the wire).
+    // resolves those inside dockerd, so no answer is ever seen on the wire). Lower-cased like every
+    // host name in rules and in the baseline (Docker allows upper case in container names).
     const names =
       dst.container === null
         ? dst.names
-        : [...dst.names, dst.container.name, ...(dst.container.service ? [dst.container.service] : [])];
+        : [
+            ...dst.names,
+            dst.container.name.toLowerCase(),
+            ...(dst.container.service ? [dst.container.service.toLowerCase()] : []),
+          ];
     const target = { ip: dst.ip, port: dst.port, proto: dst.proto, names };
     for (const { rule, by } of p.egress) {
       if (ruleMatches(rule, target)) return { allowedBy: rule.kind === "cidr" ? by : "dns-name", denylisted };

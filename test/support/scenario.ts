@@ -4,7 +4,7 @@
  * labels) and the traffic on its bridge (turned into pcap records with real wire bytes).
  *
  *   const s = new Scenario({ network: "shop_default" });
- *   s.container({ name: "shop-web-1", ip: "172.30.0.2", project: "shop", service: "web", exposed: ["8080/tcp"] });
+ *   s.container({ name: "shop-web-1", ip: "172.30.0.2", project: "shop", service: "web" });
  *   s.dns(1_000, "shop-web-1", "172.30.0.1", "api.example.com", { ips: ["203.0.113.50"] });
  *   s.tcp(1_100, "shop-web-1", "203.0.113.50", 443, "closed", 1_500);
  *   const { pcapRecords, inventory } = s.build();
@@ -122,7 +122,8 @@ export class Scenario {
 
   /**
    * One TCP connection from src to dst:dstPort opened at t:
-   * - closed: SYN, SYN-ACK, ACK, data; the client's FIN durationMs (default 100) after the SYN, the server's FIN;
+   * - closed: SYN, SYN-ACK, ACK, data; the client's FIN durationMs (default 100) after the SYN, then
+   *   the server's FIN;
    * - rejected: SYN, then RST-ACK from dst durationMs (default 1) later;
    * - unanswered: SYN and its two retransmissions (1 s, 3 s), no answer;
    * - open: SYN, SYN-ACK, ACK, data, and no end within the capture.
@@ -209,7 +210,9 @@ export class Scenario {
       records.push({ name: chain[i]!, type: "CNAME", target: chain[i + 1]!, ttl });
     }
     for (const ip of answers.ips) {
-      records.push(ip.includes(":") ? { name: last, type: "AAAA", ip, ttl } : { name: last, type: "A", ip, ttl });
+      records.push(
+        ip.includes(":") ? { name: last, type: "AAAA", ip, ttl } : { name: last, type: "A", ip, ttl },
+      );
     }
     const qtype = answers.ips.some((ip) => ip.includes(":")) ? 28 : 1;
     const questions = [{ name, type: qtype }];
