@@ -198,7 +198,9 @@ class ConnectionBurstDetector {
       names: ev.dst.names ?? [],
       container: ev.dst.container,
     };
-    return this.ctx.egress(container, dst).allowedBy !== null;
+    const verdict = this.ctx.egress(container, dst);
+    // A denylisted destination is never "allowed", whatever rule covers it.
+    return verdict.allowedBy !== null && !verdict.denylisted;
   }
 
   onEvent(ev: NetmonEvent): readonly Finding[] {

@@ -13,8 +13,10 @@ export class Learner {
     private readonly baseline: Baseline,
   ) {}
 
+  /** Starts the learning clock, except while the workload is off: switched on later, it learns then. */
   private touch(c: ContainerRef | null, ts: number): void {
-    if (c !== null) this.baseline.touch(this.policy.workloadOf(c), ts);
+    if (c !== null && this.policy.configuredMode(c) !== "off")
+      this.baseline.touch(this.policy.workloadOf(c), ts);
   }
 
   onEvent(ev: NetmonEvent): void {

@@ -63,6 +63,8 @@ function ruleApplies(rule: WorkloadRule, info: ContainerInfo): boolean {
     const key = eq < 0 ? m.label : m.label.slice(0, eq);
     const value = info.labels[key];
     if (value === undefined || (eq >= 0 && value !== m.label.slice(eq + 1))) return false;
+    // A label the image set may not select a rule: the rule could loosen policy (mode off, egress).
+    if (info.imageLabels !== null && info.imageLabels[key] === value) return false;
   }
   return true;
 }

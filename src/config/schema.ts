@@ -1,6 +1,7 @@
 import cron from "node-cron";
 import { z } from "zod";
 import { DETECTORS } from "../../detectors/index.js";
+import { normalizeIp } from "../capture/ip-format.js";
 import { parseEgressRule } from "./egress-rule.js";
 import { parseListenList } from "./listen-rule.js";
 
@@ -131,7 +132,9 @@ const policySchema = z
     /** Destinations every container may reach. */
     egress: z.array(egressRuleSchema).default([]),
     /** DNS servers every container may query on port 53 (each network's gateway is always allowed). */
-    dnsResolvers: z.array(z.string().min(1)).default([]),
+    dnsResolvers: z
+      .array(z.string().refine((ip) => normalizeIp(ip) !== null, "must be an IPv4 or IPv6 address"))
+      .default([]),
     /** File of IPs/CIDRs (one per line, # comments): a connection there is critical whatever allows it. */
     denylistFile: z.string().min(1).nullable().default(null),
     workloads: z.array(workloadRuleSchema).default([]),

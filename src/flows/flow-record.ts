@@ -4,6 +4,11 @@ import type { ContainerRef, Direction } from "../events.js";
 export const FLOW_ATTEMPT = 0;
 /** TCP: SYN-ACK seen. UDP: the responder answered. */
 export const FLOW_ACCEPTED = 1;
+/**
+ * TCP: reported unanswered, kept while the client may still retransmit its SYN (Linux retries for
+ * up to 127 s) so one connect() is one connection, not one per retry.
+ */
+export const FLOW_UNANSWERED = 2;
 
 /**
  * One tracked flow. Addresses are plain number fields (no typed arrays, no strings on the hot

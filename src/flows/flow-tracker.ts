@@ -11,7 +11,7 @@ import {
 import type { ConnectionEvent, ConnectionState, ContainerRef, Direction } from "../events.js";
 import type { IpResolver } from "../inventory/types.js";
 import { flowHash } from "./flow-hash.js";
-import { FLOW_ACCEPTED, FLOW_ATTEMPT, FlowRecord } from "./flow-record.js";
+import { FLOW_ACCEPTED, FLOW_ATTEMPT, FLOW_UNANSWERED, FlowRecord } from "./flow-record.js";
 
 export interface FlowTrackerOptions {
   maxFlows: number;
@@ -30,6 +30,8 @@ export interface FlowTrackerStats {
 }
 
 const TCP_CONTROL = TCP_SYN | TCP_FIN | TCP_RST;
+/** Linux gives up a connect() after 6 SYN retries, 127 s after the first SYN (tcp_syn_retries). */
+const SYN_RETRY_WINDOW_MS = 130_000;
 const FREE_LIST_MAX = 4096;
 
 function directionOf(src: ContainerRef | null, dst: ContainerRef | null): Direction {
@@ -98,6 +100,15 @@ export class FlowTracker {
     const fromInitiator = this.isFromInitiator(rec, p);
     rec.lastTs = p.ts;
     rec.packets++;
+    if (rec.state === FLOW_UNANSWERED) {
+      // Already reported: a retransmitted SYN is the same connect(); a late answer still counts.
+      if (flags & (TCP_RST | TCP_FIN)) this.remove(rec);
+      else if (flags & TCP_SYN && flags & TCP_ACK && !fromInitiator) {
+        rec.state = FLOW_ACCEPTED;
+        this.emitEvent(rec, "accepted", p.ts, p.ts - rec.firstTs);
+      }
+      return;
+    }
     if (flags & TCP_RST) {
       const rejected = rec.state === FLOW_ATTEMPT && !fromInitiator;
       this.finish(rec, rejected ? "rejected" : "closed", p.ts);
@@ -250,8 +261,12 @@ export class FlowTracker {
       const next = rec.newer;
       if (rec.proto === PROTO_TCP) {
         if (rec.state === FLOW_ATTEMPT) {
-          if (nowMs - rec.firstTs >= o.tcpUnansweredMs)
-            this.finish(rec, "unanswered", rec.firstTs + o.tcpUnansweredMs);
+          if (nowMs - rec.firstTs >= o.tcpUnansweredMs) {
+            rec.state = FLOW_UNANSWERED;
+            this.emitEvent(rec, "unanswered", rec.firstTs + o.tcpUnansweredMs, o.tcpUnansweredMs);
+          }
+        } else if (rec.state === FLOW_UNANSWERED) {
+          if (nowMs - rec.firstTs >= Math.max(SYN_RETRY_WINDOW_MS, o.tcpUnansweredMs)) this.remove(rec);
         } else if (nowMs - rec.lastTs >= o.tcpEstablishedIdleMs) {
           this.expired++;
           this.remove(rec);
@@ -270,6 +285,8 @@ export class FlowTracker {
 
   /** End of input (replay): report what is still pending as the timeouts would have. */
   flush(): void {
+    // Twice: the first pass reports pending SYNs unanswered, the second drops their retry records.
+    this.advance(Number.MAX_SAFE_INTEGER / 2);
     this.advance(Number.MAX_SAFE_INTEGER / 2);
   }
 

@@ -139,6 +139,18 @@ describe("invalid configurations", () => {
     ],
     ["listeners.schedule as a number", "listeners:\n  schedule: 15\n", "listeners.schedule: "],
     ["an unknown top-level key", "modee: learn\n", "modee: unknown key"],
+    [
+      "a resolver that is not an IP",
+      "policy:\n  dnsResolvers: [dns.example]\n",
+      "policy.dnsResolvers.0: must be an IPv4 or IPv6 address",
+    ],
+    ["a bad egress rule", "policy:\n  egress: ['10.0.0.0/33']\n", "policy.egress.0: "],
+    ["an unknown detector", "detectors:\n  port-knocking: {}\n", "detectors.port-knocking: unknown key"],
+    [
+      "an unknown detector option",
+      "detectors:\n  connection-burst:\n    shortMS: 5\n",
+      "detectors.connection-burst.shortMS: unknown key",
+    ],
     ["an unknown nested key", "flows:\n  maxFlow: 1000\n", "flows.maxFlow: unknown key"],
     ["an unknown mode", "mode: watch\n", "mode: "],
     ["mode as a list", "mode: [monitor]\n", "mode: "],

@@ -568,6 +568,15 @@ describe("connection-burst: short connections to allowed destinations", () => {
     );
   });
 
+  // A denylisted destination is never "allowed", even inside an allowed range.
+  it("counts short closed connections to a denylisted destination", () => {
+    const denied: DetectorContext = {
+      ...fakeContext(),
+      egress: () => ({ allowedBy: "config", denylisted: true }),
+    };
+    expect(run(detector({}, denied), shortClosed(100)).length).toBeGreaterThan(0);
+  });
+
   // countAllowedShort restores the strict behaviour for operators who want it.
   it("counts them with countAllowedShort", () => {
     expect(run(detector({ countAllowedShort: true }, allowAll), shortClosed(100)).length).toBeGreaterThan(0);

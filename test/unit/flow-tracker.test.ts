@@ -276,11 +276,12 @@ describe("FlowTracker: TCP", () => {
     expect(unanswered.ts).toBe(T0 + 1000);
     expect(unanswered.durationMs).toBe(1000);
     expect(unanswered.packets).toBe(1);
-    expect(h.tracker.size).toBe(2);
+    // The unanswered flow stays (as a retry record) with the two pending attempts.
+    expect(h.tracker.size).toBe(3);
   });
 
   it("advance(now) times out unanswered SYNs on packet time", () => {
-    const h = harness();
+    const h = harness({ tcpEstablishedIdleMs: 600_000 });
     h.tcp("172.18.0.2", 40015, "172.18.0.3", 5432, TCP_SYN, T0);
     h.tcp("172.18.0.2", 40016, "172.18.0.3", 5432, TCP_SYN, T0 + 500);
     h.tracker.advance(T0 + 999);
@@ -293,10 +294,31 @@ describe("FlowTracker: TCP", () => {
     expect(states(h.events)).toEqual(["attempt", "attempt", "unanswered", "unanswered"]);
     expect(h.events[3]?.src.port).toBe(40016);
     expect(h.events[3]?.ts).toBe(T0 + 1500);
-    expect(h.tracker.size).toBe(0);
-    // A late SYN-ACK for a flow already reported unanswered is ignored.
-    h.tcp("172.18.0.3", 5432, "172.18.0.2", 40015, TCP_SYN | TCP_ACK, T0 + 5001);
+    // Both stay as retry records while the clients may retransmit.
+    expect(h.tracker.size).toBe(2);
+    // A retransmitted SYN is the same connect(): no second attempt, no second unanswered.
+    h.tcp("172.18.0.2", 40016, "172.18.0.3", 5432, TCP_SYN, T0 + 3500);
+    h.tracker.advance(T0 + 60_000);
     expect(h.events).toHaveLength(4);
+    // A late SYN-ACK still means the connection was made.
+    h.tcp("172.18.0.3", 5432, "172.18.0.2", 40015, TCP_SYN | TCP_ACK, T0 + 60_001);
+    expect(states(h.events)).toEqual(["attempt", "attempt", "unanswered", "unanswered", "accepted"]);
+    expect(h.events[4]?.durationMs).toBe(60_001);
+    // After the SYN retry window (130 s from the first SYN) the unanswered record goes; the accepted flow stays.
+    h.tracker.advance(T0 + 130_500);
+    expect(h.tracker.size).toBe(1);
+  });
+
+  // Linux retries a SYN at 1, 3, 7, 15, 31 and 63 s: one connect() must be one attempt and one unanswered.
+  it("SYN retransmissions of one connect() are one connection", () => {
+    const h = harness({ tcpUnansweredMs: 5000 });
+    for (const s of [0, 1, 3, 7, 15, 31, 63]) {
+      h.tcp("172.18.0.2", 40030, "203.0.113.5", 5432, TCP_SYN, T0 + s * 1000);
+      h.tracker.advance(T0 + s * 1000 + 1);
+    }
+    h.tracker.advance(T0 + 200_000);
+    expect(states(h.events)).toEqual(["attempt", "unanswered"]);
+    expect(h.tracker.size).toBe(0);
   });
 
   it("an answered flow is not reported unanswered later", () => {

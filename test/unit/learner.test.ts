@@ -206,7 +206,7 @@ describe("learning egress", () => {
     // off means nothing, not even learning.
     const { learner, baseline } = setup();
     learner.onEvent(conn("attempt", { from: OFF }));
-    expect(baseline.firstSeen("off-1")).toBe(T0);
+    expect(baseline.firstSeen("off-1")).toBeUndefined();
     expect(egressOf(baseline, "off-1")).toEqual([]);
   });
 
@@ -282,11 +282,11 @@ describe("learning clock", () => {
     expect(baseline.firstSeen("shop/db")).toBe(T0 + 9);
   });
 
-  it("a workload in mode off is still touched (its clock runs) but learns nothing", () => {
-    // The clock starts at first sight whatever the mode; only recording depends on learn mode.
+  it("a workload in mode off is not touched: switched on later, it learns from then", () => {
+    // Its learning clock must not run out while it is off, or it would be judged with an empty baseline.
     const { learner, baseline } = setup();
     learner.onEvent(listener({ container: OFF, ts: T0 + 1 }));
-    expect(baseline.firstSeen("off-1")).toBe(T0 + 1);
+    expect(baseline.firstSeen("off-1")).toBeUndefined();
     expect(listenOf(baseline, "off-1")).toEqual([]);
   });
 

@@ -201,6 +201,18 @@ describe("modes", () => {
     { why: "all fields must match (miss)", c: info(ref("batch-1")), want: "monitor" },
     // ... and name plus label is.
     { why: "all fields match", c: info(ref("batch-2"), { labels: { team: "data" } }), want: "learn" },
+    // A label the image set cannot select a rule (here one that would turn monitoring off).
+    {
+      why: "label from the image does not match",
+      c: info(ref("h"), { labels: { tier: "front" }, imageLabels: { tier: "front" } }),
+      want: "monitor",
+    },
+    // The same label set on the container itself (a different value than the image's) does.
+    {
+      why: "label set on the container matches",
+      c: info(ref("i"), { labels: { tier: "front" }, imageLabels: { tier: "back" } }),
+      want: "off",
+    },
   ];
   it.each(ruleCases)("workload rule: $why", ({ c, want }) => {
     const { policy } = world(WORKLOADS, [c]);
