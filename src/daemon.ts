@@ -1,8 +1,10 @@
 import { accessSync, constants, mkdirSync, renameSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import type { Server } from "node:http";
+import { hostname } from "node:os";
 import { join } from "node:path";
 import Dockerode from "dockerode";
+import { AlertmanagerSink } from "./alerts/alertmanager-sink.js";
 import type { Baseline } from "./baseline/baseline.js";
 import { BaselineFileError, loadBaseline, saveBaseline } from "./baseline/baseline-store.js";
 import { CAP_NET_RAW, hasCapability } from "./capabilities.js";
@@ -48,6 +50,7 @@ export class Daemon {
   readonly baseline: Baseline;
   private readonly baselinePath: string;
   readonly metrics: NetmonMetrics;
+  readonly push: AlertmanagerSink | null;
   private http: Server | null = null;
   private readonly scanner: ListenerScanner;
   private timers: NodeJS.Timeout[] = [];
@@ -67,15 +70,31 @@ export class Daemon {
       (iface) => this.pipeline.handlerFor(iface),
       log,
     );
+    const am = config.alertmanager;
+    this.push =
+      am.urls.length === 0
+        ? null
+        : new AlertmanagerSink({
+            urls: am.urls,
+            resendIntervalMs: am.resendIntervalSeconds * 1000,
+            timeoutMs: am.timeoutSeconds * 1000,
+            maxQueue: am.maxQueue,
+            host: hostname(),
+            log,
+          });
+    if (this.push) this.detection.alerts.addSink(this.push);
     this.metrics = new NetmonMetrics(
       {
         captureStats: () => this.captures.stats(),
         flowsActive: () => this.pipeline.tracker.size,
         containersMonitored: () => this.inventory.running().length,
         dockerConnected: () => this.docker.connected,
-        activeAlerts: () => this.detection.alerts.active(),
+        // A removed container's alerts leave the metrics at once (they still resolve in the log).
+        activeAlerts: () =>
+          this.detection.alerts.active().filter((a) => this.inventory.get(a.container.id) !== undefined),
         detectorCounters: () => this.detection.counters(),
         suppressed: () => this.detection.alerts.stats().suppressed,
+        alertmanagerStats: () => this.push?.stats() ?? null,
       },
       opts.version,
     );
@@ -170,6 +189,7 @@ export class Daemon {
     this.captures.closeAll();
     this.pipeline.tick(Date.now());
     this.saveBaseline();
+    await this.push?.close();
     this.http?.close();
     this.http?.closeAllConnections();
   }

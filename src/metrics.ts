@@ -12,6 +12,8 @@ export interface MetricSources {
   activeAlerts(): Alert[];
   detectorCounters(): Record<string, DetectorCounters>;
   suppressed(): Record<string, number>;
+  /** Direct Alertmanager push counters (null when no push is configured). */
+  alertmanagerStats(): { sent: number; failed: number; dropped: number } | null;
 }
 
 /**
@@ -143,6 +145,31 @@ export class NetmonMetrics implements AlertSink {
       ["detector"],
       () =>
         Object.entries(sources.suppressed()).map(([detector, value]) => ({ labels: { detector }, value })),
+    );
+    const push = (field: "sent" | "failed" | "dropped") => () => {
+      const s = sources.alertmanagerStats();
+      return s === null ? [] : [{ labels: {}, value: s[field] }];
+    };
+    pulledCounter(
+      r,
+      "netmon_alertmanager_sent_total",
+      "Alerts delivered to Alertmanager by the direct push.",
+      [],
+      push("sent"),
+    );
+    pulledCounter(
+      r,
+      "netmon_alertmanager_failed_total",
+      "Failed pushes to Alertmanager (each retried).",
+      [],
+      push("failed"),
+    );
+    pulledCounter(
+      r,
+      "netmon_alertmanager_dropped_total",
+      "Alerts dropped from the push queue (Alertmanager unreachable too long, or rejected).",
+      [],
+      push("dropped"),
     );
     new Gauge({
       name: "netmon_flows_active",

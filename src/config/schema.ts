@@ -1,6 +1,7 @@
 import cron from "node-cron";
 import { z } from "zod";
 import { DETECTORS } from "../../detectors/index.js";
+import { alertmanagerSchema } from "../alerts/alertmanager-options.js";
 import { normalizeIp } from "../capture/ip-format.js";
 import { parseEgressRule } from "./egress-rule.js";
 import { parseListenList } from "./listen-rule.js";
@@ -181,6 +182,7 @@ export const configSchema = z.strictObject({
   policy: policySchema,
   baseline: baselineSchema,
   alerts: alertsSchema,
+  alertmanager: alertmanagerSchema,
   detectors: detectorsSchema,
 });
 

@@ -35,6 +35,7 @@ describe("defaults", () => {
       policy: { egress: [], dnsResolvers: [], denylistFile: null, workloads: [] },
       baseline: { learnForSeconds: 600, maxEntriesPerWorkload: 1000, saveIntervalSeconds: 60 },
       alerts: { suppressSeconds: 600, resolveAfterSeconds: 900, maxActive: 10_000 },
+      alertmanager: { urls: [], resendIntervalSeconds: 60, timeoutSeconds: 5, maxQueue: 1000 },
       detectors: {
         "unexpected-outbound": { udp: true, internal: true, severity: "warning" },
         "connection-burst": {

@@ -34,6 +34,7 @@ function setup() {
     activeAlerts: () => state.active,
     detectorCounters: () => ({ "unexpected-outbound": { events: state.events, errors: 0, findings: 1 } }),
     suppressed: () => ({ "unexpected-outbound": 4 }),
+    alertmanagerStats: () => null,
   };
   const metrics = new NetmonMetrics(sources, "1.2.3");
   const scrape = async (): Promise<string> => metrics.registry.metrics();
