@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from "commander";
 import { resetBaseline, showBaseline } from "./commands/baseline.js";
+import { flushBlocks, listBlocks, removeBlock } from "./commands/blocks.js";
 import { containersTable, listContainers } from "./commands/containers.js";
 import { replayFile } from "./commands/replay.js";
 import { loadConfig } from "./config/load.js";
@@ -108,6 +109,31 @@ function buildProgram(): Command {
     .option("-c, --config <file>", "configuration file (for stateDir)")
     .action((workload: string, opts: { config?: string }) => {
       process.stdout.write(resetBaseline(configOrThrow(opts.config), workload));
+    });
+
+  const blocks = program.command("blocks").description("list or lift the firewall blocks netmon holds");
+  blocks
+    .command("list")
+    .description("active blocks: id, container, what is blocked, expiry, reason")
+    .option("-c, --config <file>", "configuration file (for stateDir)")
+    .option("--json", "print JSON")
+    .action((opts: { config?: string; json?: boolean }) => {
+      process.stdout.write(listBlocks(configOrThrow(opts.config), opts.json === true));
+    });
+  blocks
+    .command("remove")
+    .description("lift one block now")
+    .argument("<id>", "block id from netmon blocks list")
+    .option("-c, --config <file>", "configuration file (for stateDir)")
+    .action((id: string, opts: { config?: string }) => {
+      process.stdout.write(removeBlock(configOrThrow(opts.config), id));
+    });
+  blocks
+    .command("flush")
+    .description("remove everything netmon added to the firewall (chain, jumps, sets) and nothing else")
+    .option("-c, --config <file>", "configuration file (for stateDir)")
+    .action((opts: { config?: string }) => {
+      process.stdout.write(flushBlocks(configOrThrow(opts.config)));
     });
 
   program

@@ -7,7 +7,11 @@ import Dockerode from "dockerode";
 import { AlertmanagerSink } from "./alerts/alertmanager-sink.js";
 import type { Baseline } from "./baseline/baseline.js";
 import { BaselineFileError, loadBaseline, saveBaseline } from "./baseline/baseline-store.js";
-import { CAP_NET_RAW, hasCapability } from "./capabilities.js";
+import { Blocker } from "./block/blocker.js";
+import { recordingRunner } from "./block/dry-run.js";
+import { runCommand } from "./block/exec.js";
+import { Firewall } from "./block/firewall.js";
+import { CAP_NET_ADMIN, CAP_NET_RAW, hasCapability } from "./capabilities.js";
 import { CAPTURE_FILTER } from "./capture/bpf-filter.js";
 import { CaptureManager } from "./capture/capture-manager.js";
 import type { NetmonConfig } from "./config/schema.js";
@@ -51,6 +55,7 @@ export class Daemon {
   private readonly baselinePath: string;
   readonly metrics: NetmonMetrics;
   readonly push: AlertmanagerSink | null;
+  readonly blocker: Blocker | null;
   private http: Server | null = null;
   private readonly scanner: ListenerScanner;
   private timers: NodeJS.Timeout[] = [];
@@ -61,7 +66,16 @@ export class Daemon {
     const { config, log } = opts;
     this.baselinePath = join(config.stateDir, "baseline.json");
     this.baseline = this.loadBaselineKeepingCorruptFile();
-    this.detection = setupDetection(config, this.inventory, this.baseline, log).detection;
+    this.blocker = this.createBlocker();
+    const setup = setupDetection(
+      config,
+      this.inventory,
+      this.baseline,
+      log,
+      this.blocker ? [this.blocker] : [],
+    );
+    this.detection = setup.detection;
+    this.blocker?.attach(this.detection.alerts, setup.policy);
     this.pipeline = new Pipeline(config, this.inventory, (ev) => this.onEvent(ev));
     const client = new Dockerode({ socketPath: config.docker.socketPath });
     this.docker = new DockerInventory(this.inventory, client, log, config.docker);
@@ -95,6 +109,7 @@ export class Daemon {
         detectorCounters: () => this.detection.counters(),
         suppressed: () => this.detection.alerts.stats().suppressed,
         alertmanagerStats: () => this.push?.stats() ?? null,
+        blocksActive: () => this.blocker?.active().length ?? 0,
       },
       opts.version,
     );
@@ -114,6 +129,9 @@ export class Daemon {
       throw new NetmonError(
         "netmon needs CAP_NET_RAW to capture packets: run it as root or grant the capability (see systemd/netmon.service)",
       );
+    }
+    if (config.blocking.mode === "enforce" && !hasCapability(CAP_NET_ADMIN)) {
+      throw new NetmonError("blocking.mode enforce needs CAP_NET_ADMIN: grant it, or use dry-run or off");
     }
     try {
       mkdirSync(config.stateDir, { recursive: true });
@@ -141,6 +159,16 @@ export class Daemon {
       throw new NetmonError(explainDockerError(config.docker.socketPath, err));
     }
     this.docker.on("changed", () => this.reconcileCaptures());
+    if (this.blocker) {
+      try {
+        this.blocker.start();
+      } catch (err) {
+        this.docker.stop();
+        this.http?.close();
+        throw new NetmonError(`blocking (${config.blocking.mode}) cannot start: ${(err as Error).message}`);
+      }
+      this.docker.on("changed", () => this.blocker?.onInventoryChange());
+    }
     this.docker.on("status", (up) =>
       log.info({ connected: up }, up ? "Docker reachable" : "Docker unreachable"),
     );
@@ -167,6 +195,7 @@ export class Daemon {
       setInterval(() => {
         if (config.capture.interfaces === "auto") this.reconcileCaptures();
         this.inventory.index.prune(Date.now());
+        this.blocker?.reconcile();
       }, RECONCILE_MS),
     );
     log.info(
@@ -189,6 +218,7 @@ export class Daemon {
     this.captures.closeAll();
     this.pipeline.tick(Date.now());
     this.saveBaseline();
+    this.blocker?.stop();
     await this.push?.close();
     this.http?.close();
     this.http?.closeAllConnections();
@@ -201,6 +231,23 @@ export class Daemon {
     if (!this.captures.healthy()) reasons.push("capture failed on some interface");
     if (this.stopped) reasons.push("stopping");
     return { ready: reasons.length === 0, reasons };
+  }
+
+  private createBlocker(): Blocker | null {
+    const { config, log } = this.opts;
+    const mode = config.blocking.mode;
+    if (mode === "off") return null;
+    const dryRun = mode === "dry-run";
+    return new Blocker({
+      config: config.blocking,
+      containers: this.inventory,
+      firewall: new Firewall(dryRun ? recordingRunner(log) : runCommand, config.blocking.durationSeconds),
+      dryRun,
+      resolvers: config.policy.dnsResolvers,
+      statePath: join(config.stateDir, "blocks.json"),
+      log,
+      onAction: (action, result) => this.metrics.blockAction(action, result),
+    });
   }
 
   /**

@@ -1,3 +1,4 @@
+import type { AlertSink } from "./alerts/alert.js";
 import { LogAlertSink } from "./alerts/log-sink.js";
 import type { Baseline } from "./baseline/baseline.js";
 import { loadDenylist } from "./config/denylist.js";
@@ -12,12 +13,16 @@ export interface DetectionSetup {
   policy: Policy;
 }
 
-/** Builds policy (config + labels + baseline + denylist) and detection with the alert log sink. */
+/**
+ * Builds policy (config + labels + baseline + denylist) and detection with the alert log sink.
+ * `leadingSinks` see each alert before the log sink (the blocker: the logged line then says what it did).
+ */
 export function setupDetection(
   config: NetmonConfig,
   containers: { get(id: string): ContainerInfo | undefined },
   baseline: Baseline,
   log: Logger,
+  leadingSinks: AlertSink[] = [],
 ): DetectionSetup {
   let denylist = null;
   if (config.policy.denylistFile !== null) {
@@ -27,6 +32,6 @@ export function setupDetection(
     denylist = loaded.set;
   }
   const policy = new Policy({ config, containers, baseline, denylist, warn: (m) => log.warn(m) });
-  const detection = new Detection(config, policy, baseline, [new LogAlertSink(log)], log);
+  const detection = new Detection(config, policy, baseline, [...leadingSinks, new LogAlertSink(log)], log);
   return { detection, policy };
 }

@@ -14,6 +14,7 @@ export interface MetricSources {
   suppressed(): Record<string, number>;
   /** Direct Alertmanager push counters (null when no push is configured). */
   alertmanagerStats(): { sent: number; failed: number; dropped: number } | null;
+  blocksActive(): number;
 }
 
 /**
@@ -56,6 +57,7 @@ export class NetmonMetrics implements AlertSink {
   private readonly connections: Counter;
   private readonly dockerEvents: Counter;
   private readonly latency: Histogram;
+  private readonly blockActions: Counter;
 
   constructor(sources: MetricSources, version: string) {
     const r = this.registry;
@@ -172,6 +174,20 @@ export class NetmonMetrics implements AlertSink {
       push("dropped"),
     );
     new Gauge({
+      name: "netmon_blocks_active",
+      help: "Blocks netmon holds in the firewall now (or would, in dry-run).",
+      registers: [r],
+      collect() {
+        this.set(sources.blocksActive());
+      },
+    });
+    this.blockActions = new Counter({
+      name: "netmon_block_actions_total",
+      help: "Firewall actions by action (add, remove, expire, setup) and result (ok, error, dry-run, refused).",
+      labelNames: ["action", "result"],
+      registers: [r],
+    });
+    new Gauge({
       name: "netmon_flows_active",
       help: "Flows in the flow table.",
       registers: [r],
@@ -206,6 +222,10 @@ export class NetmonMetrics implements AlertSink {
 
   connection(direction: string, verdict: string): void {
     this.connections.inc({ direction, verdict });
+  }
+
+  blockAction(action: string, result: string): void {
+    this.blockActions.inc({ action, result });
   }
 
   dockerEvent(type: string): void {

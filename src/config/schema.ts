@@ -2,6 +2,7 @@ import cron from "node-cron";
 import { z } from "zod";
 import { DETECTORS } from "../../detectors/index.js";
 import { alertmanagerSchema } from "../alerts/alertmanager-options.js";
+import { blockingSchema } from "../block/block-config.js";
 import { normalizeIp } from "../capture/ip-format.js";
 import { parseEgressRule } from "./egress-rule.js";
 import { parseListenList } from "./listen-rule.js";
@@ -183,6 +184,7 @@ export const configSchema = z.strictObject({
   baseline: baselineSchema,
   alerts: alertsSchema,
   alertmanager: alertmanagerSchema,
+  blocking: blockingSchema,
   detectors: detectorsSchema,
 });
 

@@ -36,6 +36,20 @@ describe("defaults", () => {
       baseline: { learnForSeconds: 600, maxEntriesPerWorkload: 1000, saveIntervalSeconds: 60 },
       alerts: { suppressSeconds: 600, resolveAfterSeconds: 900, maxActive: 10_000 },
       alertmanager: { urls: [], resendIntervalSeconds: 60, timeoutSeconds: 5, maxQueue: 1000 },
+      blocking: {
+        mode: "off",
+        rules: [
+          { detector: "unexpected-outbound", severities: ["critical"], scope: "destination" },
+          { detector: "connection-burst", shapes: ["port-scan", "host-scan"], scope: "container" },
+          { detector: "connection-burst", shapes: ["brute-force"], scope: "destination" },
+        ],
+        durationSeconds: 3600,
+        maxDurationSeconds: 86_400,
+        neverBlock: [],
+        maxBlocksPerMinute: 10,
+        maxActiveBlocks: 1000,
+        onShutdown: "keep",
+      },
       detectors: {
         "unexpected-outbound": { udp: true, internal: true, severity: "warning" },
         "connection-burst": {

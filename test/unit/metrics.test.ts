@@ -35,6 +35,7 @@ function setup() {
     detectorCounters: () => ({ "unexpected-outbound": { events: state.events, errors: 0, findings: 1 } }),
     suppressed: () => ({ "unexpected-outbound": 4 }),
     alertmanagerStats: () => null,
+    blocksActive: () => 2,
   };
   const metrics = new NetmonMetrics(sources, "1.2.3");
   const scrape = async (): Promise<string> => metrics.registry.metrics();

@@ -20,6 +20,8 @@ export class NetmonProcess {
   readonly lines: LogLine[] = [];
   /** The port of its /metrics, /healthz and /readyz endpoint. */
   httpPort = 0;
+  /** The config file it was started with. */
+  configPath = "";
   readonly stderr: string[] = [];
   private child: ChildProcess | null = null;
   private exited: Promise<number | null> | null = null;
@@ -32,6 +34,7 @@ export class NetmonProcess {
   start(): void {
     const dir = mkdtempSync(join(tmpdir(), "netmon-e2e-"));
     const configPath = join(dir, "netmon.yaml");
+    this.configPath = configPath;
     // Each run gets its own metrics port, so a daemon left running elsewhere never collides.
     this.httpPort = 20_000 + ((process.pid * 7 + portCounter++) % 20_000);
     const http =
@@ -68,6 +71,11 @@ export class NetmonProcess {
       }
       await new Promise((r) => setTimeout(r, 50));
     }
+  }
+
+  /** SIGKILL: no clean-up at all, as after a crash. */
+  kill(): void {
+    this.child?.kill("SIGKILL");
   }
 
   async stop(): Promise<number | null> {
