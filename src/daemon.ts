@@ -110,6 +110,7 @@ export class Daemon {
         suppressed: () => this.detection.alerts.stats().suppressed,
         alertmanagerStats: () => this.push?.stats() ?? null,
         blocksActive: () => this.blocker?.active().length ?? 0,
+        modeChanges: () => this.detection.modeSwitches,
       },
       opts.version,
     );

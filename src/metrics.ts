@@ -15,6 +15,8 @@ export interface MetricSources {
   /** Direct Alertmanager push counters (null when no push is configured). */
   alertmanagerStats(): { sent: number; failed: number; dropped: number } | null;
   blocksActive(): number;
+  /** Workloads that changed mode (learn → monitor at the end of learning, or a label change). */
+  modeChanges(): number;
 }
 
 /**
@@ -172,6 +174,13 @@ export class NetmonMetrics implements AlertSink {
       "Alerts dropped from the push queue (Alertmanager unreachable too long, or rejected).",
       [],
       push("dropped"),
+    );
+    pulledCounter(
+      r,
+      "netmon_workload_mode_changes_total",
+      "Workloads that changed mode (learn to monitor when learning ends, or a label change).",
+      [],
+      () => [{ labels: {}, value: sources.modeChanges() }],
     );
     new Gauge({
       name: "netmon_blocks_active",

@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -88,6 +88,40 @@ describe("netmon CLI (no Docker needed)", () => {
     const cmd = netmon(["frobnicate"]);
     expect(cmd.code).toBe(2);
     expectOneClearLine(cmd.stderr, /unknown command 'frobnicate'/);
+  });
+
+  it("baseline show and reset work on the state directory", () => {
+    const state = join(dir, "state");
+    mkdirSync(state, { recursive: true });
+    writeFileSync(
+      join(state, "baseline.json"),
+      JSON.stringify({
+        version: 1,
+        workloads: {
+          "shop/web": {
+            firstSeen: Date.UTC(2026, 0, 1),
+            egress: ["api.example.com|443|tcp"],
+            listen: ["8080/tcp"],
+          },
+        },
+      }),
+    );
+    const cfg = join(dir, "state.yaml");
+    writeFileSync(cfg, `stateDir: ${state}\n`);
+    const show = netmon(["baseline", "show", "--config", cfg]);
+    expect(show.code).toBe(0);
+    expect(show.stdout).toContain(
+      "shop/web (first seen 2026-01-01T00:00:00.000Z, learning until 2026-01-01T00:10:00.000Z)",
+    );
+    expect(show.stdout).toContain("egress: api.example.com 443 tcp");
+    expect(show.stdout).toContain("listen: 8080/tcp");
+    const missing = netmon(["baseline", "show", "nope", "--config", cfg]);
+    expect(missing.code).toBe(1);
+    expectOneClearLine(missing.stderr, /no baseline for workload "nope"/);
+    expect(netmon(["baseline", "reset", "shop/web", "--config", cfg]).stdout).toBe(
+      "baseline of shop/web reset\n",
+    );
+    expect(netmon(["baseline", "show", "--config", cfg]).stdout).toMatch(/^no baseline yet/);
   });
 
   it("run with an unreachable Docker socket fails with one clear line", () => {

@@ -36,6 +36,7 @@ function setup() {
     suppressed: () => ({ "unexpected-outbound": 4 }),
     alertmanagerStats: () => null,
     blocksActive: () => 2,
+    modeChanges: () => 1,
   };
   const metrics = new NetmonMetrics(sources, "1.2.3");
   const scrape = async (): Promise<string> => metrics.registry.metrics();
@@ -115,5 +116,36 @@ describe("netmon metrics", () => {
     const text = await scrape();
     expect(sample(text, 'netmon_connections_total{direction="outbound",verdict="unexpected"}')).toBe(2);
     expect(sample(text, 'netmon_docker_events_total{type="container"}')).toBe(1);
+  });
+
+  // The exposition text is a contract for scrapers and rules: pin it exactly for a known sequence.
+  it("prints exactly the expected text for a known sequence of events", async () => {
+    const { metrics } = setup();
+    metrics.onAlert(alert("web-1"), "fired");
+    metrics.onAlert({ ...alert("web-1"), severity: "critical" }, "fired");
+    metrics.onAlert(alert("web-1"), "resolved");
+    metrics.blockAction("add", "ok");
+    expect(await metrics.registry.getSingleMetricAsString("netmon_alerts_total")).toBe(
+      [
+        "# HELP netmon_alerts_total Alerts fired (a new alert, or a raise of its severity), by detector and severity.",
+        "# TYPE netmon_alerts_total counter",
+        'netmon_alerts_total{detector="unexpected-outbound",severity="warning"} 1',
+        'netmon_alerts_total{detector="unexpected-outbound",severity="critical"} 1',
+      ].join("\n"),
+    );
+    expect(await metrics.registry.getSingleMetricAsString("netmon_block_actions_total")).toBe(
+      [
+        "# HELP netmon_block_actions_total Firewall actions by action (add, remove, expire, setup) and result (ok, error, dry-run, refused).",
+        "# TYPE netmon_block_actions_total counter",
+        'netmon_block_actions_total{action="add",result="ok"} 1',
+      ].join("\n"),
+    );
+    expect(await metrics.registry.getSingleMetricAsString("netmon_blocks_active")).toBe(
+      [
+        "# HELP netmon_blocks_active Blocks netmon holds in the firewall now (or would, in dry-run).",
+        "# TYPE netmon_blocks_active gauge",
+        "netmon_blocks_active 2",
+      ].join("\n"),
+    );
   });
 });
