@@ -29,10 +29,18 @@ async function runDaemon(opts: { config?: string; logEvents?: boolean }): Promis
     logEvents: opts.logEvents === true || config.log.events,
   });
   await daemon.start();
+  process.on("SIGHUP", () => reloadConfig(daemon, opts.config, log));
   const signal = await new Promise<string>((resolve) => {
     process.once("SIGTERM", () => resolve("SIGTERM"));
     process.once("SIGINT", () => resolve("SIGINT"));
   });
+  // A second signal while draining means "now".
+  const now = (s: string) => {
+    log.warn({ signal: s }, "second signal: exiting at once");
+    process.exit(1);
+  };
+  process.once("SIGTERM", () => now("SIGTERM"));
+  process.once("SIGINT", () => now("SIGINT"));
   log.info({ signal }, "stopping");
   await daemon.stop();
   log.info("stopped");
@@ -40,6 +48,30 @@ async function runDaemon(opts: { config?: string; logEvents?: boolean }): Promis
   // once the last log line is written.
   await new Promise<void>((resolve) => log.flush(() => resolve()));
   process.exit(0);
+}
+
+/** SIGHUP: a bad new config is rejected with its errors and the old one stays in force. */
+function reloadConfig(daemon: Daemon, path: string | undefined, log: ReturnType<typeof createLogger>): void {
+  const result = loadConfig(path);
+  if (!result.ok) {
+    log.error(
+      { errors: result.errors },
+      "reload rejected: the new configuration is invalid; the old one stays in force",
+    );
+    return;
+  }
+  try {
+    const { applied, needRestart } = daemon.reload(result.config);
+    log.info(
+      { applied, needRestart },
+      needRestart.length > 0 ? "reloaded; some changes need a restart" : "reloaded",
+    );
+  } catch (err) {
+    log.error(
+      { err: err instanceof Error ? err.message : String(err) },
+      "reload rejected; the old configuration stays in force",
+    );
+  }
 }
 
 function buildProgram(): Command {

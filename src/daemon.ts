@@ -14,6 +14,8 @@ import { Firewall } from "./block/firewall.js";
 import { CAP_NET_ADMIN, CAP_NET_RAW, hasCapability } from "./capabilities.js";
 import { CAPTURE_FILTER } from "./capture/bpf-filter.js";
 import { CaptureManager } from "./capture/capture-manager.js";
+import { loadDenylist } from "./config/denylist.js";
+import type { Policy } from "./config/policy.js";
 import type { NetmonConfig } from "./config/schema.js";
 import type { Detection } from "./detection.js";
 import { setupDetection } from "./detection-setup.js";
@@ -51,6 +53,7 @@ export class Daemon {
   readonly docker: DockerInventory;
   readonly captures: CaptureManager;
   readonly detection: Detection;
+  private readonly policy: Policy;
   readonly baseline: Baseline;
   private readonly baselinePath: string;
   readonly metrics: NetmonMetrics;
@@ -75,6 +78,7 @@ export class Daemon {
       this.blocker ? [this.blocker] : [],
     );
     this.detection = setup.detection;
+    this.policy = setup.policy;
     this.blocker?.attach(this.detection.alerts, setup.policy);
     this.pipeline = new Pipeline(config, this.inventory, (ev) => this.onEvent(ev));
     const client = new Dockerode({ socketPath: config.docker.socketPath });
@@ -223,6 +227,40 @@ export class Daemon {
     await this.push?.close();
     this.http?.close();
     this.http?.closeAllConnections();
+  }
+
+  /**
+   * SIGHUP: applies a new, already validated config. Policy, denylist, detector options and log
+   * level change at once; what needs new sockets or files (capture, Docker, HTTP, state, blocking,
+   * Alertmanager) is reported and waits for a restart. Throws (keeping the old config) when the
+   * new denylist cannot be read.
+   */
+  reload(config: NetmonConfig): { applied: string[]; needRestart: string[] } {
+    const old = this.opts.config;
+    const denylist = config.policy.denylistFile === null ? null : loadDenylist(config.policy.denylistFile);
+    for (const e of denylist?.errors ?? []) this.opts.log.warn(e);
+    const needRestart = (
+      [
+        "stateDir",
+        "capture",
+        "flows",
+        "dns",
+        "listeners",
+        "docker",
+        "http",
+        "blocking",
+        "alertmanager",
+        "alerts",
+      ] as const
+    ).filter((k) => JSON.stringify(old[k]) !== JSON.stringify(config[k]));
+    this.policy.update(config, denylist?.set ?? null);
+    this.detection.reconfigure(config);
+    this.opts.log.level = config.log.level;
+    this.opts.config = config;
+    const applied = ["mode", "policy", "baseline", "detectors", "log"].filter(
+      (k) => JSON.stringify(old[k as keyof NetmonConfig]) !== JSON.stringify(config[k as keyof NetmonConfig]),
+    );
+    return { applied, needRestart };
   }
 
   /** Ready = Docker answers and every wanted interface is being captured. */

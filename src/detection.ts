@@ -27,7 +27,7 @@ interface RunningDetector {
  */
 export class Detection {
   readonly alerts: AlertManager;
-  private readonly detectors: RunningDetector[];
+  private detectors: RunningDetector[];
   private readonly learner: Learner;
   private readonly lastMode = new Map<string, Mode>();
   modeSwitches = 0;
@@ -48,16 +48,32 @@ export class Detection {
       onSinkError: (err) => log.error({ err: String(err) }, "alert sink failed"),
     });
     this.learner = new Learner(policy, baseline);
+    this.detectors = this.createDetectors(config, []);
+  }
+
+  private createDetectors(config: NetmonConfig, previous: RunningDetector[]): RunningDetector[] {
     const options = config.detectors as Record<string, unknown>;
-    this.detectors = DETECTORS.map((module) => ({
+    return DETECTORS.map((module) => ({
       name: module.name,
       // The config schema already checked these options; parsing again gives them their type.
       instance: (module.create as (o: unknown, c: Policy) => DetectorInstance)(
         module.options.parse(options[module.name] ?? {}),
-        policy,
+        this.policy,
       ),
-      counters: { events: 0, errors: 0, findings: 0 },
+      counters: previous.find((p) => p.name === module.name)?.counters ?? {
+        events: 0,
+        errors: 0,
+        findings: 0,
+      },
     }));
+  }
+
+  /**
+   * SIGHUP: detectors start again with their new options (their in-flight state, such as a
+   * half-full burst bucket, starts over); active alerts and counters are kept.
+   */
+  reconfigure(config: NetmonConfig): void {
+    this.detectors = this.createDetectors(config, this.detectors);
   }
 
   onEvent(ev: NetmonEvent): void {

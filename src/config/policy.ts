@@ -81,11 +81,18 @@ const configuredResolvers = (config: NetmonConfig): Set<string> =>
  * ContainerInfo object, which is replaced whenever the container changes.
  */
 export class Policy implements DetectorContext {
-  private readonly cache = new WeakMap<ContainerInfo, ContainerPolicy>();
-  private readonly learnForMs: number;
+  private cache = new WeakMap<ContainerInfo, ContainerPolicy>();
+  private learnForMs: number;
 
-  constructor(private readonly src: PolicySources) {
+  constructor(private src: PolicySources) {
     this.learnForMs = src.config.baseline.learnForSeconds * 1000;
+  }
+
+  /** SIGHUP: a new config and denylist; every container's policy is computed again on next use. */
+  update(config: NetmonConfig, denylist: CidrSet | null): void {
+    this.src = { ...this.src, config, denylist };
+    this.learnForMs = config.baseline.learnForSeconds * 1000;
+    this.cache = new WeakMap();
   }
 
   private resolve(ref: ContainerRef): ContainerPolicy {

@@ -73,6 +73,16 @@ export class NetmonProcess {
     }
   }
 
+  /** Sends a real signal to the daemon. */
+  signal(sig: NodeJS.Signals): void {
+    this.child?.kill(sig);
+  }
+
+  /** Resolves with the exit code when the process exits (null if it never started). */
+  waitExit(): Promise<number | null> {
+    return this.exited ?? Promise.resolve(null);
+  }
+
   /** SIGKILL: no clean-up at all, as after a crash. */
   kill(): void {
     this.child?.kill("SIGKILL");
