@@ -327,7 +327,8 @@ export class Daemon {
   private async scanListeners(): Promise<void> {
     const targets = this.inventory
       .running()
-      .filter((c) => c.pid > 0)
+      // A host-network container's /proc/<pid>/net is the host's: its sockets are not the container's.
+      .filter((c) => c.pid > 0 && c.networkMode !== "host")
       .map((c) => ({ ref: c.ref, pid: c.pid }));
     const result = await this.scanner.scan(targets, Date.now());
     for (const ev of result.events) this.onEvent(ev);

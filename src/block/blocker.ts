@@ -139,11 +139,17 @@ export class Blocker implements AlertSink {
     );
     const escalated = decideBlock(alert, this.o.config, ips, history.length) ?? decision;
     let applied = 0;
+    let added = 0;
     for (const entry of escalated.entries) {
       const id = blockId(entry);
       const refused = this.never.refuse(entry);
       if (refused !== null) {
         this.refuse(alert, entryText(entry), refused);
+        continue;
+      }
+      if (!this.o.firewall.supports(entry.family)) {
+        // No NETMON chain for this family (e.g. Docker without ip6tables): an entry would cut nothing.
+        this.refuse(alert, entryText(entry), `IPv${entry.family} blocking is not set up on this host`);
         continue;
       }
       if (this.active().some((b) => b.id === id)) {
@@ -188,6 +194,7 @@ export class Blocker implements AlertSink {
         expiresAt: now + escalated.durationSeconds * 1000,
       });
       applied++;
+      added++;
       this.o.log.warn(
         {
           block: { id, entry: entryText(entry), seconds: escalated.durationSeconds, repeat: history.length },
@@ -199,8 +206,11 @@ export class Blocker implements AlertSink {
       );
     }
     if (applied === 0) return;
-    this.state.history[escalated.targetKey] = [...history, now].slice(-64);
-    this.save();
+    // Only a new block is a repeat: a re-notification while the block holds must not escalate the next one.
+    if (added > 0) {
+      this.state.history[escalated.targetKey] = [...history, now].slice(-64);
+      this.save();
+    }
     this.alerts?.setAction(alert.fingerprint, this.o.dryRun ? "dry-run-block" : "blocked");
   }
 

@@ -47,7 +47,8 @@ export class Firewall {
   /** Creates or repairs the layout (idempotent): sets, chain with its rules, one jump, the never-block set. */
   ensure(neverBlock: readonly Cidr[]): { families: (4 | 6)[]; skipped: string[] } {
     const skipped: string[] = [];
-    this.families = [];
+    // Assigned only once the whole layout is in place: a failed repair keeps what worked before.
+    const families: (4 | 6)[] = [];
     for (const f of [4, 6] as const) {
       if (!this.run(ipt(f, "-S", PARENT)).ok) {
         if (f === 4) throw new FirewallError(`iptables chain ${PARENT} not found: is dockerd running?`);
@@ -65,9 +66,10 @@ export class Firewall {
       const safe = setName("safe", f);
       this.must(["ipset", "flush", safe]);
       for (const c of neverBlock) if (c.version === f) this.must(["ipset", "add", safe, c.text, "-exist"]);
-      this.families.push(f);
+      families.push(f);
     }
-    return { families: [...this.families], skipped };
+    this.families = families;
+    return { families: [...families], skipped };
   }
 
   supports(f: 4 | 6): boolean {

@@ -38,6 +38,7 @@ export const containerInspectSchema = z.looseObject({
       ExposedPorts: z.record(z.string(), z.unknown()).nullish(),
     })
     .nullish(),
+  HostConfig: z.looseObject({ NetworkMode: optStr(256) }).nullish(),
   State: z
     .looseObject({
       Running: z.boolean().nullish(),
@@ -210,6 +211,7 @@ export function parseContainerInspect(
       startedAt: parseDockerTime(c.State?.StartedAt),
       finishedAt: running ? null : parseDockerTime(c.State?.FinishedAt) || null,
       running,
+      networkMode: c.HostConfig?.NetworkMode ?? "",
     },
   };
 }

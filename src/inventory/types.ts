@@ -38,6 +38,11 @@ export interface ContainerInfo {
   /** Epoch ms the container last stopped, or null while running. */
   finishedAt: number | null;
   running: boolean;
+  /**
+   * HostConfig.NetworkMode: "host" means the container shares the host's network namespace, so
+   * its /proc/<pid>/net shows the host's sockets, not its own (not scanned for listeners).
+   */
+  networkMode?: string;
 }
 
 /** What the rest of the pipeline needs from an inventory (live Docker or a replay file). */

@@ -182,6 +182,7 @@ describe("parseContainerInspect", () => {
       finishedAt: null,
       running: true,
       imageLabels: null,
+      networkMode: "shop_default",
     } satisfies ContainerInfo);
   });
 
@@ -475,5 +476,11 @@ describe("bridgeInterfaceOf", () => {
 
   it("the network schema rejects a non-hex id", () => {
     expect(networkInspectSchema.safeParse({ Id: "zzzz", Name: "x" }).success).toBe(false);
+  });
+
+  // A host-network container's /proc/<pid>/net is the host's: the daemon must know not to scan it.
+  it("reads HostConfig.NetworkMode (host-network containers are not scanned for listeners)", () => {
+    const raw = withPath(["HostConfig", "NetworkMode"], "host");
+    expect(ok(parseContainerInspect(raw, new Map())).value.networkMode).toBe("host");
   });
 });
