@@ -190,6 +190,9 @@ function readPcapng(r: ChunkReader, onPacket: RawPacketHandler): PcapReadResult 
       bytes += caplen;
       onPacket(b, p + 28, caplen, u32(24), ts, iface.linkType);
     } else if (type === 3) {
+      // 12 bytes of block header and trailer plus the 4-byte original length: anything shorter
+      // would be read as a packet of negative length.
+      if (totalLen < 16) throw new PcapFormatError(path, blockOffset, packets, "short simple packet block");
       const iface = ifaces[0];
       if (iface === undefined)
         throw new PcapFormatError(path, blockOffset, packets, "packet before any interface");

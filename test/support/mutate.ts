@@ -55,8 +55,8 @@ export const INTERESTING_U16 = [
   0x8000, 0x8100, 0x86dd, 0x0800, 0xc000, 0xc00c, 0xffff,
 ];
 export const INTERESTING_U32 = [
-  0x00000000, 0x00000001, 0x00000004, 0x0000000c, 0x00000010, 0x0000001c, 0x00000020, 0x00040040,
-  0x00040041, 0x00100000, 0x00100004, 0x7fffffff, 0x80000000, 0xfffffff0, 0xffffffff,
+  0x00000000, 0x00000001, 0x00000004, 0x0000000c, 0x00000010, 0x0000001c, 0x00000020, 0x00040040, 0x00040041,
+  0x00100000, 0x00100004, 0x7fffffff, 0x80000000, 0xfffffff0, 0xffffffff,
 ];
 
 export type Mutation =
@@ -103,7 +103,11 @@ export function mutationArb(): fc.Arbitrary<Mutation> {
     { weight: 1, arbitrary: fc.record({ kind: fc.constant("truncate" as const), at }) },
     {
       weight: 1,
-      arbitrary: fc.record({ kind: fc.constant("delete" as const), at, len: fc.integer({ min: 1, max: 64 }) }),
+      arbitrary: fc.record({
+        kind: fc.constant("delete" as const),
+        at,
+        len: fc.integer({ min: 1, max: 64 }),
+      }),
     },
     {
       weight: 1,

@@ -64,11 +64,18 @@ function checkDecoded(buf: Buffer, start: number, caplen: number, ok: boolean, p
     expect([p.srcPort, p.dstPort, p.payloadLength]).toEqual([0, 0, 0]);
   }
   if (p.proto !== PROTO_TCP) expect(p.tcpFlags).toBe(0);
-  if (p.ipVersion === 4) expect([p.src[0], p.src[1], p.src[2], p.dst[0], p.dst[1], p.dst[2]]).toEqual([0, 0, 0, 0, 0, 0]);
+  if (p.ipVersion === 4)
+    expect([p.src[0], p.src[1], p.src[2], p.dst[0], p.dst[1], p.dst[2]]).toEqual([0, 0, 0, 0, 0, 0]);
   if (!ok) expect([...p.src, ...p.dst].every((w) => w === 0)).toBe(true);
 }
 
-function decodeChecked(buf: Buffer, start: number, caplen: number, linkType: number, p: DecodedPacket): boolean {
+function decodeChecked(
+  buf: Buffer,
+  start: number,
+  caplen: number,
+  linkType: number,
+  p: DecodedPacket,
+): boolean {
   const ok = decodePacket(buf, start, caplen, linkType, p);
   checkDecoded(buf, start, caplen, ok, p);
   return ok;
@@ -103,7 +110,13 @@ const transportArb: fc.Arbitrary<Transport> = fc.oneof(
     })
     .map((t) => ({
       proto: PROTO_TCP,
-      segment: tcp({ srcPort: t.srcPort, dstPort: t.dstPort, flags: t.flags, options: t.options, payload: t.payload }),
+      segment: tcp({
+        srcPort: t.srcPort,
+        dstPort: t.dstPort,
+        flags: t.flags,
+        options: t.options,
+        payload: t.payload,
+      }),
       srcPort: t.srcPort,
       dstPort: t.dstPort,
       flags: t.flags,
@@ -132,14 +145,12 @@ const extHeaderArb: fc.Arbitrary<Ipv6ExtHeader> = fc.oneof(
   fc.record({ type: fc.constantFrom(0, 43, 60), bytes: smallBytes(30) }),
   fc.record({ type: fc.constant(51), bytes: smallBytes(22) }),
   // Fragment header with offset 0: the transport header follows.
-  fc
-    .record({ more: fc.boolean(), id: fc.nat() })
-    .map((f) => {
-      const bytes = Buffer.alloc(6);
-      bytes.writeUInt16BE(f.more ? 1 : 0, 0);
-      bytes.writeUInt32BE(f.id >>> 0, 2);
-      return { type: 44, bytes };
-    }),
+  fc.record({ more: fc.boolean(), id: fc.nat() }).map((f) => {
+    const bytes = Buffer.alloc(6);
+    bytes.writeUInt16BE(f.more ? 1 : 0, 0);
+    bytes.writeUInt32BE(f.id >>> 0, 2);
+    return { type: 44, bytes };
+  }),
 );
 
 interface Frame {
@@ -160,7 +171,10 @@ const ipArb = fc.oneof(
       dst: v4Addr,
       t: transportArb,
       options: smallBytes(40),
-      fragOffset: fc.oneof({ weight: 4, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.nat(0x1fff) }),
+      fragOffset: fc.oneof(
+        { weight: 4, arbitrary: fc.constant(0) },
+        { weight: 1, arbitrary: fc.nat(0x1fff) },
+      ),
     })
     .map((o) => ({
       ip: ipv4({
@@ -212,7 +226,14 @@ const frameArb: fc.Arbitrary<Frame> = fc
       bytes = ip.ip;
       linkType = LINKTYPE_RAW;
     }
-    return { bytes, linkType, extCount: ip.extCount, laterFragment: ip.laterFragment, t: ip.t, version: ip.version };
+    return {
+      bytes,
+      linkType,
+      extCount: ip.extCount,
+      laterFragment: ip.laterFragment,
+      t: ip.t,
+      version: ip.version,
+    };
   });
 
 const linkTypeArb = fc.oneof(
@@ -328,7 +349,10 @@ describe("fuzz: decodePacket", () => {
     () => {
       const p = new DecodedPacket();
       const rawExt = fc.record({
-        type: fc.oneof({ weight: 5, arbitrary: fc.constantFrom(...IPV6_EXT_TYPES) }, { weight: 1, arbitrary: fc.nat(255) }),
+        type: fc.oneof(
+          { weight: 5, arbitrary: fc.constantFrom(...IPV6_EXT_TYPES) },
+          { weight: 1, arbitrary: fc.nat(255) },
+        ),
         len: fc.oneof(fc.constantFrom(0, 1, 0xff), fc.nat(255)),
         fragWord: fc.nat(0xffff),
       });
@@ -370,12 +394,21 @@ describe("fuzz: decodePacket", () => {
     // IPv4 total length smaller than its header.
     const shortTotal = ethernet({
       etherType: ETHERTYPE_IPV4,
-      payload: ipv4({ src: "10.0.0.1", dst: "10.0.0.2", proto: PROTO_UDP, totalLength: 10, payload: Buffer.alloc(20) }),
+      payload: ipv4({
+        src: "10.0.0.1",
+        dst: "10.0.0.2",
+        proto: PROTO_UDP,
+        totalLength: 10,
+        payload: Buffer.alloc(20),
+      }),
     });
     expect(decodeChecked(shortTotal, 0, shortTotal.length, LINKTYPE_ETHERNET, p)).toBe(false);
     // UDP length field claiming 65535 bytes in a 20-byte datagram: payload clipped to the capture.
     const seg = udp({ srcPort: 53, dstPort: 4000, payload: Buffer.alloc(12, 7), length: 0xffff });
-    const lying = ethernet({ etherType: ETHERTYPE_IPV4, payload: ipv4({ src: "10.0.0.1", dst: "10.0.0.2", proto: PROTO_UDP, payload: seg }) });
+    const lying = ethernet({
+      etherType: ETHERTYPE_IPV4,
+      payload: ipv4({ src: "10.0.0.1", dst: "10.0.0.2", proto: PROTO_UDP, payload: seg }),
+    });
     expect(decodeChecked(lying, 0, lying.length, LINKTYPE_ETHERNET, p)).toBe(true);
     expect(p.payloadLength).toBe(12);
     // IPv6 hop-by-hop header whose length byte says 2 KiB: no transport, no read past the capture.
@@ -384,7 +417,12 @@ describe("fuzz: decodePacket", () => {
     hop[1] = 0xff;
     const v6 = ethernet({
       etherType: ETHERTYPE_IPV6,
-      payload: ipv6({ src: "fd00::1", dst: "fd00::2", nextHeader: 0, payload: Buffer.concat([hop, Buffer.alloc(20)]) }),
+      payload: ipv6({
+        src: "fd00::1",
+        dst: "fd00::2",
+        nextHeader: 0,
+        payload: Buffer.concat([hop, Buffer.alloc(20)]),
+      }),
     });
     v6[14 + 6] = 0;
     expect(decodeChecked(v6, 0, v6.length, LINKTYPE_ETHERNET, p)).toBe(true);

@@ -90,7 +90,10 @@ const v6 = fc
   .array(fc.nat(0xffff), { minLength: 8, maxLength: 8 })
   .map((g) => g.map((x) => x.toString(16)).join(":"));
 const ttl = fc.oneof(fc.nat(86400), fc.constantFrom(0, 0x7fffffff, 0x80000000, 0xffffffff));
-const cls = fc.oneof({ weight: 6, arbitrary: fc.constant(C_IN) }, { weight: 1, arbitrary: fc.constantFrom(C_CH, 0x8001) });
+const cls = fc.oneof(
+  { weight: 6, arbitrary: fc.constant(C_IN) },
+  { weight: 1, arbitrary: fc.constantFrom(C_CH, 0x8001) },
+);
 
 const recordArb: fc.Arbitrary<RecordSpec> = fc.oneof(
   fc.record({ name: sharedNameArb, ttl, cls, type: fc.constant("A" as const), ip: v4 }),
@@ -123,10 +126,9 @@ const messageArb: fc.Arbitrary<MessageSpec> = fc.record({
   opcode: fc.nat(15),
   rcode: fc.nat(15),
   truncated: fc.boolean(),
-  questions: fc.array(
-    fc.record({ name: sharedNameArb, type: fc.constantFrom(T_A, T_AAAA, 5, 255) }),
-    { maxLength: 3 },
-  ),
+  questions: fc.array(fc.record({ name: sharedNameArb, type: fc.constantFrom(T_A, T_AAAA, 5, 255) }), {
+    maxLength: 3,
+  }),
   answers: fc.array(recordArb, { maxLength: 8 }),
   authority: fc.array(recordArb, { maxLength: 2 }),
   compress: fc.boolean(),
@@ -142,8 +144,10 @@ function expected(spec: MessageSpec) {
   for (const rr of spec.answers ?? []) {
     if (((rr.cls ?? C_IN) & 0x7fff) !== C_IN) continue;
     const t = (rr.ttl ?? 300) > 0x7fffffff ? 0 : (rr.ttl ?? 300);
-    if (rr.type === "A" || rr.type === "AAAA") answers.push({ name: low(rr.name), type: rr.type, data: normalizeIp(rr.ip)!, ttl: t });
-    else if (rr.type === "CNAME") answers.push({ name: low(rr.name), type: "CNAME", data: low(rr.target), ttl: t });
+    if (rr.type === "A" || rr.type === "AAAA")
+      answers.push({ name: low(rr.name), type: rr.type, data: normalizeIp(rr.ip)!, ttl: t });
+    else if (rr.type === "CNAME")
+      answers.push({ name: low(rr.name), type: "CNAME", data: low(rr.target), ttl: t });
   }
   return {
     id: spec.id ?? 0x1234,
@@ -178,7 +182,10 @@ const nameSoupArb = fc
     fc.nat(6),
     fc.array(
       fc.oneof(
-        { weight: 4, arbitrary: fc.constantFrom(0x00, 0x01, 0x02, 0x03, 0x3f, 0x40, 0x80, 0xc0, 0xc0, 0x0c, 0x61) },
+        {
+          weight: 4,
+          arbitrary: fc.constantFrom(0x00, 0x01, 0x02, 0x03, 0x3f, 0x40, 0x80, 0xc0, 0xc0, 0x0c, 0x61),
+        },
         { weight: 1, arbitrary: fc.nat(255) },
       ),
       { maxLength: 160 },
@@ -297,7 +304,11 @@ describe("fuzz: parseDnsMessage", () => {
     const pointerChain = (n: number): Buffer => {
       const m = new DnsWriter();
       header(m, { an: 2, flags: 0x8180 });
-      m.u8(0).u16(99).u16(C_IN).u32(0).u16(2 * n);
+      m.u8(0)
+        .u16(99)
+        .u16(C_IN)
+        .u32(0)
+        .u16(2 * n);
       for (let i = 0; i < n; i++) m.u16(0xc000 | (i === 0 ? 12 : 23 + 2 * (i - 1)));
       m.u16(0xc000 | (23 + 2 * (n - 1)))
         .u16(T_A)
@@ -307,7 +318,10 @@ describe("fuzz: parseDnsMessage", () => {
         .u8(192, 0, 2, 1);
       return m.toBuffer();
     };
-    expect(parseChecked(pointerChain(63))).toMatchObject({ ok: true, message: { answers: [{ name: "", data: "192.0.2.1" }] } });
+    expect(parseChecked(pointerChain(63))).toMatchObject({
+      ok: true,
+      message: { answers: [{ name: "", data: "192.0.2.1" }] },
+    });
     expect(parseChecked(pointerChain(64))).toEqual({
       ok: false,
       error: "answer 1: compression pointer loop (too many jumps)",
