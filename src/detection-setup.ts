@@ -32,6 +32,12 @@ export function setupDetection(
     denylist = loaded.set;
   }
   const policy = new Policy({ config, containers, baseline, denylist, warn: (m) => log.warn(m) });
-  const detection = new Detection(config, policy, baseline, [...leadingSinks, new LogAlertSink(log)], log);
+  const detection = new Detection(
+    config,
+    policy,
+    baseline,
+    [...leadingSinks, new LogAlertSink(log, config.alerts.logLinesPerSecond, config.alerts.logLineBurst)],
+    log,
+  );
   return { detection, policy };
 }

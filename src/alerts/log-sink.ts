@@ -74,9 +74,56 @@ export function alertLogFields(alert: Alert, transition: AlertTransition): Alert
  * a resolution is good news and logs at info.
  */
 export class LogAlertSink implements AlertSink {
-  constructor(private readonly log: Logger) {}
+  /** Alert lines not written because of the line budget (counted, and summarised in the log). */
+  dropped = 0;
+  private tokens: number;
+  private lastRefill = Number.NaN;
+  private droppedSinceNote = 0;
+  private lastNote = Number.NEGATIVE_INFINITY;
+
+  /**
+   * Each fingerprint is already limited by the alert manager's suppression window; `linesPerSecond`
+   * bounds the total, so a flood of distinct alerts (1M destinations) cannot fill the disk. The
+   * budget runs on event time (the alert's lastSeen), so a replay drops the same lines as live.
+   * Critical alerts are always written; resolutions share the budget (a flood evicts as fast as it fires).
+   */
+  constructor(
+    private readonly log: Logger,
+    private readonly linesPerSecond = Number.POSITIVE_INFINITY,
+    private readonly burst = 1000,
+  ) {
+    this.tokens = burst;
+  }
+
+  private admit(alert: Alert, transition: AlertTransition): boolean {
+    if (!Number.isFinite(this.linesPerSecond) || alert.severity === "critical") return true;
+    const now = alert.lastSeen;
+    if (!Number.isNaN(this.lastRefill) && now > this.lastRefill) {
+      this.tokens = Math.min(
+        this.burst,
+        this.tokens + ((now - this.lastRefill) / 1000) * this.linesPerSecond,
+      );
+    }
+    if (Number.isNaN(this.lastRefill) || now > this.lastRefill) this.lastRefill = now;
+    if (this.tokens >= 1) {
+      this.tokens -= 1;
+      return true;
+    }
+    this.dropped++;
+    this.droppedSinceNote++;
+    if (now - this.lastNote >= 10_000) {
+      this.log.warn(
+        { dropped: this.droppedSinceNote, totalDropped: this.dropped, linesPerSecond: this.linesPerSecond },
+        "alert lines dropped by the log rate limit (alerts are still tracked, counted and exported)",
+      );
+      this.lastNote = now;
+      this.droppedSinceNote = 0;
+    }
+    return false;
+  }
 
   onAlert(alert: Alert, transition: AlertTransition): void {
+    if (!this.admit(alert, transition)) return;
     const line = { alert: alertLogFields(alert, transition) };
     if (transition === "resolved") {
       this.log.info(line, ALERT_RESOLVED_MSG);

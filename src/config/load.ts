@@ -38,7 +38,13 @@ export function parseConfigText(text: string, source: string): ConfigResult {
       }),
     };
   }
-  const raw: unknown = doc.toJS();
+  let raw: unknown;
+  try {
+    raw = doc.toJS();
+  } catch (err) {
+    // toJS throws on an alias with no anchor and on alias bombs ("billion laughs"): a bad file, not a crash.
+    return { ok: false, errors: [`${source}: ${err instanceof Error ? err.message : String(err)}`] };
+  }
   if (raw !== null && raw !== undefined && (typeof raw !== "object" || Array.isArray(raw))) {
     return { ok: false, errors: [`${source}: the configuration must be a YAML mapping`] };
   }

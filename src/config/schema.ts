@@ -162,6 +162,9 @@ const alertsSchema = z
     resolveAfterSeconds: z.number().int().min(1).default(900),
     /** Active alerts kept at most; the stalest is resolved early when full. */
     maxActive: z.number().int().min(10).default(10_000),
+    /** Alert log lines per second at most (burst logLineBurst), beyond the per-alert suppression; critical ones always pass. */
+    logLinesPerSecond: z.number().min(0.1).default(50),
+    logLineBurst: z.number().int().min(1).default(500),
   })
   .prefault({});
 

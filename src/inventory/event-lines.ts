@@ -26,6 +26,11 @@ export class EventLineSplitter {
         this.discarding = false;
         continue;
       }
+      // Also when the whole line came in one chunk: what is dropped must not depend on chunking.
+      if (line.length > this.maxLine) {
+        this.onBadLine(`event line longer than ${this.maxLine} bytes discarded`);
+        continue;
+      }
       this.parse(line);
     }
     if (this.partial.length > this.maxLine) {

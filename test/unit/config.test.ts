@@ -34,7 +34,13 @@ describe("defaults", () => {
       http: { enabled: true, listen: "127.0.0.1", port: 9797 },
       policy: { egress: [], dnsResolvers: [], denylistFile: null, workloads: [] },
       baseline: { learnForSeconds: 600, maxEntriesPerWorkload: 1000, saveIntervalSeconds: 60 },
-      alerts: { suppressSeconds: 600, resolveAfterSeconds: 900, maxActive: 10_000 },
+      alerts: {
+        suppressSeconds: 600,
+        resolveAfterSeconds: 900,
+        maxActive: 10_000,
+        logLinesPerSecond: 50,
+        logLineBurst: 500,
+      },
       alertmanager: { urls: [], resendIntervalSeconds: 60, timeoutSeconds: 5, maxQueue: 1000 },
       blocking: {
         mode: "off",
