@@ -39,9 +39,18 @@ describe.runIf(ready)("dockerd restarted under a running netmon", () => {
     cleanupDocker();
   });
 
-  it("keeps running, reconnects with a full resync, and keeps reporting", async () => {
+  it("stays up through 30 s without dockerd, says so in /readyz and metrics, then resyncs and keeps reporting", async () => {
+    const base = `http://127.0.0.1:${netmon.httpPort}`;
     await stopDockerd();
+    const stoppedAt = Date.now();
     await netmon.waitFor((l) => l.msg === "Docker unreachable", 30_000, "netmon to notice dockerd is gone");
+    const readyz = await fetch(`${base}/readyz`);
+    expect(readyz.status).toBe(503);
+    expect(await readyz.text()).toContain("Docker is unreachable");
+    expect(await (await fetch(`${base}/metrics`)).text()).toMatch(/^netmon_docker_up 0$/m);
+    // Down for 30 s: netmon keeps retrying (with back-off) and keeps serving.
+    await new Promise((r) => setTimeout(r, Math.max(0, 30_000 - (Date.now() - stoppedAt))));
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
     startDockerd();
     const reconnected = await netmon.waitFor(
       (l) => l.msg === "reconnected to Docker; inventory resynced",
@@ -60,5 +69,7 @@ describe.runIf(ready)("dockerd restarted under a running netmon", () => {
     )) as ConnectionLine;
     expect(line.event.dst.container?.name).toBe(serverName);
     expect(line.event.dst.port).toBe(8080);
-  });
+    expect((await fetch(`${base}/readyz`)).status).toBe(200);
+    expect(await (await fetch(`${base}/metrics`)).text()).toMatch(/^netmon_docker_up 1$/m);
+  }, 150_000);
 });
