@@ -81,6 +81,25 @@ describe("netmon CLI (no Docker needed)", () => {
     expect(r.stderr).toMatch(/listeners\.schedule: not a valid cron expression/);
   });
 
+  it.each([
+    ["flows:\n  maxFlows: many\n", "flows.maxFlows"],
+    ["capture:\n  interfaces: [this-name-is-far-too-long]\n", "capture.interfaces.0"],
+    ["detectors:\n  port-knock: {}\n", "detectors.port-knock: unknown key"],
+    ["detectors:\n  unusual-listener:\n    severity: loud\n", "detectors.unusual-listener.severity"],
+    ["blocking:\n  mode: maybe\n", "blocking.mode"],
+    ["blocking:\n  neverBlock: [10.0.0.0/40]\n", "blocking.neverBlock.0"],
+    ["policy:\n  workloads:\n    - match: {}\n", "policy.workloads.0.match"],
+    ["alertmanager:\n  urls: [ftp://am]\n", "alertmanager.urls.0"],
+    ["mode: [learn\n", "bad.yaml:2:1"],
+  ])("check-config rejects %j with exit 2 naming %s", (text, path) => {
+    const bad = join(dir, "bad.yaml");
+    writeFileSync(bad, text);
+    const r = netmon(["check-config", bad]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(path);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
   it("unknown flags and commands exit non-zero with one line, no stack trace", () => {
     const flag = netmon(["run", "--bogus"]);
     expect(flag.code).toBe(2);
