@@ -1,14 +1,5 @@
-import {
-  closeSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  writeSync,
-} from "node:fs";
-import { dirname } from "node:path";
+import { readFileSync } from "node:fs";
+import { writeFileAtomic } from "../atomic-write.js";
 import { Baseline } from "./baseline.js";
 
 export class BaselineFileError extends Error {
@@ -36,21 +27,6 @@ export function loadBaseline(path: string, maxEntries: number): Baseline {
  * a crash leaves either the old or the new file, never half of one.
  */
 export function saveBaseline(path: string, baseline: Baseline): void {
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.${process.pid}.tmp`;
-  const fd = openSync(tmp, "w", 0o600);
-  try {
-    try {
-      writeSync(fd, `${JSON.stringify(baseline.toJSON(), null, 1)}\n`);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, path);
-  } catch (err) {
-    // A failed save is retried every interval: do not leave a temp file behind each time.
-    rmSync(tmp, { force: true });
-    throw err;
-  }
+  writeFileAtomic(path, `${JSON.stringify(baseline.toJSON(), null, 1)}\n`);
   baseline.dirty = false;
 }

@@ -1,16 +1,7 @@
 import { createHash } from "node:crypto";
-import {
-  closeSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  writeSync,
-} from "node:fs";
-import { dirname } from "node:path";
+import { readFileSync } from "node:fs";
 import { z } from "zod";
+import { writeFileAtomic } from "../atomic-write.js";
 import { element } from "./commands.js";
 import type { BlockEntry, BlockRecord } from "./types.js";
 
@@ -82,19 +73,5 @@ export function loadBlockState(path: string): BlockStateData {
 }
 
 export function saveBlockState(path: string, data: BlockStateData): void {
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.${process.pid}.tmp`;
-  try {
-    const fd = openSync(tmp, "w", 0o600);
-    try {
-      writeSync(fd, `${JSON.stringify({ version: 1, ...data })}\n`);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, path);
-  } catch (err) {
-    rmSync(tmp, { force: true });
-    throw err;
-  }
+  writeFileAtomic(path, `${JSON.stringify({ version: 1, ...data })}\n`);
 }
