@@ -28,7 +28,7 @@ function formatIssue(issue: z.core.$ZodIssue): string {
 
 /** Parses YAML text; `source` names the file in messages. */
 export function parseConfigText(text: string, source: string): ConfigResult {
-  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true, logLevel: "error" });
   if (doc.errors.length > 0) {
     return {
       ok: false,

@@ -286,8 +286,8 @@ export class FlowTracker {
   /** End of input (replay): report what is still pending as the timeouts would have. */
   flush(): void {
     // Twice: the first pass reports pending SYNs unanswered, the second drops their retry records.
-    this.advance(Number.MAX_SAFE_INTEGER / 2);
-    this.advance(Number.MAX_SAFE_INTEGER / 2);
+    this.advance(Number.POSITIVE_INFINITY);
+    this.advance(Number.POSITIVE_INFINITY);
   }
 
   private emitEvent(

@@ -27,7 +27,9 @@ export function edgeLabel(e: GraphEdge): string {
 function windowText(s: GraphSnapshot): string {
   if (s.windowMs === null) return "all connections";
   const min = s.windowMs / 60_000;
-  return Number.isInteger(min) ? `connections in the last ${min} min` : `connections in the last ${s.windowMs} ms`;
+  return Number.isInteger(min)
+    ? `connections in the last ${min} min`
+    : `connections in the last ${s.windowMs} ms`;
 }
 
 /** Anything a name may carry that would end a line or be invisible. */
@@ -86,6 +88,7 @@ export function toDot(s: GraphSnapshot): string {
     `// netmon: ${windowText(s)}, at ${new Date(s.at).toISOString()}`,
     "digraph netmon {",
     "  rankdir=LR;",
+    '  graph [fontname="Helvetica", fontsize=11];',
     '  node [shape=box, style=rounded, fontname="Helvetica", fontsize=10];',
     '  edge [fontname="Helvetica", fontsize=9];',
   ];
@@ -131,11 +134,11 @@ export function toMermaid(s: GraphSnapshot): string {
     if (n.kind === "host") return `${id}{{${label}}}`;
     return `${id}[${label}]`;
   };
-  const lines = [`%% netmon: ${windowText(s)}, at ${new Date(s.at).toISOString()}`, "flowchart LR"];
+  const lines = ["flowchart LR", `  %% netmon: ${windowText(s)}, at ${new Date(s.at).toISOString()}`];
   const { top, children } = byParent(s);
   const projects = s.nodes.filter((n) => n.kind === "project");
   projects.forEach((p, i) => {
-    lines.push(`  subgraph p${i}["${mermaidText(p.label)}"]`);
+    lines.push(`  subgraph p${i} ["${mermaidText(p.label)}"]`);
     for (const n of children.get(p.id) ?? []) lines.push(`    ${node(n)}`);
     lines.push("  end");
   });
@@ -173,18 +176,19 @@ const verdictSchema = z.enum([
   "unjudged",
 ]);
 
+/** Keys in the order snapshot() writes them, so `netmon graph --format json` prints what the daemon sent. */
 const nodeSchema = z.object({
   id: z.string(),
   kind: z.enum(["workload", "project", "external", "host"]),
   label: z.string(),
+  lastSeen: z.number(),
   parent: z.string().optional(),
-  workload: z.string().optional(),
   project: z.string().optional(),
-  group: z.enum(["dns", "net"]).optional(),
-  containers: z.array(z.object({ id: z.string(), name: z.string(), image: z.string() })).optional(),
+  workload: z.string().optional(),
   alerts: z.number().optional(),
   severity: z.enum(["info", "warning", "critical"]).optional(),
-  lastSeen: z.number(),
+  group: z.enum(["dns", "net"]).optional(),
+  containers: z.array(z.object({ id: z.string(), name: z.string(), image: z.string() })).optional(),
 });
 
 const edgeSchema = z.object({

@@ -154,6 +154,8 @@ interface NodeState {
 
 interface EdgeState {
   key: string;
+  /** The public id: JSON of [source, target, proto, port]. */
+  id: string;
   source: string;
   target: string;
   proto: Proto;
@@ -173,6 +175,25 @@ interface EdgeState {
 }
 
 const scratch = new Uint32Array(4);
+
+/** What identifies a node, computed once per container, DNS name or address (cached). */
+type NodeKey = Readonly<Pick<NodeState, "id" | "kind" | "label" | "workload" | "project" | "group">>;
+
+const HOST_KEY: NodeKey = Object.freeze({ id: "host", kind: "host", label: "host" });
+
+/** Entries in each of the name and address caches before they start over (bounded memory). */
+const KEY_CACHE_SIZE = 4096;
+
+function remember(cache: Map<string, NodeKey>, k: string, v: NodeKey): Map<string, NodeKey> {
+  const out = cache.size >= KEY_CACHE_SIZE ? new Map<string, NodeKey>() : cache;
+  out.set(k, v);
+  return out;
+}
+
+/** Node ids join into edge keys with NUL: a name may not carry one. */
+function clean(text: string): string {
+  return text.includes("\u0000") ? text.replaceAll("\u0000", "\ufffd") : text;
+}
 
 /**
  * The external group of an address: its /24 (IPv4, also IPv4-mapped IPv6) or /64 (IPv6), as CIDR
@@ -222,6 +243,9 @@ export class TopologyGraph {
   /** Insertion order is (approximately, at bucket granularity) least recently seen first. */
   private readonly edges = new Map<string, EdgeState>();
   private hostAddresses = new Set<string>();
+  private refKeys = new WeakMap<ContainerRef, NodeKey>();
+  private nameKeys = new Map<string, NodeKey>();
+  private ipKeys = new Map<string, NodeKey>();
   private readonly bucketMs: number;
   private counters = { observed: 0, evictedNodes: 0, evictedEdges: 0, expiredEdges: 0 };
   /** Event time of the latest observed event (ms); 0 before any. */
@@ -243,6 +267,7 @@ export class TopologyGraph {
   /** The host's own addresses (network gateways); loopback always counts as the host. */
   setHostAddresses(ips: Iterable<string>): void {
     this.hostAddresses = new Set(ips);
+    this.ipKeys = new Map();
   }
 
   get size(): { nodes: number; edges: number } {
@@ -260,7 +285,7 @@ export class TopologyGraph {
     const bucket = Math.floor(ev.ts / this.bucketMs);
     const src = this.nodeKey(ev.src);
     const dst = this.nodeKey(ev.dst);
-    const key = JSON.stringify([src.id, dst.id, ev.proto, ev.dst.port]);
+    const key = `${src.id}\u0000${dst.id}\u0000${ev.proto}\u0000${ev.dst.port}`;
     let edge = this.edges.get(key);
     if (edge === undefined) {
       if (ev.state !== "attempt") return;
@@ -269,6 +294,7 @@ export class TopologyGraph {
       if (this.edges.size >= this.options.maxEdges) this.evictOldestEdge();
       edge = {
         key,
+        id: JSON.stringify([s.id, d.id, ev.proto, ev.dst.port]),
         source: s.id,
         target: d.id,
         proto: ev.proto,
@@ -355,7 +381,7 @@ export class TopologyGraph {
       let verdict = EDGE_VERDICTS[Math.max(0, rank - 1)]!;
       if (verdict !== "blocked" && this.isBlocked(e, blockedPairs, quarantined)) verdict = "blocked";
       edges.push({
-        id: e.key,
+        id: e.id,
         source: e.source,
         target: e.target,
         proto: e.proto,
@@ -405,11 +431,15 @@ export class TopologyGraph {
       nodes.push(out);
     }
     for (const [project, lastSeen] of projects) {
-      nodes.push({ id: `project:${project}`, kind: "project", label: project, project, lastSeen });
+      nodes.push({ id: `project:${project}`, kind: "project", label: project, lastSeen, project });
     }
     nodes.sort((a, b) => compare(a.id, b.id));
     edges.sort(
-      (a, b) => compare(a.source, b.source) || compare(a.target, b.target) || compare(a.id, b.id),
+      (a, b) =>
+        compare(a.source, b.source) ||
+        compare(a.target, b.target) ||
+        compare(a.proto, b.proto) ||
+        a.port - b.port,
     );
     return {
       version: 1,
@@ -449,26 +479,46 @@ export class TopologyGraph {
     return slot;
   }
 
-  private nodeKey(ep: Endpoint): Pick<NodeState, "id" | "kind" | "label" | "workload" | "project" | "group"> {
+  private nodeKey(ep: Endpoint): NodeKey {
     const c = ep.container;
     if (c !== null) {
-      const workload = workloadOf(c);
-      const base = { id: `workload:${workload}`, kind: "workload" as const, workload };
-      if (c.project && c.service) return { ...base, label: c.service, project: c.project };
-      return { ...base, label: workload };
+      // The inventory hands out one ContainerRef per container version: computed once per container.
+      let key = this.refKeys.get(c);
+      if (key === undefined) {
+        const workload = workloadOf(c);
+        const base = { id: `workload:${clean(workload)}`, kind: "workload" as const, workload };
+        key =
+          c.project && c.service
+            ? { ...base, label: c.service, project: c.project }
+            : { ...base, label: workload };
+        this.refKeys.set(c, key);
+      }
+      return key;
     }
-    if (this.hostAddresses.has(ep.ip) || isLoopback(ep.ip)) return { id: "host", kind: "host", label: "host" };
     const name = ep.names?.[0];
-    if (name !== undefined && name !== "") {
-      const lower = name.toLowerCase();
-      return { id: `dns:${lower}`, kind: "external", label: lower, group: "dns" };
+    if (name !== undefined && name !== "" && !this.hostAddresses.has(ep.ip) && !isLoopback(ep.ip)) {
+      let key = this.nameKeys.get(name);
+      if (key === undefined) {
+        const lower = name.toLowerCase();
+        key = { id: `dns:${clean(lower)}`, kind: "external", label: lower, group: "dns" };
+        this.nameKeys = remember(this.nameKeys, name, key);
+      }
+      return key;
     }
-    const net = networkOf(ep.ip);
-    return { id: `net:${net}`, kind: "external", label: net, group: "net" };
+    let key = this.ipKeys.get(ep.ip);
+    if (key === undefined) {
+      if (this.hostAddresses.has(ep.ip) || isLoopback(ep.ip)) key = HOST_KEY;
+      else {
+        const net = networkOf(ep.ip);
+        key = { id: `net:${clean(net)}`, kind: "external", label: net, group: "net" };
+      }
+      this.ipKeys = remember(this.ipKeys, ep.ip, key);
+    }
+    return key;
   }
 
   private touchNode(
-    key: Pick<NodeState, "id" | "kind" | "label" | "workload" | "project" | "group">,
+    key: NodeKey,
     container: ContainerRef | null,
     ts: number,
     bucket: number,

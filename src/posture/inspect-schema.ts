@@ -65,13 +65,12 @@ export interface SecurityFacts {
 
 /** "cap_net_admin" / "CAP_NET_ADMIN" / "net_admin" → "NET_ADMIN". */
 export function normalizeCapability(text: string): string {
-  return text
-    .trim()
-    .toUpperCase()
-    .replace(/^CAP_/, "");
+  return text.trim().toUpperCase().replace(/^CAP_/, "");
 }
 
-export function parseSecurityFacts(raw: unknown): { ok: true; value: SecurityFacts } | { ok: false; error: string } {
+export function parseSecurityFacts(
+  raw: unknown,
+): { ok: true; value: SecurityFacts } | { ok: false; error: string } {
   const parsed = securityInspectSchema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
