@@ -1,8 +1,11 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from "commander";
+import { auditCommand } from "./commands/audit.js";
 import { resetBaseline, showBaseline } from "./commands/baseline.js";
 import { flushBlocks, listBlocks, removeBlock } from "./commands/blocks.js";
 import { containersTable, listContainers } from "./commands/containers.js";
+import { DEFAULT_GRAPH_URL, graphCommand, graphUrlFromConfig } from "./commands/graph.js";
+import { policySuggestCommand } from "./commands/policy-suggest.js";
 import { replayFile } from "./commands/replay.js";
 import { loadConfig } from "./config/load.js";
 import type { NetmonConfig } from "./config/schema.js";
@@ -97,10 +100,14 @@ function buildProgram(): Command {
     .option("-c, --config <file>", "configuration file")
     .option("-b, --baseline <file>", "a saved baseline to judge against (default: empty)")
     .option("--log-events", "also print every connection and listener event")
+    .option(
+      "--graph <file>",
+      "also write the capture's connection map: .dot (Graphviz), .mmd (Mermaid) or .json",
+    )
     .action(
       (
         file: string,
-        opts: { inventory?: string; config?: string; baseline?: string; logEvents?: boolean },
+        opts: { inventory?: string; config?: string; baseline?: string; logEvents?: boolean; graph?: string },
       ) => {
         const config = configOrThrow(opts.config);
         const log = createLogger(config.log.level, { sync: true });
@@ -108,6 +115,21 @@ function buildProgram(): Command {
         log.info({ summary }, "replay finished");
       },
     );
+
+  program
+    .command("graph")
+    .description("print the running daemon's connection map (last 15 min) as Graphviz DOT, Mermaid or JSON")
+    .option("-f, --format <format>", "dot, mermaid or json", "dot")
+    .option(
+      "--url <url>",
+      `the daemon's local HTTP address (default: from --config, else ${DEFAULT_GRAPH_URL})`,
+    )
+    .option("-c, --config <file>", "configuration file (for http.listen and http.port)")
+    .action(async (opts: { format: string; url?: string; config?: string }) => {
+      const url =
+        opts.url ?? (opts.config ? graphUrlFromConfig(configOrThrow(opts.config)) : DEFAULT_GRAPH_URL);
+      process.stdout.write(await graphCommand({ format: opts.format, url }));
+    });
 
   program
     .command("containers")
@@ -167,6 +189,38 @@ function buildProgram(): Command {
     .action((opts: { config?: string }) => {
       process.stdout.write(flushBlocks(configOrThrow(opts.config)));
     });
+
+  program
+    .command("audit")
+    .description(
+      "check how every running container is hardened (user, capabilities, AppArmor/seccomp, read-only root, host namespaces, Docker socket, shell/package manager, --internal candidates, unused published ports)",
+    )
+    .option("-c, --config <file>", "configuration file (Docker socket, stateDir for the baseline)")
+    .option("--json", "print the report as JSON instead of a table")
+    .option("--events <file>", "a log of netmon run --log-events: enables the unused-published-port check")
+    .action(async (opts: { config?: string; json?: boolean; events?: string }) => {
+      process.stdout.write(await auditCommand(configOrThrow(opts.config), opts));
+    });
+
+  const policy = program.command("policy").description("least-privilege policy from what workloads learned");
+  policy
+    .command("suggest")
+    .description(
+      "labels, netmon.yaml rule and DOCKER-USER iptables rules allowing exactly what a workload learned, with a dry run over observed connections",
+    )
+    .argument("[workload]", "workload identity (default: every workload in the baseline)")
+    .option("-c, --config <file>", "configuration file (stateDir, policy.dnsResolvers, Docker socket)")
+    .option("--events <file>", "a log of netmon run --log-events: dry-run the rules over its connections")
+    .option("--hours <n>", "dry-run window: the last N hours of the events file", "24")
+    .option("--json", "print JSON (an array, one suggestion per workload)")
+    .action(
+      async (
+        workload: string | undefined,
+        opts: { config?: string; events?: string; hours?: string; json?: boolean },
+      ) => {
+        process.stdout.write(await policySuggestCommand(configOrThrow(opts.config), workload, opts));
+      },
+    );
 
   program
     .command("check-config")

@@ -22,6 +22,9 @@ import { setupDetection } from "./detection-setup.js";
 import { explainDockerError, NetmonError } from "./errors.js";
 import { logEvent } from "./event-log.js";
 import type { NetmonEvent } from "./events.js";
+import { containerDetails } from "./graph/details.js";
+import { hostAddressesOf, TopologyGraph } from "./graph/model.js";
+import { edgeVerdictOf } from "./graph/verdict.js";
 import { startHttpServer } from "./http-server.js";
 import { DockerInventory } from "./inventory/docker-inventory.js";
 import { Inventory } from "./inventory/inventory.js";
@@ -30,6 +33,8 @@ import { scheduleListenerScan } from "./listeners/listener-schedule.js";
 import type { Logger } from "./logger.js";
 import { NetmonMetrics } from "./metrics.js";
 import { Pipeline } from "./pipeline.js";
+import { PostureAuditor } from "./posture/auditor.js";
+import { registerPostureMetrics } from "./posture/metrics.js";
 
 export interface DaemonOptions {
   config: NetmonConfig;
@@ -57,8 +62,11 @@ export class Daemon {
   readonly baseline: Baseline;
   private readonly baselinePath: string;
   readonly metrics: NetmonMetrics;
+  readonly posture: PostureAuditor;
   readonly push: AlertmanagerSink | null;
   readonly blocker: Blocker | null;
+  /** Who talked to whom over the last 15 min: fed by every connection event, drawn by /ui and `netmon graph`. */
+  readonly graph = new TopologyGraph();
   private http: Server | null = null;
   private readonly scanner: ListenerScanner;
   private timers: NodeJS.Timeout[] = [];
@@ -83,6 +91,13 @@ export class Daemon {
     this.pipeline = new Pipeline(config, this.inventory, (ev) => this.onEvent(ev));
     const client = new Dockerode({ socketPath: config.docker.socketPath });
     this.docker = new DockerInventory(this.inventory, client, log, config.docker);
+    this.posture = new PostureAuditor({
+      docker: client,
+      log,
+      intervalMs: 5 * 60_000,
+      baseline: this.baseline,
+      learnForMs: () => this.opts.config.baseline.learnForSeconds * 1000,
+    });
     this.captures = new CaptureManager(
       { filter: CAPTURE_FILTER, ...config.capture },
       (iface) => this.pipeline.handlerFor(iface),
@@ -119,6 +134,7 @@ export class Daemon {
       opts.version,
     );
     this.detection.alerts.addSink(this.metrics);
+    registerPostureMetrics(this.metrics.registry, () => this.posture.findings());
     this.detection.onVerdict = (direction, verdict) => this.metrics.connection(direction, verdict);
     this.docker.on("dockerEvent", (type) => this.metrics.dockerEvent(type));
     this.scanner = new ListenerScanner({
@@ -154,6 +170,23 @@ export class Daemon {
           body: await this.metrics.registry.metrics(),
         }),
         readiness: () => this.readiness(),
+        graph: {
+          snapshot: () =>
+            this.graph.snapshot(Date.now(), {
+              alerts: this.detection.alerts.active(),
+              blocks: this.blocker?.active() ?? [],
+            }),
+          container: (id) =>
+            containerDetails(id, {
+              containers: this.inventory,
+              policy: this.policy,
+              baseline: this.baseline,
+              alerts: this.detection.alerts,
+              blocks: this.blocker,
+              learnForMs: this.opts.config.baseline.learnForSeconds * 1000,
+              now: Date.now,
+            }),
+        },
       });
     }
     try {
@@ -164,6 +197,9 @@ export class Daemon {
       throw new NetmonError(explainDockerError(config.docker.socketPath, err));
     }
     this.docker.on("changed", () => this.reconcileCaptures());
+    // The host is the gateway of every Docker network (what containers see of it).
+    this.graph.setHostAddresses(hostAddressesOf(this.inventory.all()));
+    this.docker.on("changed", () => this.graph.setHostAddresses(hostAddressesOf(this.inventory.all())));
     if (this.blocker) {
       try {
         this.blocker.start();
@@ -185,6 +221,7 @@ export class Daemon {
       onSkip: () => log.warn("listener scan still running at the next tick; skipped one"),
     });
     void this.scanListeners();
+    this.posture.start();
     // Packet time drives flow timeouts; when traffic is quiet the clock stands in, a little behind
     // so packets still in the kernel buffer are never overtaken.
     const lagMs = config.capture.bufferTimeoutMs + 50;
@@ -219,6 +256,7 @@ export class Daemon {
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
     this.schedule?.stop();
+    this.posture.stop();
     this.docker.stop();
     this.captures.closeAll();
     this.pipeline.tick(Date.now());
@@ -339,5 +377,8 @@ export class Daemon {
   private onEvent(ev: NetmonEvent): void {
     if (this.opts.logEvents) logEvent(this.opts.log, ev);
     this.detection.onEvent(ev);
+    this.posture.onEvent(ev);
+    if (ev.kind === "connection")
+      this.graph.observe(ev, ev.state === "attempt" ? edgeVerdictOf(this.policy, ev) : undefined);
   }
 }

@@ -1,10 +1,13 @@
 import { createServer, type Server } from "node:http";
 import { NetmonError } from "./errors.js";
+import { type GraphRouteDeps, handleGraphRoute } from "./graph/routes.js";
 
 export interface HttpHandlers {
   metrics(): Promise<{ contentType: string; body: string }>;
   /** Ready when Docker is reachable and capture runs; otherwise the reasons why not. */
   readiness(): { ready: boolean; reasons: string[] };
+  /** The topology page and its data (/ui, /ui/*, /api/graph, /api/container/<id>); absent: not served. */
+  graph?: GraphRouteDeps;
 }
 
 /**
@@ -32,9 +35,18 @@ export function startHttpServer(host: string, port: number, handlers: HttpHandle
           res.writeHead(500, { "content-type": "text/plain" }).end(`metrics failed: ${String(err)}\n`),
       );
     } else {
+      const routed = handlers.graph
+        ? handleGraphRoute(path ?? "/", handlers.graph, { host: req.headers.host })
+        : null;
+      if (routed !== null) {
+        res
+          .writeHead(routed.status, { "content-type": routed.contentType, ...routed.headers })
+          .end(req.method === "HEAD" ? undefined : routed.body);
+        return;
+      }
       res
         .writeHead(404, { "content-type": "text/plain" })
-        .end("not found: try /metrics, /healthz, /readyz\n");
+        .end("not found: try /metrics, /healthz, /readyz, /ui, /api/graph\n");
     }
   });
   return new Promise((resolve, reject) => {

@@ -95,7 +95,7 @@ export class LogAlertSink implements AlertSink {
     this.tokens = burst;
   }
 
-  private admit(alert: Alert, transition: AlertTransition): boolean {
+  private admit(alert: Alert): boolean {
     if (!Number.isFinite(this.linesPerSecond) || alert.severity === "critical") return true;
     const now = alert.lastSeen;
     if (!Number.isNaN(this.lastRefill) && now > this.lastRefill) {
@@ -123,7 +123,7 @@ export class LogAlertSink implements AlertSink {
   }
 
   onAlert(alert: Alert, transition: AlertTransition): void {
-    if (!this.admit(alert, transition)) return;
+    if (!this.admit(alert)) return;
     const line = { alert: alertLogFields(alert, transition) };
     if (transition === "resolved") {
       this.log.info(line, ALERT_RESOLVED_MSG);

@@ -5,10 +5,13 @@ import type { NetmonConfig } from "../config/schema.js";
 import { setupDetection } from "../detection-setup.js";
 import { NetmonError } from "../errors.js";
 import { logEvent } from "../event-log.js";
+import { hostAddressesOf, TopologyGraph } from "../graph/model.js";
+import { edgeVerdictOf } from "../graph/verdict.js";
 import { Inventory } from "../inventory/inventory.js";
 import { InventoryFileError, loadStaticInventory } from "../inventory/static-inventory.js";
 import type { Logger } from "../logger.js";
 import { Pipeline } from "../pipeline.js";
+import { writeGraphFile } from "./graph.js";
 
 export interface ReplaySummary {
   packets: number;
@@ -29,6 +32,8 @@ export interface ReplayOptions {
   baseline?: string;
   /** Also print every connection and listener event. */
   logEvents?: boolean;
+  /** Write the capture's connection map here (.dot, .mmd/.mermaid or .json). */
+  graph?: string;
 }
 
 /**
@@ -63,12 +68,17 @@ export function replayFile(
     if (err instanceof BaselineFileError) throw new NetmonError(err.message, 2);
     throw err;
   }
-  const { detection } = setupDetection(config, inventory, baseline, log);
+  const { detection, policy } = setupDetection(config, inventory, baseline, log);
+  // A replay's map covers the whole capture (no window), bounded by the usual caps.
+  const graph = opts.graph === undefined ? null : new TopologyGraph({ windowMs: Number.POSITIVE_INFINITY });
+  graph?.setHostAddresses(hostAddressesOf(inventory.all()));
   let events = 0;
   const pipeline = new Pipeline(config, inventory, (ev) => {
     events++;
     if (opts.logEvents) logEvent(log, ev);
     detection.onEvent(ev);
+    if (graph !== null && ev.kind === "connection")
+      graph.observe(ev, ev.state === "attempt" ? edgeVerdictOf(policy, ev) : undefined);
   });
   const started = process.hrtime.bigint();
   try {
@@ -81,6 +91,8 @@ export function replayFile(
   } finally {
     pipeline.finish();
   }
+  if (graph !== null && opts.graph !== undefined)
+    writeGraphFile(opts.graph, graph.snapshot(graph.lastEventMs, { alerts: detection.alerts.active() }));
   const stats = pipeline.tracker.stats();
   const alertStats = detection.alerts.stats();
   return {

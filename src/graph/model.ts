@@ -86,7 +86,10 @@ export interface GraphEdge {
   connections: number;
   /** Of those, refused (RST) or unanswered. */
   failed: number;
-  /** Event time (ms) of the first connection the graph still holds for this edge, and of the latest event. */
+  /**
+   * Event time (ms) the edge was first seen (it has been seen at least once per window since: an edge
+   * quiet for a whole window is dropped), and of its latest event.
+   */
   firstSeen: number;
   lastSeen: number;
   /** The worst verdict of the window's connections (see EdgeVerdict). */

@@ -59,16 +59,16 @@ main { flex: 1; display: flex; min-height: 0; }
 #cy, .__________cytoscape_container { position: relative; }
 #cy { flex: 1; min-width: 0; background: #fff; }
 #panel { width: 400px; max-width: 45%; overflow: auto; border-left: 1px solid #ddd; padding: 10px 14px; background: #fcfcfc; }
-#panel h2 { font-size: 15px; margin: 0 0 6px; word-break: break-all; }
+#panel h2 { font-size: 15px; margin: 0 0 6px; overflow-wrap: anywhere; }
 #panel h3 { font-size: 13px; margin: 14px 0 4px; border-bottom: 1px solid #eee; }
 #panel .hint, #panel .muted { color: #777; }
 #panel dl { display: grid; grid-template-columns: max-content 1fr; gap: 2px 10px; margin: 0; }
 #panel dt { color: #666; }
-#panel dd { margin: 0; word-break: break-all; }
+#panel dd { margin: 0; overflow-wrap: anywhere; }
 #panel ul { margin: 0; padding-left: 18px; }
-#panel li { margin: 2px 0; word-break: break-all; }
+#panel li { margin: 2px 0; overflow-wrap: anywhere; }
 #panel table { border-collapse: collapse; width: 100%; }
-#panel td { border-bottom: 1px solid #f0f0f0; padding: 2px 4px; vertical-align: top; word-break: break-all; }
+#panel td { border-bottom: 1px solid #f0f0f0; padding: 2px 4px; vertical-align: top; overflow-wrap: anywhere; }
 .verdict { font-size: 11px; padding: 0 4px; border-radius: 3px; background: #eee; }
 .verdict.unexpected, .verdict.blocked { background: ${RED}; color: #fff; }
 .alert { border-left: 4px solid #f0ad4e; padding: 2px 6px; margin: 4px 0; background: #fff; list-style: none; }
@@ -183,6 +183,8 @@ const PAGE_JS = `(function () {
       state.inLayout = true;
       try {
         cy.layout({ name: "cose", animate: false, randomize: !state.laidOut, fit: !state.userMoved, padding: 30, nodeDimensionsIncludeLabels: true, idealEdgeLength: function () { return 110; }, nodeRepulsion: function () { return 9000; } }).run();
+        // A handful of nodes fitted to the window would be drawn huge.
+        if (!state.userMoved && cy.zoom() > 1.5) { cy.zoom(1.5); cy.center(); }
       } finally {
         state.inLayout = false;
       }
@@ -284,7 +286,10 @@ const PAGE_JS = `(function () {
     if (keys.length === 0) frag.append(el("p", "muted", ["no netmon labels"]));
     else {
       var t = el("table", "labels");
-      keys.forEach(function (k) { t.append(el("tr", null, [el("td", null, [k]), el("td", null, [d.labels[k]])])); });
+      keys.forEach(function (k) {
+        var v = d.labels[k];
+        t.append(el("tr", null, [el("td", null, [k]), el("td", v === "" ? "muted" : null, [v === "" ? "(empty)" : v])]));
+      });
       frag.append(t);
     }
     if (d.otherLabels > 0) frag.append(el("p", "muted", [plural(d.otherLabels, "other label") + " not shown"]));

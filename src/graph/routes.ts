@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
+import { isIP } from "node:net";
 import type { ContainerDetails } from "./details.js";
 import type { GraphSnapshot } from "./model.js";
 import { pageScript, pageStyles, renderPage } from "./page.js";
@@ -59,6 +60,26 @@ function json(status: number, value: unknown): RouteResult {
 const MAX_ID = 256;
 
 /**
+ * True for a Host header naming the daemon by address (any IP literal, with or without a port) or
+ * as "localhost". A web page elsewhere could otherwise read the map and the container details
+ * through DNS rebinding (its own name pointed at 127.0.0.1): such a request carries its name.
+ */
+export function isDirectHost(host: string | undefined): boolean {
+  if (host === undefined) return true; // HTTP/1.0 without Host: not a browser
+  let name = host.trim().toLowerCase();
+  if (name.startsWith("[")) {
+    const end = name.indexOf("]");
+    return end > 0 && isIP(name.slice(1, end)) === 6 && /^(:\d+)?$/.test(name.slice(end + 1));
+  }
+  const colon = name.lastIndexOf(":");
+  if (colon >= 0) {
+    if (!/^\d+$/.test(name.slice(colon + 1))) return false;
+    name = name.slice(0, colon);
+  }
+  return name === "localhost" || isIP(name) === 4;
+}
+
+/**
  * The topology routes of the local HTTP server, as a pure function of the path (query string
  * already removed; the server answers GET and HEAD only):
  *
@@ -69,9 +90,24 @@ const MAX_ID = 256;
  *   /api/container/<id>       one container's details (full id, name, or unique id prefix ≥ 12)
  *
  * Null for any other path (not ours: the server goes on to its own routes or 404). A failing
- * dependency is a 500 with the reason, never a thrown exception.
+ * dependency is a 500 with the reason, never a thrown exception. Given the request's Host header,
+ * a request naming the daemon by anything but an address or "localhost" is refused (403): DNS
+ * rebinding protection, since a browser lets any site talk to 127.0.0.1.
  */
-export function handleGraphRoute(path: string, deps: GraphRouteDeps): RouteResult | null {
+export function handleGraphRoute(
+  path: string,
+  deps: GraphRouteDeps,
+  request: { host?: string } = {},
+): RouteResult | null {
+  const ours = path === "/ui" || path.startsWith("/ui/") || path === "/api" || path.startsWith("/api/");
+  if (!ours) return null;
+  if (!isDirectHost(request.host)) {
+    return result(
+      403,
+      "text/plain; charset=utf-8",
+      "forbidden: open the page by the daemon's address (http://127.0.0.1:PORT/ui), not by a host name\n",
+    );
+  }
   if (path === "/ui" || path === "/ui/") {
     return result(200, "text/html; charset=utf-8", renderPage(), {
       "content-security-policy": UI_CSP,
@@ -114,6 +150,5 @@ export function handleGraphRoute(path: string, deps: GraphRouteDeps): RouteResul
     }
   }
   if (path.startsWith("/ui/")) return result(404, "text/plain; charset=utf-8", "not found\n");
-  if (path === "/api" || path.startsWith("/api/")) return json(404, { error: "not found: try /api/graph" });
-  return null;
+  return json(404, { error: "not found: try /api/graph" });
 }

@@ -55,7 +55,7 @@ const logFields = (f: PostureFinding) => ({
   check: f.check,
   severity: f.severity,
   container: {
-    id: f.container.id,
+    id: f.container.id.slice(0, 12), // as in alert lines
     name: f.container.name,
     image: f.container.image,
     service: f.container.service,

@@ -28,8 +28,9 @@ export interface SuggestOptions {
 export interface DryRunItem {
   /** "ip:port/proto" ("[ip]:port/proto" for IPv6). */
   dst: string;
-  /** DNS names the container resolved for it, and the container there, if any. */
+  /** DNS names the container resolved for it (from the wire). */
   names: string[];
+  /** The container at that address, if any. */
   container: string | null;
   count: number;
   first: string;
@@ -250,7 +251,7 @@ export function suggestPolicy(
       );
   }
   if (egress.length === 0)
-    notes.push("it was seen reaching nothing but its DNS resolver: no egress to allow");
+    notes.push("it learned no egress (DNS to its resolver aside): nothing to allow, everything else refused");
 
   // Three forms of the same rules.
   const service = own[0]?.ref.project && own[0].ref.service ? own[0].ref.service : "SERVICE";
@@ -396,9 +397,9 @@ function dryRunOf(
           ]),
     ];
     const target = { ip: dst.ip, port: dst.port, proto: ev.proto, names: destNames };
-    if (!dnsOk && !p.labelRules.some((r) => ruleMatches(r, target))) aggregate(alert, ev, destNames);
+    if (!dnsOk && !p.labelRules.some((r) => ruleMatches(r, target))) aggregate(alert, ev, dst.names ?? []);
     if (!dnsOk && !p.allow.has(`${dst.ip}|${dst.port}|${ev.proto}`)) {
-      aggregate(p.gateways.has(dst.ip) ? unfiltered : block, ev, destNames);
+      aggregate(p.gateways.has(dst.ip) ? unfiltered : block, ev, dst.names ?? []);
     }
   }
   const list = (m: Map<string, DryRunItem>) => [...m.values()].sort((a, b) => b.count - a.count);
