@@ -172,18 +172,9 @@ export class Blocker implements AlertSink {
         );
         continue;
       }
-      try {
-        this.o.firewall.add(entry, escalated.durationSeconds);
-      } catch (err) {
-        this.o.onAction?.("add", "error");
-        this.o.log.error(
-          { fingerprint: alert.fingerprint, entry: entryText(entry), err: String(err) },
-          "block failed",
-        );
-        continue;
-      }
-      this.o.onAction?.("add", this.o.dryRun ? "dry-run" : "ok");
-      this.state.blocks.push({
+      // The record goes to disk before the kernel entry: a crash in between leaves a record the
+      // next start drops (no kernel entry), never a kernel entry nobody can explain.
+      const record: BlockRecord = {
         id,
         entry,
         container: alert.container.name,
@@ -192,7 +183,22 @@ export class Blocker implements AlertSink {
         reason: escalated.reason,
         createdAt: now,
         expiresAt: now + escalated.durationSeconds * 1000,
-      });
+      };
+      this.state.blocks.push(record);
+      this.save();
+      try {
+        this.o.firewall.add(entry, escalated.durationSeconds);
+      } catch (err) {
+        this.state.blocks = this.state.blocks.filter((b) => b !== record);
+        this.save();
+        this.o.onAction?.("add", "error");
+        this.o.log.error(
+          { fingerprint: alert.fingerprint, entry: entryText(entry), err: String(err) },
+          "block failed",
+        );
+        continue;
+      }
+      this.o.onAction?.("add", this.o.dryRun ? "dry-run" : "ok");
       applied++;
       added++;
       this.o.log.warn(

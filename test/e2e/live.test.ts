@@ -89,7 +89,9 @@ describe.runIf(ready)("netmon run against a real dockerd", () => {
     expect(rejected.event.dst.container?.name).toBe(serverName);
   });
 
-  it("attributes by time when another container takes a removed container's IP", async () => {
+  it("attributes by time when another container takes a removed container's IP", {
+    timeout: 90_000,
+  }, async () => {
     const first = uniqueName("first");
     const second = uniqueName("second");
     const cmd = `sleep 1; wget -q -O /dev/null http://${SERVER_IP}:8080/; sleep 30`;

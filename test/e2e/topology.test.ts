@@ -156,7 +156,7 @@ describe.runIf(dockerReady && browserReady)(
         if (m.type() === "error") problems.push(m.text());
       });
       await page.goto(`${base}/ui?refresh=1`);
-      await page.waitForSelector("body[data-state=ready]", { timeout: 15_000 });
+      await page.waitForSelector("body[data-state=ready]", { timeout: 45_000 });
       await waitUntil(
         page,
         `${edgeSelector(node.web, node.api)}.nonempty() && ${edgeSelector(node.web, node.other)}.nonempty()`,
@@ -183,14 +183,23 @@ describe.runIf(dockerReady && browserReady)(
       expect(allowed.verdict).toBe("allowed-policy");
       expect(allowed.color).not.toBe(RED);
 
-      // A real click on the web node opens its details, with its alert and its policy.
-      const at = await evaluate<{ x: number; y: number }>(
-        page,
-        `(() => { const p = window.cy.getElementById(${JSON.stringify(node.web)}).renderedPosition();
-        const r = document.getElementById("cy").getBoundingClientRect(); return { x: r.left + p.x, y: r.top + p.y }; })()`,
-      );
-      await page.mouse.click(at.x, at.y);
-      await page.waitForSelector(`#panel[data-state=loaded][data-container="${webId}"]`, { timeout: 10_000 });
+      // A real click on the web node opens its details, with its alert and its policy. The map refreshes
+      // every second and may move the node between reading its position and clicking: retry a few times.
+      const loaded = `#panel[data-state=loaded][data-container="${webId}"]`;
+      for (let attempt = 0; attempt < 5; attempt++) {
+        const at = await evaluate<{ x: number; y: number }>(
+          page,
+          `(() => { const p = window.cy.getElementById(${JSON.stringify(node.web)}).renderedPosition();
+          const r = document.getElementById("cy").getBoundingClientRect(); return { x: r.left + p.x, y: r.top + p.y }; })()`,
+        );
+        await page.mouse.click(at.x, at.y);
+        const ok = await page
+          .waitForSelector(loaded, { timeout: 4_000 })
+          .then(() => true)
+          .catch(() => false);
+        if (ok) break;
+      }
+      await page.waitForSelector(loaded, { timeout: 5_000 });
       const panel = (await page.locator("#panel").textContent()) ?? "";
       expect(panel).toContain(names.web);
       expect(panel).toMatch(/Active alerts \([1-9]\d*\)/);
@@ -213,7 +222,7 @@ describe.runIf(dockerReady && browserReady)(
         hosts.add(new URL(r.url()).host);
       });
       await page.goto(`${base}/ui`);
-      await page.waitForSelector("body[data-state=ready]", { timeout: 15_000 });
+      await page.waitForSelector("body[data-state=ready]", { timeout: 45_000 });
       expect([...hosts]).toEqual([`127.0.0.1:${netmon.httpPort}`]);
       const res = await fetch(`${base}/ui`);
       expect(res.headers.get("content-security-policy")).toContain("default-src 'none'");
