@@ -82,7 +82,16 @@ class PacketList {
   seq = new Uint32Array(1 << 16);
   ack = new Uint32Array(1 << 16);
 
-  push(ts: number, conn: number, dir: number, flags: number, len: number, blob: number, seq: number, ack: number) {
+  push(
+    ts: number,
+    conn: number,
+    dir: number,
+    flags: number,
+    len: number,
+    blob: number,
+    seq: number,
+    ack: number,
+  ) {
     if (this.n === this.ts.length) this.grow();
     const i = this.n++;
     this.ts[i] = ts;
@@ -157,7 +166,14 @@ class TrafficBuilder {
   }
 
   /** Data from one side in MSS segments; the other side ACKs every second segment (delayed ACK). */
-  private data(c: number, t: number, dir: number, bytes: number, seqs: [number, number], gapMs: number): number {
+  private data(
+    c: number,
+    t: number,
+    dir: number,
+    bytes: number,
+    seqs: [number, number],
+    gapMs: number,
+  ): number {
     const other = dir === DIR_FWD ? DIR_REV : DIR_FWD;
     let sent = 0;
     let segs = 0;
@@ -283,7 +299,14 @@ function containers(): ContainerSpec[] {
       exposed: ["80/tcp"],
       labels: { "netmon.egress": "web:8080/tcp" },
     },
-    { name: "shop-db-1", ip: DB, project: "shop", service: "db", image: "postgres:16", exposed: ["5432/tcp"] },
+    {
+      name: "shop-db-1",
+      ip: DB,
+      project: "shop",
+      service: "db",
+      image: "postgres:16",
+      exposed: ["5432/tcp"],
+    },
     {
       name: "shop-cache-1",
       ip: CACHE,
@@ -302,7 +325,7 @@ function containers(): ContainerSpec[] {
     },
     { name: "shop-tools-1", ip: SCANNER, project: "shop", service: "tools", image: "alpine:3.19" },
   ];
-  WEB.forEach((ip, i) =>
+  WEB.forEach((ip, i) => {
     out.push({
       name: `shop-web-${i + 1}`,
       ip,
@@ -311,9 +334,9 @@ function containers(): ContainerSpec[] {
       image: "shop/web:1.4",
       exposed: ["8080/tcp"],
       labels: { "netmon.egress": "db:5432/tcp, cache:6379/tcp, metrics:8125/udp" },
-    }),
-  );
-  WORKERS.forEach((ip, i) =>
+    });
+  });
+  WORKERS.forEach((ip, i) => {
     out.push({
       name: `shop-worker-${i + 1}`,
       ip,
@@ -321,8 +344,8 @@ function containers(): ContainerSpec[] {
       service: "worker",
       image: "shop/worker:2.0",
       labels: { "netmon.egress": "db:5432/tcp, *.example.net:443/tcp, 198.51.100.20:443/tcp" },
-    }),
-  );
+    });
+  });
   return out;
 }
 
@@ -415,7 +438,8 @@ export function generateCapture(path: string, target = 2_000_000, seed = 7): Gen
       b.tcp(at(), c, 2, [{ req: 400, resp: between(500, 5000) }]);
     }
     // A few unexpected destinations from web containers, and the compromised container's C2 beacon.
-    if (sec % 45 === 0) b.tcp(at(), b.conn(pick(WEB), `203.0.113.${between(1, 50)}`, 8443), 20, [{ req: 100, resp: 100 }]);
+    if (sec % 45 === 0)
+      b.tcp(at(), b.conn(pick(WEB), `203.0.113.${between(1, 50)}`, 8443), 20, [{ req: 100, resp: 100 }]);
     if (sec % 30 === 0) b.tcp(at(), b.conn(SCANNER, C2, 4444), 40, [{ req: 64, resp: 64 }]);
     // Scans: port scan of db (RSTs), host scan of another /24 (no answers), brute force on db:5432.
     if (base === scanAt) {
@@ -428,7 +452,8 @@ export function generateCapture(path: string, target = 2_000_000, seed = 7): Gen
       for (let h = 1; h <= 254; h++) b.unanswered(base + h * 2, b.conn(SCANNER, `172.30.1.${h}`, 22));
     }
     if (base === bruteAt) {
-      for (let i = 0; i < 200; i++) b.tcp(base + i * 5, b.conn(SCANNER, DB, 5432), 0.1, [{ req: 60, resp: 40 }]);
+      for (let i = 0; i < 200; i++)
+        b.tcp(base + i * 5, b.conn(SCANNER, DB, 5432), 0.1, [{ req: 60, resp: 40 }]);
     }
   }
   // Close the long flows at the end.
@@ -491,9 +516,7 @@ function fold(s: number): number {
   return s;
 }
 
-const SYN_OPTIONS = Buffer.from([
-  2, 4, 0x05, 0xb4, 4, 2, 8, 10, 0, 0, 0x12, 0x34, 0, 0, 0, 0, 1, 3, 3, 7,
-]);
+const SYN_OPTIONS = Buffer.from([2, 4, 0x05, 0xb4, 4, 2, 8, 10, 0, 0, 0x12, 0x34, 0, 0, 0, 0, 1, 3, 3, 7]);
 
 function writePcap(path: string, b: TrafficBuilder): number {
   const p = b.pkts;

@@ -10,24 +10,31 @@
  * /dev/null; what `netmon replay` runs).
  */
 import { openSync } from "node:fs";
+import { Baseline } from "../../src/baseline/baseline.js";
 import { decodePacket } from "../../src/capture/decoder.js";
-import { DecodedPacket } from "../../src/capture/packet.js";
+import { DecodedPacket, PROTO_UDP } from "../../src/capture/packet.js";
 import { readPcapFile } from "../../src/capture/pcap-file-reader.js";
 import { replayFile } from "../../src/commands/replay.js";
 import { loadConfig } from "../../src/config/load.js";
 import type { NetmonConfig } from "../../src/config/schema.js";
+import { setupDetection } from "../../src/detection-setup.js";
 import { FlowTracker } from "../../src/flows/flow-tracker.js";
 import { Inventory } from "../../src/inventory/inventory.js";
 import { loadStaticInventory } from "../../src/inventory/static-inventory.js";
 import { createLogger } from "../../src/logger.js";
 import { Pipeline } from "../../src/pipeline.js";
+import { applyPatches, applySweepPatch, makeDecodeFast, readClassicFast } from "./hot-path-proto.js";
 
-export type ReplayMode = "read" | "decode" | "tracker" | "pipeline" | "full";
+export type ReplayMode = "read" | "decode" | "tracker" | "pipeline" | "full" | "proto";
 
 export interface ReplayWorkerResult {
   mode: ReplayMode;
   packets: number;
   seconds: number;
+  /** CPU time (user + system) of this process over the same section: steadier than wall time on a busy machine. */
+  cpuSeconds?: number;
+  bytes?: number;
+  decoded?: number;
   events?: number;
   alerts?: number;
   flowsCreated?: number;
@@ -36,6 +43,11 @@ export interface ReplayWorkerResult {
 
 function elapsed(start: bigint): number {
   return Number(process.hrtime.bigint() - start) / 1e9;
+}
+
+function cpuSince(c: NodeJS.CpuUsage): number {
+  const d = process.cpuUsage(c);
+  return (d.user + d.system) / 1e6;
 }
 
 function config(path: string | undefined): NetmonConfig {
@@ -112,19 +124,28 @@ export function runReplayMode(
     case "read": {
       let bytes = 0;
       const t = process.hrtime.bigint();
+      const c = process.cpuUsage();
       const r = readPcapFile(file, (_b, _s, caplen) => {
         bytes += caplen;
       });
-      return { mode, packets: r.packets, seconds: elapsed(t), rssMb: rss() };
+      return { mode, packets: r.packets, seconds: elapsed(t), cpuSeconds: cpuSince(c), bytes, rssMb: rss() };
     }
     case "decode": {
       const p = new DecodedPacket();
       let ok = 0;
       const t = process.hrtime.bigint();
+      const c = process.cpuUsage();
       const r = readPcapFile(file, (buf, start, caplen, _w, _ts, linkType) => {
         if (decodePacket(buf, start, caplen, linkType, p)) ok++;
       });
-      return { mode, packets: r.packets, seconds: elapsed(t), rssMb: rss() };
+      return {
+        mode,
+        packets: r.packets,
+        seconds: elapsed(t),
+        cpuSeconds: cpuSince(c),
+        decoded: ok,
+        rssMb: rss(),
+      };
     }
     case "tracker": {
       const cfg = config(configPath);
@@ -136,16 +157,19 @@ export function runReplayMode(
       });
       const p = new DecodedPacket();
       const t = process.hrtime.bigint();
+      const c = process.cpuUsage();
       for (let i = 0; i < pre.n; i++) {
         pre.fill(i, p);
         tracker.onPacket(p, "file");
       }
       tracker.flush();
       const seconds = elapsed(t);
+      const cpuSeconds = cpuSince(c);
       return {
         mode,
         packets: pre.n,
         seconds,
+        cpuSeconds,
         events,
         flowsCreated: tracker.stats().created,
         rssMb: rss(),
@@ -159,13 +183,66 @@ export function runReplayMode(
         events++;
       });
       const t = process.hrtime.bigint();
+      const c = process.cpuUsage();
       const r = readPcapFile(file, pipeline.handlerFor("file"));
       pipeline.finish();
       return {
         mode,
         packets: r.packets,
         seconds: elapsed(t),
+        cpuSeconds: cpuSince(c),
         events,
+        flowsCreated: pipeline.tracker.stats().created,
+        rssMb: rss(),
+      };
+    }
+    case "proto": {
+      // The replay path rebuilt here with the prototypes of hot-path-proto.ts that PROTO lists
+      // (reader,decoder,patches; empty = stock pieces, which must match "full").
+      const want = new Set((process.env.PROTO ?? "").split(",").filter(Boolean));
+      if (want.has("patches")) applyPatches();
+      if (want.has("sweep")) applySweepPatch();
+      const cfg = config(configPath);
+      const log = createLogger(cfg.log.level, { fd: openSync("/dev/null", "w"), sync: true });
+      const inv = inventory(inventoryPath);
+      const { detection } = setupDetection(cfg, inv, new Baseline(cfg.baseline.maxEntriesPerWorkload), log);
+      let events = 0;
+      const pipeline = new Pipeline(cfg, inv, (ev) => {
+        events++;
+        detection.onEvent(ev);
+      });
+      let handler = pipeline.handlerFor("file");
+      if (want.has("decoder")) {
+        const decode = makeDecodeFast(decodePacket);
+        const p = new DecodedPacket();
+        const internal = pipeline as unknown as { onDnsAnswer(p: DecodedPacket): void };
+        const counters = pipeline.counters;
+        const tracker = pipeline.tracker;
+        handler = (buf, start, caplen, wire, tsMs, linkType) => {
+          counters.packets++;
+          if (!decode(buf, start, caplen, linkType, p)) {
+            counters.undecoded++;
+            return;
+          }
+          p.ts = tsMs;
+          p.wireLength = wire;
+          if (p.proto === PROTO_UDP && p.srcPort === 53 && p.payloadLength >= 12) internal.onDnsAnswer(p);
+          tracker.onPacket(p, "file");
+        };
+      }
+      const t = process.hrtime.bigint();
+      const c = process.cpuUsage();
+      let packets: number | null = null;
+      if (want.has("reader")) packets = readClassicFast(file, handler);
+      if (packets === null) packets = readPcapFile(file, handler).packets;
+      pipeline.finish();
+      return {
+        mode,
+        packets,
+        seconds: elapsed(t),
+        cpuSeconds: cpuSince(c),
+        events,
+        alerts: detection.alerts.stats().fired,
         flowsCreated: pipeline.tracker.stats().created,
         rssMb: rss(),
       };
@@ -173,11 +250,13 @@ export function runReplayMode(
     case "full": {
       const cfg = config(configPath);
       const log = createLogger(cfg.log.level, { fd: openSync("/dev/null", "w"), sync: true });
+      const c = process.cpuUsage();
       const s = replayFile(file, { inventory: inventoryPath }, cfg, log);
       return {
         mode,
         packets: s.packets,
         seconds: s.seconds,
+        cpuSeconds: cpuSince(c),
         events: s.events,
         alerts: s.alerts,
         flowsCreated: s.flowsCreated,
@@ -187,7 +266,7 @@ export function runReplayMode(
   }
 }
 
-const MODES: readonly string[] = ["read", "decode", "tracker", "pipeline", "full"];
+const MODES: readonly string[] = ["read", "decode", "tracker", "pipeline", "full", "proto"];
 
 if (process.argv[1]?.endsWith("replay-worker.js")) {
   const [mode, file, inv, cfg] = process.argv.slice(2);

@@ -1,4 +1,6 @@
 /** Small statistics and table helpers shared by the benchmark parts. */
+import { readFileSync } from "node:fs";
+import { loadavg } from "node:os";
 
 export interface Summary {
   min: number;
@@ -58,9 +60,7 @@ export function markdownTable(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
   const line = (cells: string[]): string =>
     `| ${cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join(" | ")} |`;
-  return [line(header), `| ${widths.map((w) => "-".repeat(w)).join(" | ")} |`, ...rows.map(line)].join(
-    "\n",
-  );
+  return [line(header), `| ${widths.map((w) => "-".repeat(w)).join(" | ")} |`, ...rows.map(line)].join("\n");
 }
 
 export function sleep(ms: number): Promise<void> {
@@ -69,4 +69,34 @@ export function sleep(ms: number): Promise<void> {
 
 export function nowMs(): number {
   return Number(process.hrtime.bigint()) / 1e6;
+}
+
+export interface MachineLoad {
+  /** 1-minute load average. */
+  load1: number;
+  /** Share of time some runnable task waited for a CPU (Linux PSI /proc/pressure/cpu), %, last 10 s and 60 s. */
+  cpuPressure10: number | null;
+  cpuPressure60: number | null;
+}
+
+/** How busy the machine is right now: other processes on it distort every number here. */
+export function machineLoad(): MachineLoad {
+  let p10: number | null = null;
+  let p60: number | null = null;
+  try {
+    const text = readFileSync("/proc/pressure/cpu", "utf8");
+    const some = /some avg10=([\d.]+) avg60=([\d.]+)/.exec(text);
+    if (some) {
+      p10 = Number(some[1]);
+      p60 = Number(some[2]);
+    }
+  } catch {
+    // no PSI on this kernel
+  }
+  return { load1: loadavg()[0] ?? Number.NaN, cpuPressure10: p10, cpuPressure60: p60 };
+}
+
+export function loadText(l: MachineLoad): string {
+  const psi = l.cpuPressure60 === null ? "" : `, CPU pressure ${fixed(l.cpuPressure60, 0)}% (60 s)`;
+  return `load ${fixed(l.load1, 1)}${psi}`;
 }
