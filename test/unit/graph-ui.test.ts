@@ -357,13 +357,25 @@ async function waitUntil(page: Page, expr: string, timeoutMs: number): Promise<v
   }
 }
 
-async function clickNode(page: Page, id: string): Promise<void> {
-  const at = await evaluate<{ x: number; y: number }>(
-    page,
-    `(() => { const p = window.cy.getElementById(${JSON.stringify(id)}).renderedPosition();
-      const r = document.getElementById("cy").getBoundingClientRect(); return { x: r.left + p.x, y: r.top + p.y }; })()`,
-  );
-  await page.mouse.click(at.x, at.y);
+/**
+ * A real click on a node. The map may re-lay out between reading the node's position and the click
+ * (auto-refresh, a loaded machine), so the click is retried until `until` appears.
+ */
+async function clickNode(page: Page, id: string, until?: string): Promise<void> {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const at = await evaluate<{ x: number; y: number }>(
+      page,
+      `(() => { const p = window.cy.getElementById(${JSON.stringify(id)}).renderedPosition();
+        const r = document.getElementById("cy").getBoundingClientRect(); return { x: r.left + p.x, y: r.top + p.y }; })()`,
+    );
+    await page.mouse.click(at.x, at.y);
+    if (until === undefined) return;
+    const ok = await page
+      .waitForSelector(until, { timeout: 4_000 })
+      .then(() => true)
+      .catch(() => false);
+    if (ok) return;
+  }
 }
 
 describe.runIf(chromiumReady())(
@@ -443,7 +455,7 @@ describe.runIf(chromiumReady())(
         await evaluate<string>(page, 'window.cy.getElementById("workload:shop/web").style("border-color")'),
       ).toBe("rgb(214,39,40)");
 
-      await clickNode(page, "workload:shop/web");
+      await clickNode(page, "workload:shop/web", `#panel[data-state=loaded][data-container="${WEB.id}"]`);
       await page.waitForSelector(`#panel[data-state=loaded][data-container="${WEB.id}"]`, {
         timeout: 15_000,
       });
@@ -460,7 +472,11 @@ describe.runIf(chromiumReady())(
       expect(panel).toContain(HOSTILE);
       expect(await page.locator("#panel img").count()).toBe(0);
 
-      await clickNode(page, `workload:${HOSTILE}/${HOSTILE}`);
+      await clickNode(
+        page,
+        `workload:${HOSTILE}/${HOSTILE}`,
+        `#panel[data-state=loaded][data-container="${EVIL.id}"]`,
+      );
       await page.waitForSelector(`#panel[data-state=loaded][data-container="${EVIL.id}"]`, {
         timeout: 15_000,
       });
@@ -493,7 +509,7 @@ describe.runIf(chromiumReady())(
       await page.waitForSelector("body[data-state=ready]", { timeout: 15_000 });
 
       mkdirSync(ARTIFACTS, { recursive: true });
-      await clickNode(page, "workload:shop/web");
+      await clickNode(page, "workload:shop/web", `#panel[data-state=loaded][data-container="${WEB.id}"]`);
       await page.waitForSelector(`#panel[data-state=loaded][data-container="${WEB.id}"]`, {
         timeout: 15_000,
       });
