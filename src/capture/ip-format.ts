@@ -46,17 +46,30 @@ export function ipToWords(ip: string, out: Uint32Array): 0 | 4 | 6 {
   return 4;
 }
 
+/**
+ * Dotted-quad IPv4 to a 32-bit number, or null: exactly four parts of 1–3 digits, each ≤ 255.
+ * A character loop, not split + regex: the denylist check runs it on every connection attempt.
+ */
 export function parseIpv4(ip: string): number | null {
-  const parts = ip.split(".");
-  if (parts.length !== 4) return null;
   let value = 0;
-  for (const part of parts) {
-    if (!/^\d{1,3}$/.test(part)) return null;
-    const n = Number(part);
-    if (n > 255) return null;
-    value = value * 256 + n;
+  let part = 0;
+  let digits = 0;
+  let parts = 0;
+  for (let i = 0; i <= ip.length; i++) {
+    const c = i < ip.length ? ip.charCodeAt(i) : 46; // a final "." closes the last part
+    if (c >= 48 && c <= 57) {
+      if (++digits > 3) return null;
+      part = part * 10 + (c - 48);
+    } else if (c === 46) {
+      if (digits === 0 || part > 255 || ++parts > 4) return null;
+      value = value * 256 + part;
+      part = 0;
+      digits = 0;
+    } else {
+      return null;
+    }
   }
-  return value >>> 0;
+  return parts === 4 ? value >>> 0 : null;
 }
 
 function parseIpv6(ip: string, out: Uint32Array): boolean {
