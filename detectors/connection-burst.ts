@@ -1,6 +1,12 @@
 import { z } from "zod";
 import type { Finding, Severity } from "../src/alerts/finding.js";
-import { type DetectorContext, type DetectorModule, isAlerting, NO_FINDINGS } from "../src/detector-api.js";
+import {
+  type DetectorContext,
+  type DetectorModule,
+  egressTargetOf,
+  isAlerting,
+  NO_FINDINGS,
+} from "../src/detector-api.js";
 import type { ConnectionEvent, ContainerRef, NetmonEvent, Proto } from "../src/events.js";
 
 /**
@@ -191,14 +197,7 @@ class ConnectionBurstDetector {
   }
 
   private isAllowed(container: ContainerRef, ev: ConnectionEvent): boolean {
-    const dst = {
-      ip: ev.dst.ip,
-      port: ev.dst.port,
-      proto: ev.proto,
-      names: ev.dst.names ?? [],
-      container: ev.dst.container,
-    };
-    const verdict = this.ctx.egress(container, dst);
+    const verdict = this.ctx.egress(container, egressTargetOf(ev));
     // A denylisted destination is never "allowed", whatever rule covers it.
     return verdict.allowedBy !== null && !verdict.denylisted;
   }

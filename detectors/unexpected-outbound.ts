@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { Finding } from "../src/alerts/finding.js";
-import { type DetectorModule, isAlerting, NO_FINDINGS } from "../src/detector-api.js";
+import { type DetectorModule, egressTargetOf, isAlerting, NO_FINDINGS } from "../src/detector-api.js";
 import type { NetmonEvent } from "../src/events.js";
 
 const options = z.strictObject({
@@ -37,14 +37,9 @@ export const unexpectedOutbound: DetectorModule<typeof options> = {
         if (ev.dst.container !== null && !opts.internal) return NO_FINDINGS;
         if (!isAlerting(ctx.modeOf(src, ev.ts))) return NO_FINDINGS;
         judged++;
-        const names = ev.dst.names ?? [];
-        const verdict = ctx.egress(src, {
-          ip: ev.dst.ip,
-          port: ev.dst.port,
-          proto: ev.proto,
-          names,
-          container: ev.dst.container,
-        });
+        const dstTarget = egressTargetOf(ev);
+        const verdict = ctx.egress(src, dstTarget);
+        const names = dstTarget.names;
         if (!verdict.denylisted && verdict.allowedBy !== null) return NO_FINDINGS;
         raised++;
         const target = ev.dst.container ? `${ev.dst.container.name} (${ev.dst.ip})` : (names[0] ?? ev.dst.ip);

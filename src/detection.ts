@@ -5,7 +5,7 @@ import type { Baseline } from "./baseline/baseline.js";
 import { Learner } from "./baseline/learner.js";
 import type { Policy } from "./config/policy.js";
 import type { Mode, NetmonConfig } from "./config/schema.js";
-import type { DetectorInstance } from "./detector-api.js";
+import { type DetectorInstance, egressTargetOf } from "./detector-api.js";
 import type { ConnectionEvent, ContainerRef, NetmonEvent } from "./events.js";
 import type { Logger } from "./logger.js";
 
@@ -119,13 +119,7 @@ export class Detection {
     if (src === null) return "unattributed";
     const mode = this.policy.modeOf(src, ev.ts);
     if (mode === "learn" || mode === "off") return mode === "learn" ? "learning" : "off";
-    const v = this.policy.egress(src, {
-      ip: ev.dst.ip,
-      port: ev.dst.port,
-      proto: ev.proto,
-      names: ev.dst.names ?? [],
-      container: ev.dst.container,
-    });
+    const v = this.policy.egress(src, egressTargetOf(ev));
     return v.denylisted ? "denylisted" : v.allowedBy !== null ? "allowed" : "unexpected";
   }
 

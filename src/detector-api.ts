@@ -1,7 +1,7 @@
 import type { z } from "zod";
 import type { Finding } from "./alerts/finding.js";
 import type { Mode } from "./config/schema.js";
-import type { ContainerRef, NetmonEvent, Proto } from "./events.js";
+import type { ConnectionEvent, ContainerRef, NetmonEvent, Proto } from "./events.js";
 
 /** Why a destination or a listening port is allowed, or null when nothing allows it. */
 export type AllowedBy = "config" | "label" | "baseline" | "dns-name" | "dns-resolver" | "declared" | null;
@@ -12,6 +12,17 @@ export interface EgressTarget {
   proto: Proto;
   names: readonly string[];
   container: ContainerRef | null;
+}
+
+/** The destination of a connection event, as the policy judges it. */
+export function egressTargetOf(ev: ConnectionEvent): EgressTarget {
+  return {
+    ip: ev.dst.ip,
+    port: ev.dst.port,
+    proto: ev.proto,
+    names: ev.dst.names ?? [],
+    container: ev.dst.container,
+  };
 }
 
 export interface EgressVerdict {

@@ -1,6 +1,6 @@
 import type { Proto } from "../events.js";
 import { type Cidr, parseCidr } from "./cidr.js";
-import { type PortRange, parsePortProto, portInRange, splitList } from "./listen-rule.js";
+import { collectRules, type PortRange, parsePortProto, portInRange, splitList } from "./listen-rule.js";
 
 /**
  * Egress (outbound destination) rules: comma-separated in a container label, one per list item
@@ -133,14 +133,7 @@ function withPorts(
 export function parseEgressList(text: string): { rules: EgressRule[]; errors: string[] } {
   const { items, error } = splitList(text, "egress rule list");
   if (error !== null) return { rules: [], errors: [error] };
-  const rules: EgressRule[] = [];
-  const errors: string[] = [];
-  for (const item of items) {
-    const r = parseEgressRule(item);
-    if (r.ok) rules.push(r.rule);
-    else errors.push(r.error);
-  }
-  return { rules, errors };
+  return collectRules(items, parseEgressRule);
 }
 
 /** Whether the rule allows the destination: proto and port first (cheap), then address or names. */

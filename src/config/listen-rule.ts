@@ -80,18 +80,26 @@ export function splitList(text: string, what: string): { items: string[]; error:
   return { items, error: null };
 }
 
-/** Comma list of listen rules; valid items are kept when others are bad. */
-export function parseListenList(text: string): { rules: ListenRule[]; errors: string[] } {
-  const { items, error } = splitList(text, "listen rule list");
-  if (error !== null) return { rules: [], errors: [error] };
-  const rules: ListenRule[] = [];
+/** Parses each item with `parseOne`: the valid rules, and one error per bad item. */
+export function collectRules<R>(
+  items: readonly string[],
+  parseOne: (text: string) => { ok: true; rule: R } | { ok: false; error: string },
+): { rules: R[]; errors: string[] } {
+  const rules: R[] = [];
   const errors: string[] = [];
   for (const item of items) {
-    const r = parseListenRule(item);
+    const r = parseOne(item);
     if (r.ok) rules.push(r.rule);
     else errors.push(r.error);
   }
   return { rules, errors };
+}
+
+/** Comma list of listen rules; valid items are kept when others are bad. */
+export function parseListenList(text: string): { rules: ListenRule[]; errors: string[] } {
+  const { items, error } = splitList(text, "listen rule list");
+  if (error !== null) return { rules: [], errors: [error] };
+  return collectRules(items, parseListenRule);
 }
 
 export function portInRange(range: PortRange | null, port: number): boolean {

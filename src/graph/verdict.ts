@@ -1,4 +1,4 @@
-import type { DetectorContext } from "../detector-api.js";
+import { type DetectorContext, egressTargetOf } from "../detector-api.js";
 import type { ConnectionEvent } from "../events.js";
 import type { EdgeVerdict } from "./model.js";
 
@@ -15,13 +15,7 @@ export function edgeVerdictOf(ctx: DetectorContext, ev: ConnectionEvent): EdgeVe
   const mode = ctx.modeOf(src, ev.ts);
   if (mode === "learn") return "learning";
   if (mode === "off") return "unjudged";
-  const v = ctx.egress(src, {
-    ip: ev.dst.ip,
-    port: ev.dst.port,
-    proto: ev.proto,
-    names: ev.dst.names ?? [],
-    container: ev.dst.container,
-  });
+  const v = ctx.egress(src, egressTargetOf(ev));
   if (v.denylisted || v.allowedBy === null) return "unexpected";
   return v.allowedBy === "baseline" ? "allowed-baseline" : "allowed-policy";
 }

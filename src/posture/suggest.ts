@@ -3,7 +3,7 @@ import type { Baseline } from "../baseline/baseline.js";
 import { normalizeIp } from "../capture/ip-format.js";
 import { type EgressRule, normalizeHostName, parseEgressRule, ruleMatches } from "../config/egress-rule.js";
 import { LABEL_EGRESS, LABEL_LISTEN } from "../config/label-policy.js";
-import { MAX_LIST_CHARS, MAX_LIST_ITEMS, parseListenRule } from "../config/listen-rule.js";
+import { collectRules, MAX_LIST_CHARS, MAX_LIST_ITEMS, parseListenRule } from "../config/listen-rule.js";
 import { imageRepository, workloadOf } from "../config/workload.js";
 import type { ConnectionEvent, ContainerRef, Proto } from "../events.js";
 import type { ContainerInfo } from "../inventory/types.js";
@@ -226,17 +226,8 @@ export function suggestPolicy(
   const labels: Record<string, string> = {};
   const egressText = egress.join(", ");
   const listenText = listen.join(", ");
-  const egressRules: EgressRule[] = [];
-  const parseErrors: string[] = [];
-  for (const item of egress) {
-    const r = parseEgressRule(item);
-    if (r.ok) egressRules.push(r.rule);
-    else parseErrors.push(r.error);
-  }
-  for (const item of listen) {
-    const r = parseListenRule(item);
-    if (!r.ok) parseErrors.push(r.error);
-  }
+  const { rules: egressRules, errors: egressErrors } = collectRules(egress, parseEgressRule);
+  const parseErrors = [...egressErrors, ...collectRules(listen, parseListenRule).errors];
   if (parseErrors.length > 0) throw new Error(`suggested rules do not parse back: ${parseErrors.join("; ")}`);
   const fits = (text: string, n: number) => text.length <= MAX_LIST_CHARS && n <= MAX_LIST_ITEMS;
   for (const [key, text, n] of [
