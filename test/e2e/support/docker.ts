@@ -1,4 +1,4 @@
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 
 /** The Debian client matches the Debian daemon (/usr/local/bin/docker may be newer than the engine). */
@@ -97,5 +97,28 @@ export function cleanupDocker(): void {
   const networks = docker("network", "ls", "-q", "--filter", `label=${E2E_LABEL}`)
     .split("\n")
     .filter(Boolean);
-  for (const n of networks) docker("network", "rm", n);
+  for (const n of networks) removeNetwork(n);
+}
+
+/**
+ * Removes a test network. Docker may still list an endpoint of a container just removed (or of one
+ * a test started without the label): those are on our --internal test network, so they go too.
+ */
+function removeNetwork(id: string): void {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      docker("network", "rm", id);
+      return;
+    } catch (err) {
+      if (attempt >= 5) throw err;
+    }
+    const endpoints = docker("network", "inspect", "-f", "{{range $k, $v := .Containers}}{{$k}} {{end}}", id)
+      .split(" ")
+      .filter(Boolean);
+    for (const c of endpoints) {
+      spawnSync(DOCKER, ["network", "disconnect", "-f", id, c]);
+      spawnSync(DOCKER, ["rm", "-f", c]);
+    }
+    spawnSync("sleep", ["0.5"]);
+  }
 }
