@@ -110,7 +110,12 @@ function removeNetwork(id: string): void {
       docker("network", "rm", id);
       return;
     } catch (err) {
-      if (attempt >= 5) throw err;
+      if (attempt >= 5) {
+        // A stale endpoint (seen after heavy container churn) pins the network until dockerd restarts.
+        // Its name is unique, so it harms no later test: warn rather than fail an unrelated file.
+        console.warn(`could not remove test network ${id}: ${(err as Error).message}`);
+        return;
+      }
     }
     const endpoints = docker("network", "inspect", "-f", "{{range $k, $v := .Containers}}{{$k}} {{end}}", id)
       .split(" ")
