@@ -35,6 +35,8 @@ WORKDIR /app
 COPY --from=build /src/package.json ./
 COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
+# The topology page's script and styles, read at start from src/ next to dist/ (src/graph/page.ts).
+COPY --from=build /src/src/graph/ui/graph-ui.js /src/src/graph/ui/graph-ui.css ./src/graph/ui/
 COPY config/netmon.yaml /etc/netmon/netmon.yaml
 USER node
 ENTRYPOINT ["node", "/app/dist/src/cli.js"]

@@ -1,11 +1,16 @@
 import { z } from "zod";
 import type { Finding, Severity } from "../src/alerts/finding.js";
+import { doc } from "../src/config/config-meta.js";
+import { LeakyBucket } from "../src/counting/leaky-bucket.js";
+import { type TallyHit, TargetTally } from "../src/counting/target-tally.js";
 import {
   type DetectorContext,
   type DetectorModule,
+  type EgressVerdict,
   egressTargetOf,
   isAlerting,
   NO_FINDINGS,
+  verdictOf,
 } from "../src/detector-api.js";
 import type { ConnectionEvent, ContainerRef, NetmonEvent, Proto } from "../src/events.js";
 
@@ -27,82 +32,108 @@ import type { ConnectionEvent, ContainerRef, NetmonEvent, Proto } from "../src/e
 
 const options = z
   .strictObject({
-    /**
-     * A TCP connection closed within this many ms counts as bad (a probe, a refused login). Higher catches
-     * slower probes but also counts short legitimate requests (health checks, scrapes); 0 counts only
-     * rejected and unanswered connections.
-     */
-    shortMs: z.number().int().nonnegative().default(1_000),
-    /**
-     * Also watch UDP: attempts feed the scan shapes and `unanswered` counts as bad (UDP `closed` never does:
-     * a quick request/response is normal for UDP). Off by default: DNS and QUIC fan-out to many peers is
-     * common, and an unanswered datagram is often just a lost one.
-     */
-    includeUdp: z.boolean().default(false),
-    /**
-     * Count short closed connections to destinations the policy allows (rules, labels, DNS names,
-     * baseline). Off by default: clients that open a connection per request would otherwise look
-     * like brute force; rejected and unanswered connections count either way. On catches password
-     * guessing against an allowed service, at the price of those false alarms.
-     */
-    countAllowedShort: z.boolean().default(false),
-    /**
-     * Leaky bucket size (bad connections): the burst that overflows it fires. Larger tolerates bigger
-     * bursts (retry storms after an outage) but notices a fast scan later; 0 disables the burst shape.
-     */
-    burstCapacity: z.number().int().nonnegative().default(50),
-    /**
-     * Leak rate (bad connections per second): a steady rate at or below this never fires. Higher forgives
-     * flaky dependencies but lets a slow, patient scan through.
-     */
-    burstLeakPerSecond: z.number().positive().default(5),
-    /**
-     * Sliding window for port-scan, host-scan and brute-force (ms of event time). Longer catches slower
-     * scans but holds more targets in memory and lets unrelated connections add up.
-     */
-    scanWindowMs: z.number().int().positive().default(300_000),
-    /**
-     * What makes a scan target count: "attempts" = any connection attempt (catches scans that find open
-     * ports; fan-out clients such as a Prometheus scraping 25+ exporters or a web-farm client may reach
-     * the host-scan threshold), "failures" = only rejected or unanswered attempts (Zeek's rule: quieter,
-     * but blind to the open ports a scan finds).
-     */
-    scanCounts: z.enum(["attempts", "failures"]).default("attempts"),
-    /**
-     * Distinct destination ports on one IP within the window that make a port-scan (vertical). Lower
-     * catches targeted scans sooner; clients of a host with many services may reach it. 0 disables.
-     */
-    portScanThreshold: z.number().int().nonnegative().default(15),
-    /**
-     * Distinct destination IPs on one port within the window that make a host-scan (horizontal). Lower
-     * catches sweeps sooner; fan-out clients (monitoring, sharded databases) may reach it. 0 disables.
-     */
-    hostScanThreshold: z.number().int().nonnegative().default(25),
-    /**
-     * Bad connections to one ip:port within the window that make a brute-force. Lower catches password
-     * guessing sooner; a client retrying against a dead backend also reaches it. 0 disables.
-     */
-    bruteForceThreshold: z.number().int().nonnegative().default(30),
-    /**
-     * Containers tracked at once; beyond it the least recently active is forgotten (counted as an
-     * eviction). Each costs a few hundred bytes plus its targets.
-     */
-    maxTrackedContainers: z.number().int().positive().default(10_000),
-    /**
-     * Distinct destinations (ip:port/proto) remembered per container; beyond it the oldest is forgotten
-     * (counted as an eviction). About 200 bytes each; must be at least the scan thresholds, and a scanner
-     * that outruns it within the window may be under-counted.
-     */
-    maxTargetsPerContainer: z.number().int().positive().default(4_096),
+    shortMs: doc(
+      z.number().int().nonnegative().default(1_000),
+      "A TCP connection closed within this many ms counts as bad (probe, refused login). Higher catches slower probes but counts short legitimate requests (health checks); 0 = only rejected and unanswered connections count.",
+    ),
+    includeUdp: doc(
+      z.boolean().default(false),
+      "Also watch UDP (attempts feed the scan shapes, unanswered counts as bad). Off: DNS and QUIC fan-out are common and an unanswered datagram is often just lost.",
+    ),
+    countAllowedShort: doc(
+      z.boolean().default(false),
+      "Count short closed connections to destinations the policy allows. Off: clients that open a connection per request (HTTP/1.0, PHP→MySQL, health checks) would look like brute force; rejected and unanswered connections count either way. On: catches password guessing against an allowed service, with those false alarms.",
+    ),
+    burstCapacity: doc(
+      z.number().int().nonnegative().default(50),
+      "Leaky bucket size (bad connections): the burst that overflows it fires. Larger tolerates retry storms, notices a fast scan later. 0 disables the burst shape.",
+    ),
+    burstLeakPerSecond: doc(
+      z.number().positive().default(5),
+      "Leak rate (bad connections per second): a steady rate at or below it never fires.",
+    ),
+    scanWindowMs: doc(
+      z.number().int().positive().default(300_000),
+      "Sliding window (ms) for port-scan, host-scan and brute-force.",
+    ),
+    scanCounts: doc(
+      z.enum(["attempts", "failures"]).default("attempts"),
+      "What makes a scan target count: attempts (any connection attempt: catches scans that find open ports) or failures (only rejected/unanswered: Zeek's rule, quieter).",
+    ),
+    portScanThreshold: doc(
+      z.number().int().nonnegative().default(15),
+      "Distinct ports on one IP within the window that make a port-scan (vertical). 0 disables.",
+    ),
+    hostScanThreshold: doc(
+      z.number().int().nonnegative().default(25),
+      "Distinct IPs on one port within the window that make a host-scan (horizontal). 0 disables.",
+    ),
+    bruteForceThreshold: doc(
+      z.number().int().nonnegative().default(30),
+      "Bad connections to one ip:port within the window that make a brute-force. 0 disables.",
+    ),
+    slowScanWindowMs: doc(
+      z.number().int().nonnegative().default(3_600_000),
+      "A second, long window (ms) for slow scans that stay under the thresholds within scanWindowMs. Only attempts nothing allows and failed attempts count, and it is checked once a minute of event time. 0 disables.",
+    ),
+    slowPortScanThreshold: doc(
+      z.number().int().nonnegative().default(30),
+      "Distinct ports on one IP within slowScanWindowMs that make a (slow) port-scan. Lower catches stealthier scans; a client that keeps failing on many ports of one host reaches it too. 0 disables.",
+    ),
+    slowHostScanThreshold: doc(
+      z.number().int().nonnegative().default(50),
+      "Distinct IPs on one port within slowScanWindowMs that make a (slow) host-scan. 0 disables.",
+    ),
+    maxTrackedContainers: doc(
+      z.number().int().positive().default(10_000),
+      "Containers tracked at once (least recently active forgotten beyond it, counted).",
+    ),
+    maxTargetsPerContainer: doc(
+      z.number().int().positive().default(4_096),
+      "Destinations remembered per container (oldest forgotten beyond it, counted); at least the scan thresholds.",
+    ),
   })
-  .refine((o) => o.maxTargetsPerContainer >= Math.max(o.portScanThreshold, o.hostScanThreshold), {
-    message: "maxTargetsPerContainer must be at least portScanThreshold and hostScanThreshold",
-    path: ["maxTargetsPerContainer"],
-  });
+  .refine(
+    (o) =>
+      o.maxTargetsPerContainer >=
+      Math.max(o.portScanThreshold, o.hostScanThreshold, o.slowPortScanThreshold, o.slowHostScanThreshold),
+    {
+      message: "maxTargetsPerContainer must be at least every scan threshold (short and slow windows)",
+      path: ["maxTargetsPerContainer"],
+    },
+  );
 
 export type ConnectionBurstOptions = z.output<typeof options>;
 
-type Shape = "burst" | "port-scan" | "host-scan" | "brute-force";
+/** The kinds of finding connection-burst raises: its shapes. */
+export const CONNECTION_BURST_FINDINGS = {
+  burst: "a leaky bucket of rejected, unanswered or very short connections overflowed",
+  "port-scan": "many ports on one host within the window (vertical scan)",
+  "host-scan": "one port on many hosts within the window (horizontal scan)",
+  "brute-force": "many failed or short connections to one ip:port within the window",
+} as const;
+
+type Shape = keyof typeof CONNECTION_BURST_FINDINGS;
+
+/** connection-burst's Finding.details. */
+export interface ConnectionBurstDetails {
+  shape: Shape;
+  count: number;
+  targets: string[];
+  windowMs: number;
+  /** Found by the long window (slowScanWindowMs), not the short one. */
+  slow?: true;
+}
+
+/** The long-window tally of one container, with what a finding needs to name it. */
+interface SlowTrack {
+  container: ContainerRef;
+  srcIp: string;
+  tally: TargetTally;
+}
+
+/** How often (event time) the long window is checked. */
+const SLOW_CHECK_EVERY_MS = 60_000;
 
 const NAME = "connection-burst";
 const SEVERITY: Severity = "warning";
@@ -149,8 +180,8 @@ interface PortEntry {
 class Track {
   /** Latest event time seen for this container. */
   now = 0;
-  level = 0;
-  levelTs = 0;
+  /** Bad connections, leaking at burstLeakPerSecond. */
+  readonly bucket = new LeakyBucket();
   /** Bad connections poured since the bucket was last empty, and when that run began. */
   poured = 0;
   burstStart = 0;
@@ -187,6 +218,10 @@ class ConnectionBurstDetector {
   private evictions = 0;
   private readonly leakPerMs: number;
   private readonly scanOnAttempt: boolean;
+  /** Long-window tallies by container id (insertion order: least recently active first). */
+  private readonly slow = new Map<string, SlowTrack>();
+  private slowEvictions = 0;
+  private nextSlowCheck = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly opts: ConnectionBurstOptions,
@@ -197,9 +232,7 @@ class ConnectionBurstDetector {
   }
 
   private isAllowed(container: ContainerRef, ev: ConnectionEvent): boolean {
-    const verdict = this.ctx.egress(container, egressTargetOf(ev));
-    // A denylisted destination is never "allowed", whatever rule covers it.
-    return verdict.allowedBy !== null && !verdict.denylisted;
+    return isAllowedVerdict(this.ctx.egress(container, egressTargetOf(ev)));
   }
 
   onEvent(ev: NetmonEvent): readonly Finding[] {
@@ -234,7 +267,9 @@ class ConnectionBurstDetector {
         return NO_FINDINGS;
     }
     if (ev.proto === "udp" && !o.includeUdp) return NO_FINDINGS;
-    if (!isAlerting(this.ctx.modeOf(container, ev.ts))) return NO_FINDINGS;
+    if (!isAlerting(ev.verdict?.mode ?? this.ctx.modeOf(container, ev.ts))) return NO_FINDINGS;
+    if (failed || (ev.state === "attempt" && !isAllowedVerdict(verdictOf(this.ctx, ev))))
+      this.noteSlow(container, ev);
 
     const track = this.track(container.id);
     if (ev.ts > track.now) track.now = ev.ts;
@@ -254,11 +289,14 @@ class ConnectionBurstDetector {
         target.inHostScan = true;
         port.scanned++;
       }
+      // A scan the short window reports is not reported again by the long one.
       if (o.portScanThreshold > 0 && host.scanned >= o.portScanThreshold) {
         out = add(out, this.portScan(ev, container, host));
+        this.slow.get(container.id)?.tally.forgetHost(target.ip);
       }
       if (o.hostScanThreshold > 0 && port.scanned >= o.hostScanThreshold) {
         out = add(out, this.hostScan(ev, container, port));
+        this.slow.get(container.id)?.tally.forgetPort(target.portKey);
       }
     }
     if (bad) {
@@ -275,20 +313,102 @@ class ConnectionBurstDetector {
   }
 
   onTick(nowMs: number): readonly Finding[] {
+    const slowFindings = this.checkSlow(nowMs);
     const cutoff = nowMs - this.opts.scanWindowMs;
     for (const [id, track] of this.tracks) {
       this.prune(track, cutoff);
       // Nothing left to remember: no target in the window and a bucket that has leaked dry.
-      if (track.size === 0 && track.level - (nowMs - track.levelTs) * this.leakPerMs <= 0) {
+      if (track.size === 0 && track.bucket.levelAt(nowMs, this.leakPerMs) <= 0) {
         this.tracks.delete(id);
         if (this.lastTrackId === id) this.lastTrackId = null;
       }
     }
-    return NO_FINDINGS;
+    return slowFindings;
+  }
+
+  /** A failed attempt, or one nothing allows: tallied in the container's long window. */
+  private noteSlow(container: ContainerRef, ev: ConnectionEvent): void {
+    const o = this.opts;
+    if (o.slowScanWindowMs === 0) return;
+    let track = this.slow.get(container.id);
+    if (track === undefined) {
+      if (this.slow.size >= o.maxTrackedContainers) {
+        const oldest = this.slow.keys().next();
+        if (!oldest.done) this.slow.delete(oldest.value);
+        this.slowEvictions++;
+      }
+      track = { container, srcIp: ev.src.ip, tally: new TargetTally(o.maxTargetsPerContainer) };
+      this.slow.set(container.id, track);
+    }
+    track.container = container;
+    track.srcIp = ev.src.ip;
+    track.tally.note(ev.dst.ip, ev.proto === "udp" ? ev.dst.port + UDP_PORT_OFFSET : ev.dst.port, ev.ts);
+  }
+
+  /**
+   * Once a minute of event time: the long window of every container. It counts only targets seen
+   * before the minute's boundary, so where between two packets a tick falls never changes what is found.
+   */
+  private checkSlow(nowMs: number): readonly Finding[] {
+    const o = this.opts;
+    if (o.slowScanWindowMs === 0 || nowMs < this.nextSlowCheck) return NO_FINDINGS;
+    const boundary = Math.floor(nowMs / SLOW_CHECK_EVERY_MS) * SLOW_CHECK_EVERY_MS;
+    this.nextSlowCheck = boundary + SLOW_CHECK_EVERY_MS;
+    let out: Finding[] | null = null;
+    for (const [id, track] of this.slow) {
+      const hits = track.tally.check(
+        boundary - o.slowScanWindowMs,
+        boundary,
+        o.slowPortScanThreshold,
+        o.slowHostScanThreshold,
+        MAX_SAMPLES,
+      );
+      for (const hit of hits) out = add(out, this.slowFinding(track, hit));
+      if (track.tally.size === 0) this.slow.delete(id);
+    }
+    return out ?? NO_FINDINGS;
+  }
+
+  private slowFinding(track: SlowTrack, hit: TallyHit): Finding {
+    const proto: Proto = hit.portKey >= UDP_PORT_OFFSET ? "udp" : "tcp";
+    const port = proto === "udp" ? hit.portKey - UDP_PORT_OFFSET : hit.portKey;
+    const targets = hit.targets.map(([ip, key]) =>
+      key >= UDP_PORT_OFFSET ? `${hostPart(ip)}:${key - UDP_PORT_OFFSET}/udp` : `${hostPart(ip)}:${key}/tcp`,
+    );
+    const w = this.opts.slowScanWindowMs;
+    const c = track.container;
+    const portScan = hit.shape === "port-scan";
+    const finding: Finding = {
+      detector: NAME,
+      kind: hit.shape,
+      severity: SEVERITY,
+      // The same key as the fast shape: a scan seen by both windows is one alert.
+      key: portScan ? `port-scan:${hit.ip}` : `host-scan:${port}/${proto}`,
+      container: c,
+      workload: this.ctx.workloadOf(c),
+      summary: portScan
+        ? `${c.name} slowly scanned ${hit.count} ports on ${hit.ip} within ${formatMs(w)}`
+        : `${c.name} slowly probed ${hit.count} hosts on port ${port}/${proto} within ${formatMs(w)}`,
+      ts: hit.lastTs,
+      src: { ip: track.srcIp, port: 0, proto },
+      details: {
+        shape: hit.shape,
+        count: hit.count,
+        targets,
+        windowMs: w,
+        slow: true,
+      } satisfies ConnectionBurstDetails,
+    };
+    if (portScan) finding.dst = { ip: hit.ip, port, proto };
+    return finding;
   }
 
   status(): string {
-    return `tracking ${this.tracks.size} containers, ${this.targetCount} targets, ${this.evictions} evictions`;
+    const slow = this.slow.size > 0 || this.slowEvictions > 0;
+    return (
+      `tracking ${this.tracks.size} containers, ${this.targetCount} targets, ${this.evictions} evictions` +
+      (slow ? `; slow-scan tallies for ${this.slow.size} containers, ${this.slowEvictions} evictions` : "")
+    );
   }
 
   /** The container's state, made most recently active; the least recently active goes when full. */
@@ -448,33 +568,30 @@ class ConnectionBurstDetector {
 
   private burst(ev: ConnectionEvent, container: ContainerRef, track: Track, t: Target): Finding | null {
     const o = this.opts;
+    const bucket = track.bucket;
     // Leak by the event time elapsed; a late event (out of order) leaks nothing and never rewinds.
-    if (ev.ts > track.levelTs) {
-      track.level = Math.max(0, track.level - (ev.ts - track.levelTs) * this.leakPerMs);
-      track.levelTs = ev.ts;
-    }
-    if (track.level === 0) {
+    if (bucket.leak(ev.ts, this.leakPerMs) === 0) {
       track.poured = 0;
       track.burstStart = ev.ts;
       track.recentNext = 0;
       track.recent.length = 0;
     }
-    track.level += 1;
+    bucket.level += 1;
     track.poured++;
     if (track.recent.length < MAX_SAMPLES) track.recent.push(t);
     else track.recent[track.recentNext] = t;
     track.recentNext = (track.recentNext + 1) % MAX_SAMPLES;
-    if (track.level <= o.burstCapacity) return null;
+    if (bucket.level <= o.burstCapacity) return null;
 
     const count = track.poured;
-    const span = Math.max(0, track.levelTs - track.burstStart);
+    const span = Math.max(0, bucket.at - track.burstStart);
     const targets: string[] = [];
     for (const r of track.recent) {
       const s = r.toString();
       if (!targets.includes(s)) targets.push(s);
     }
     // Empty the bucket: a sustained burst fires again only once it has refilled.
-    track.level = 0;
+    bucket.level = 0;
     track.poured = 0;
     track.recent.length = 0;
     track.recentNext = 0;
@@ -503,11 +620,22 @@ class ConnectionBurstDetector {
       summary: f.summary,
       ts: ev.ts,
       src: { ip: ev.src.ip, port: ev.src.port, proto: ev.proto },
-      details: { shape, count: f.count, targets: f.targets, windowMs: f.windowMs },
+      kind: shape,
+      details: {
+        shape,
+        count: f.count,
+        targets: f.targets,
+        windowMs: f.windowMs,
+      } satisfies ConnectionBurstDetails,
     };
     if (f.withDst) finding.dst = { ip: ev.dst.ip, port: ev.dst.port, proto: ev.proto };
     return finding;
   }
+}
+
+/** Allowed and not denylisted (a denylisted destination is never "allowed", whatever rule covers it). */
+function isAllowedVerdict(v: EgressVerdict | null): boolean {
+  return v !== null && v.allowedBy !== null && !v.denylisted;
 }
 
 /** Findings are rare: the array is made only when one fires. */
@@ -530,6 +658,7 @@ export const connectionBurst: DetectorModule<typeof options> = {
     "Flags a container that opens connections like a scanner or a brute-forcer: a leaky-bucket burst of " +
     "rejected, unanswered or very short connections; many ports on one host (port-scan); one port on many " +
     "hosts (host-scan); many failed connections to one ip:port (brute-force). Event time only.",
+  findings: CONNECTION_BURST_FINDINGS,
   options,
   create,
 };

@@ -1,21 +1,38 @@
 import { z } from "zod";
 import type { Finding } from "../src/alerts/finding.js";
-import { type DetectorModule, egressTargetOf, isAlerting, NO_FINDINGS } from "../src/detector-api.js";
+import { doc } from "../src/config/config-meta.js";
+import { type DetectorModule, isAlerting, NO_FINDINGS, verdictOf } from "../src/detector-api.js";
 import type { NetmonEvent } from "../src/events.js";
 
 const options = z.strictObject({
-  /** Judge UDP flows too (a UDP flow counts once, at its first datagram). Off hides UDP exfiltration and C2. */
-  udp: z.boolean().default(true),
-  /**
-   * Judge connections to other containers like any destination, so lateral movement shows. Off
-   * silences it for hosts where containers talk to each other freely.
-   */
-  internal: z.boolean().default(true),
-  /** Severity of a destination nothing allows (a denylisted one is always critical). */
-  severity: z.enum(["info", "warning", "critical"]).default("warning"),
+  udp: doc(
+    z.boolean().default(true),
+    "Judge UDP flows too (once, at the first datagram). Off hides UDP exfiltration and C2.",
+  ),
+  internal: doc(
+    z.boolean().default(true),
+    "Judge connections to other containers like any destination (lateral movement). Off silences it where containers talk to each other freely.",
+  ),
+  severity: doc(
+    z.enum(["info", "warning", "critical"]).default("warning"),
+    "Severity of a destination nothing allows (a denylisted one is always critical).",
+  ),
 });
 
 export type UnexpectedOutboundOptions = z.output<typeof options>;
+
+/** The kinds of finding unexpected-outbound raises. */
+export const UNEXPECTED_OUTBOUND_FINDINGS = {
+  unexpected: "a connection attempt to a destination nothing allows",
+  denylisted: "a connection attempt to a denylisted destination (critical)",
+} as const;
+
+/** unexpected-outbound's Finding.details. */
+export interface UnexpectedOutboundDetails {
+  denylisted: boolean;
+  allowedBy: string | null;
+  direction: string;
+}
 
 /**
  * A container opens a connection (TCP SYN, or the first datagram of a UDP flow) to a destination
@@ -24,6 +41,7 @@ export type UnexpectedOutboundOptions = z.output<typeof options>;
 export const unexpectedOutbound: DetectorModule<typeof options> = {
   name: "unexpected-outbound",
   help: "a container connects to a destination that no rule, label, DNS name or baseline allows (critical when denylisted)",
+  findings: UNEXPECTED_OUTBOUND_FINDINGS,
   options,
   create(opts, ctx) {
     let judged = 0;
@@ -35,11 +53,11 @@ export const unexpectedOutbound: DetectorModule<typeof options> = {
         if (src === null) return NO_FINDINGS;
         if (ev.proto === "udp" && !opts.udp) return NO_FINDINGS;
         if (ev.dst.container !== null && !opts.internal) return NO_FINDINGS;
-        if (!isAlerting(ctx.modeOf(src, ev.ts))) return NO_FINDINGS;
+        // The engine's one verdict of this attempt (mode, allowed-by, denylisted).
+        const verdict = verdictOf(ctx, ev);
+        if (verdict === null || !isAlerting(verdict.mode)) return NO_FINDINGS;
         judged++;
-        const dstTarget = egressTargetOf(ev);
-        const verdict = ctx.egress(src, dstTarget);
-        const names = dstTarget.names;
+        const names = ev.dst.names ?? [];
         if (!verdict.denylisted && verdict.allowedBy !== null) return NO_FINDINGS;
         raised++;
         const target = ev.dst.container ? `${ev.dst.container.name} (${ev.dst.ip})` : (names[0] ?? ev.dst.ip);
@@ -55,10 +73,11 @@ export const unexpectedOutbound: DetectorModule<typeof options> = {
         return [
           {
             detector: "unexpected-outbound",
+            kind: verdict.denylisted ? "denylisted" : "unexpected",
             severity: verdict.denylisted ? "critical" : opts.severity,
             key: `${ev.dst.ip}:${ev.dst.port}/${ev.proto}`,
             container: src,
-            workload: ctx.workloadOf(src),
+            workload: verdict.workload,
             summary: `${src.name} connected to ${target}:${ev.dst.port}/${ev.proto}, ${why}`,
             ts: ev.ts,
             src: { ip: ev.src.ip, port: ev.src.port, proto: ev.proto },
@@ -67,7 +86,7 @@ export const unexpectedOutbound: DetectorModule<typeof options> = {
               denylisted: verdict.denylisted,
               allowedBy: verdict.allowedBy,
               direction: ev.direction,
-            },
+            } satisfies UnexpectedOutboundDetails,
           },
         ];
       },

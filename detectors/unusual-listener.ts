@@ -1,23 +1,21 @@
 import { z } from "zod";
 import type { Finding } from "../src/alerts/finding.js";
+import { doc } from "../src/config/config-meta.js";
 import { type DetectorModule, isAlerting, NO_FINDINGS } from "../src/detector-api.js";
 import type { ContainerRef, NetmonEvent, Proto } from "../src/events.js";
 
 const severity = z.enum(["info", "warning", "critical"]);
 
 const options = z.strictObject({
-  /** Severity of an undeclared port reachable from the network. */
-  severity: severity.default("warning"),
-  /**
-   * Severity of an undeclared port bound to loopback only: reachable from inside the container
-   * alone, so usually a debug or admin endpoint, not an exposure.
-   */
-  loopbackSeverity: severity.default("info"),
-  /**
-   * Also take a SYN-ACK (or UDP reply) from a container on the wire as proof it listens: works in
-   * replay and between scans. Off relies on the /proc scan alone (slower, misses short-lived listeners).
-   */
-  wireEvidence: z.boolean().default(true),
+  severity: doc(severity.default("warning"), "Severity of an undeclared port reachable from the network."),
+  loopbackSeverity: doc(
+    severity.default("info"),
+    "Severity of an undeclared port bound to loopback only (reachable from inside the container alone: usually a debug or admin endpoint, not an exposure).",
+  ),
+  wireEvidence: doc(
+    z.boolean().default(true),
+    "Take a SYN-ACK (or UDP reply) from a container on the wire as proof it listens: works in replay and between scans. Off relies on the /proc scan alone.",
+  ),
 });
 
 export type UnusualListenerOptions = z.output<typeof options>;
@@ -30,9 +28,23 @@ function isLoopback(address: string): boolean {
  * A container listens on a port it did not declare: not in the image's EXPOSE, its published
  * ports, `netmon.listen`, the policy or the baseline. Evidence: the /proc scan, or the wire.
  */
+/** The kinds of finding unusual-listener raises. */
+export const UNUSUAL_LISTENER_FINDINGS = {
+  "undeclared-port": "a port reachable from the network that nothing declares",
+  "undeclared-loopback-port": "an undeclared port bound to loopback only",
+} as const;
+
+/** unusual-listener's Finding.details. */
+export interface UnusualListenerDetails {
+  /** "proc" (the /proc scan) or "answered <ip>" (a SYN-ACK or UDP reply on the wire). */
+  evidence: string;
+  loopback: boolean;
+}
+
 export const unusualListener: DetectorModule<typeof options> = {
   name: "unusual-listener",
   help: "a container listens on a port it did not declare (EXPOSE, published, netmon.listen, policy, baseline)",
+  findings: UNUSUAL_LISTENER_FINDINGS,
   options,
   create(opts, ctx) {
     let raised = 0;
@@ -51,6 +63,7 @@ export const unusualListener: DetectorModule<typeof options> = {
       return [
         {
           detector: "unusual-listener",
+          kind: loopback ? "undeclared-loopback-port" : "undeclared-port",
           severity: loopback ? opts.loopbackSeverity : opts.severity,
           key: `${port}/${proto}`,
           container,
@@ -58,7 +71,7 @@ export const unusualListener: DetectorModule<typeof options> = {
           summary: `${container.name} listens on undeclared port ${port}/${proto}${loopback ? " (loopback only)" : ""}`,
           ts,
           dst: { ip: address, port, proto },
-          details: { evidence, loopback },
+          details: { evidence, loopback } satisfies UnusualListenerDetails,
         },
       ];
     };

@@ -4,6 +4,7 @@ import { auditCommand } from "./commands/audit.js";
 import { resetBaseline, showBaseline } from "./commands/baseline.js";
 import { flushBlocks, listBlocks, removeBlock } from "./commands/blocks.js";
 import { containersTable, listContainers } from "./commands/containers.js";
+import { explainDetectors } from "./commands/explain-detectors.js";
 import { DEFAULT_GRAPH_URL, graphCommand, graphUrlFromConfig } from "./commands/graph.js";
 import { policySuggestCommand } from "./commands/policy-suggest.js";
 import { replayFile } from "./commands/replay.js";
@@ -226,9 +227,11 @@ function buildProgram(): Command {
     .command("check-config")
     .description("validate a configuration file: exit 0, or exit 2 with every error and its key path")
     .argument("<file>", "configuration file")
-    .action((file: string) => {
-      configOrThrow(file);
+    .option("--explain", "also print each detector's help, findings and options (with this file's values)")
+    .action((file: string, opts: { explain?: boolean }) => {
+      const config = configOrThrow(file);
       process.stdout.write(`${file}: ok\n`);
+      if (opts.explain) process.stdout.write(`\n${explainDetectors(config)}`);
     });
 
   return program;

@@ -14,17 +14,15 @@ import { Firewall } from "./block/firewall.js";
 import { CAP_NET_ADMIN, CAP_NET_RAW, hasCapability } from "./capabilities.js";
 import { CAPTURE_FILTER } from "./capture/bpf-filter.js";
 import { CaptureManager } from "./capture/capture-manager.js";
+import { sectionsNeedingRestart } from "./config/config-doc.js";
 import { loadDenylist } from "./config/denylist.js";
-import type { Policy } from "./config/policy.js";
-import type { NetmonConfig } from "./config/schema.js";
-import type { Detection } from "./detection.js";
-import { setupDetection } from "./detection-setup.js";
+import { configSchema, type NetmonConfig } from "./config/schema.js";
+import { buildEngine, type Engine } from "./engine/engine.js";
+import { TICK_EVERY_MS } from "./engine/packet-clock.js";
 import { explainDockerError, NetmonError } from "./errors.js";
-import { logEvent } from "./event-log.js";
-import type { NetmonEvent } from "./events.js";
 import { containerDetails } from "./graph/details.js";
-import { hostAddressesOf, TopologyGraph } from "./graph/model.js";
-import { edgeVerdictOf } from "./graph/verdict.js";
+import { TopologyGraph } from "./graph/model.js";
+import { hostAddressesOf } from "./graph/node-keys.js";
 import { startHttpServer } from "./http-server.js";
 import { DockerInventory } from "./inventory/docker-inventory.js";
 import { Inventory } from "./inventory/inventory.js";
@@ -32,7 +30,6 @@ import { ListenerScanner } from "./listeners/listener-scanner.js";
 import { scheduleListenerScan } from "./listeners/listener-schedule.js";
 import type { Logger } from "./logger.js";
 import { NetmonMetrics } from "./metrics.js";
-import { Pipeline } from "./pipeline.js";
 import { PostureAuditor } from "./posture/auditor.js";
 import { registerPostureMetrics } from "./posture/metrics.js";
 
@@ -44,8 +41,8 @@ export interface DaemonOptions {
   logEvents: boolean;
 }
 
-/** How often flow timeouts run when traffic is quiet, and how often failed captures are retried. */
-const TICK_MS = 250;
+/** How often the daemon checks whether traffic is quiet enough for the wall clock to tick the engine. */
+const FALLBACK_CHECK_MS = 250;
 const RECONCILE_MS = 10_000;
 
 /**
@@ -54,11 +51,10 @@ const RECONCILE_MS = 10_000;
  */
 export class Daemon {
   readonly inventory = new Inventory();
-  readonly pipeline: Pipeline;
+  /** The one engine (shared with replay): pipeline, policy, detection, alerts, on packet time. */
+  readonly engine: Engine;
   readonly docker: DockerInventory;
   readonly captures: CaptureManager;
-  readonly detection: Detection;
-  private readonly policy: Policy;
   readonly baseline: Baseline;
   private readonly baselinePath: string;
   readonly metrics: NetmonMetrics;
@@ -78,17 +74,6 @@ export class Daemon {
     this.baselinePath = join(config.stateDir, "baseline.json");
     this.baseline = this.loadBaselineKeepingCorruptFile();
     this.blocker = this.createBlocker();
-    const setup = setupDetection(
-      config,
-      this.inventory,
-      this.baseline,
-      log,
-      this.blocker ? [this.blocker] : [],
-    );
-    this.detection = setup.detection;
-    this.policy = setup.policy;
-    this.blocker?.attach(this.detection.alerts, setup.policy);
-    this.pipeline = new Pipeline(config, this.inventory, (ev) => this.onEvent(ev));
     const client = new Dockerode({ socketPath: config.docker.socketPath });
     this.docker = new DockerInventory(this.inventory, client, log, config.docker);
     this.posture = new PostureAuditor({
@@ -98,11 +83,6 @@ export class Daemon {
       baseline: this.baseline,
       learnForMs: () => this.opts.config.baseline.learnForSeconds * 1000,
     });
-    this.captures = new CaptureManager(
-      { filter: CAPTURE_FILTER, ...config.capture },
-      (iface) => this.pipeline.handlerFor(iface),
-      log,
-    );
     const am = config.alertmanager;
     this.push =
       am.urls.length === 0
@@ -115,27 +95,43 @@ export class Daemon {
             host: hostname(),
             log,
           });
-    if (this.push) this.detection.alerts.addSink(this.push);
+    // The metrics read the engine lazily, at scrape time (it is built just below).
     this.metrics = new NetmonMetrics(
       {
         captureStats: () => this.captures.stats(),
-        flowsActive: () => this.pipeline.tracker.size,
+        flowsActive: () => this.engine.pipeline.tracker.size,
         containersMonitored: () => this.inventory.running().length,
         dockerConnected: () => this.docker.connected,
         // A removed container's alerts leave the metrics at once (they still resolve in the log).
         activeAlerts: () =>
-          this.detection.alerts.active().filter((a) => this.inventory.get(a.container.id) !== undefined),
-        detectorCounters: () => this.detection.counters(),
-        suppressed: () => this.detection.alerts.stats().suppressed,
+          this.engine.alerts.active().filter((a) => this.inventory.get(a.container.id) !== undefined),
+        detectorCounters: () => this.engine.detection.counters(),
+        suppressed: () => this.engine.alerts.stats().suppressed,
         alertmanagerStats: () => this.push?.stats() ?? null,
         blocksActive: () => this.blocker?.active().length ?? 0,
-        modeChanges: () => this.detection.modeSwitches,
+        modeChanges: () => this.engine.detection.modeSwitches,
       },
       opts.version,
     );
-    this.detection.alerts.addSink(this.metrics);
+    this.engine = buildEngine({
+      config,
+      containers: this.inventory,
+      baseline: this.baseline,
+      log,
+      logEvents: opts.logEvents,
+      decider: this.blocker,
+      // Passive sinks after the log line: metrics, then the Alertmanager push (DESIGN.md).
+      sinks: this.push ? [this.metrics, this.push] : [this.metrics],
+      onConnectionVerdict: (direction, verdict) => this.metrics.connection(direction, verdict),
+      graph: this.graph,
+      observers: [this.posture],
+    });
+    this.captures = new CaptureManager(
+      { filter: CAPTURE_FILTER, ...config.capture },
+      (iface) => this.engine.handlerFor(iface),
+      log,
+    );
     registerPostureMetrics(this.metrics.registry, () => this.posture.findings());
-    this.detection.onVerdict = (direction, verdict) => this.metrics.connection(direction, verdict);
     this.docker.on("dockerEvent", (type) => this.metrics.dockerEvent(type));
     this.scanner = new ListenerScanner({
       readFile: (path) => readFile(path, "utf8"),
@@ -173,15 +169,15 @@ export class Daemon {
         graph: {
           snapshot: () =>
             this.graph.snapshot(Date.now(), {
-              alerts: this.detection.alerts.active(),
+              alerts: this.engine.alerts.active(),
               blocks: this.blocker?.active() ?? [],
             }),
           container: (id) =>
             containerDetails(id, {
               containers: this.inventory,
-              policy: this.policy,
+              policy: this.engine.policy,
               baseline: this.baseline,
-              alerts: this.detection.alerts,
+              alerts: this.engine.alerts,
               blocks: this.blocker,
               learnForMs: this.opts.config.baseline.learnForSeconds * 1000,
               now: Date.now,
@@ -222,15 +218,15 @@ export class Daemon {
     });
     void this.scanListeners();
     this.posture.start();
-    // Packet time drives flow timeouts; when traffic is quiet the clock stands in, a little behind
-    // so packets still in the kernel buffer are never overtaken.
+    // Packet time drives the engine's clock; only when no packet has moved it for a tick's worth of
+    // time does the wall clock stand in, a little behind so packets still in the kernel buffer are
+    // never overtaken.
     const lagMs = config.capture.bufferTimeoutMs + 50;
     this.timers.push(
       setInterval(() => {
         const now = Date.now() - lagMs;
-        this.pipeline.tick(now);
-        this.detection.tick(now);
-      }, TICK_MS),
+        if (now - this.engine.clock.now >= TICK_EVERY_MS) this.engine.tick(now);
+      }, FALLBACK_CHECK_MS),
     );
     this.timers.push(setInterval(() => this.saveBaseline(), config.baseline.saveIntervalSeconds * 1000));
     this.timers.push(
@@ -240,6 +236,7 @@ export class Daemon {
         this.blocker?.reconcile();
       }, RECONCILE_MS),
     );
+    log.info({ detectors: this.engine.detection.status() }, "detectors ready");
     log.info(
       {
         containers: this.inventory.running().length,
@@ -259,7 +256,7 @@ export class Daemon {
     this.posture.stop();
     this.docker.stop();
     this.captures.closeAll();
-    this.pipeline.tick(Date.now());
+    this.engine.tick(Date.now());
     this.saveBaseline();
     this.blocker?.stop();
     await this.push?.close();
@@ -274,30 +271,24 @@ export class Daemon {
    * new denylist cannot be read.
    */
   reload(config: NetmonConfig): { applied: string[]; needRestart: string[] } {
-    const old = this.opts.config;
+    const running = this.opts.config;
     const denylist = config.policy.denylistFile === null ? null : loadDenylist(config.policy.denylistFile);
     for (const e of denylist?.errors ?? []) this.opts.log.warn(e);
-    const needRestart = (
-      [
-        "stateDir",
-        "capture",
-        "flows",
-        "dns",
-        "listeners",
-        "docker",
-        "http",
-        "blocking",
-        "alertmanager",
-        "alerts",
-      ] as const
-    ).filter((k) => JSON.stringify(old[k]) !== JSON.stringify(config[k]));
-    this.policy.update(config, denylist?.set ?? null);
-    this.detection.reconfigure(config);
-    this.opts.log.level = config.log.level;
-    this.opts.config = config;
-    const applied = ["mode", "policy", "baseline", "detectors", "log"].filter(
-      (k) => JSON.stringify(old[k as keyof NetmonConfig]) !== JSON.stringify(config[k as keyof NetmonConfig]),
+    const restartKeys = sectionsNeedingRestart();
+    const differs = (k: keyof NetmonConfig) => JSON.stringify(running[k]) !== JSON.stringify(config[k]);
+    // Compared with what runs, not with the last file read: a change that waits for a restart is
+    // reported at every SIGHUP until then.
+    const needRestart = restartKeys.filter(differs);
+    const applied = (Object.keys(configSchema.shape) as (keyof NetmonConfig)[]).filter(
+      (k) => !restartKeys.includes(k) && differs(k),
     );
+    // What needs a restart keeps its running value until then.
+    const effective: NetmonConfig = { ...config };
+    for (const k of restartKeys) Object.assign(effective, { [k]: running[k] });
+    this.engine.reconfigure(effective, denylist?.set ?? null, this.opts.logEvents);
+    this.opts.log.info({ detectors: this.engine.detection.status() }, "detectors reconfigured");
+    this.opts.log.level = effective.log.level;
+    this.opts.config = effective;
     return { applied, needRestart };
   }
 
@@ -320,6 +311,7 @@ export class Daemon {
       containers: this.inventory,
       firewall: new Firewall(dryRun ? recordingRunner(log) : runCommand, config.blocking.durationSeconds),
       dryRun,
+      modeOf: (container, ts) => this.engine.policy.modeOf(container, ts),
       resolvers: config.policy.dnsResolvers,
       statePath: join(config.stateDir, "blocks.json"),
       log,
@@ -369,16 +361,8 @@ export class Daemon {
       .filter((c) => c.pid > 0 && c.networkMode !== "host")
       .map((c) => ({ ref: c.ref, pid: c.pid }));
     const result = await this.scanner.scan(targets, Date.now());
-    for (const ev of result.events) this.onEvent(ev);
+    for (const ev of result.events) this.engine.listener(ev);
     for (const e of result.errors)
       this.opts.log.debug({ container: e.containerId, error: e.message }, "listener scan");
-  }
-
-  private onEvent(ev: NetmonEvent): void {
-    if (this.opts.logEvents) logEvent(this.opts.log, ev);
-    this.detection.onEvent(ev);
-    this.posture.onEvent(ev);
-    if (ev.kind === "connection")
-      this.graph.observe(ev, ev.state === "attempt" ? edgeVerdictOf(this.policy, ev) : undefined);
   }
 }

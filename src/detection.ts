@@ -1,18 +1,20 @@
+import { performance } from "node:perf_hooks";
 import { DETECTORS } from "../detectors/index.js";
-import type { AlertSink } from "./alerts/alert.js";
-import { AlertManager } from "./alerts/alert-manager.js";
+import type { AlertManager } from "./alerts/alert-manager.js";
 import type { Baseline } from "./baseline/baseline.js";
 import { Learner } from "./baseline/learner.js";
 import type { Policy } from "./config/policy.js";
 import type { Mode, NetmonConfig } from "./config/schema.js";
-import { type DetectorInstance, egressTargetOf } from "./detector-api.js";
-import type { ConnectionEvent, ContainerRef, NetmonEvent } from "./events.js";
+import type { DetectorInstance } from "./detector-api.js";
+import type { ContainerRef, NetmonEvent } from "./events.js";
 import type { Logger } from "./logger.js";
 
 export interface DetectorCounters {
   events: number;
   errors: number;
   findings: number;
+  /** Time spent in the detector (onEvent and onTick), in seconds. */
+  seconds: number;
 }
 
 interface RunningDetector {
@@ -26,33 +28,24 @@ interface RunningDetector {
  * counted and logged, and the others still run.
  */
 export class Detection {
-  readonly alerts: AlertManager;
   private detectors: RunningDetector[];
   private readonly learner: Learner;
   private readonly lastMode = new Map<string, Mode>();
   modeSwitches = 0;
-  /** Told the policy verdict of every connection attempt (for netmon_connections_total). */
-  onVerdict: ((direction: string, verdict: string) => void) | null = null;
 
   constructor(
-    config: NetmonConfig,
+    detectors: NetmonConfig["detectors"],
     private readonly policy: Policy,
     baseline: Baseline,
-    sinks: AlertSink[],
+    readonly alerts: AlertManager,
     private readonly log: Logger,
   ) {
-    this.alerts = new AlertManager(sinks, {
-      suppressMs: config.alerts.suppressSeconds * 1000,
-      resolveAfterMs: config.alerts.resolveAfterSeconds * 1000,
-      maxActive: config.alerts.maxActive,
-      onSinkError: (err) => log.error({ err: String(err) }, "alert sink failed"),
-    });
     this.learner = new Learner(policy, baseline);
-    this.detectors = this.createDetectors(config, []);
+    this.detectors = this.createDetectors(detectors, []);
   }
 
-  private createDetectors(config: NetmonConfig, previous: RunningDetector[]): RunningDetector[] {
-    const options = config.detectors as Record<string, unknown>;
+  private createDetectors(config: NetmonConfig["detectors"], previous: RunningDetector[]): RunningDetector[] {
+    const options = config as Record<string, unknown>;
     return DETECTORS.map((module) => ({
       name: module.name,
       // The config schema already checked these options; parsing again gives them their type.
@@ -64,6 +57,7 @@ export class Detection {
         events: 0,
         errors: 0,
         findings: 0,
+        seconds: 0,
       },
     }));
   }
@@ -72,20 +66,20 @@ export class Detection {
    * SIGHUP: detectors start again with their new options (their in-flight state, such as a
    * half-full burst bucket, starts over); active alerts and counters are kept.
    */
-  reconfigure(config: NetmonConfig): void {
-    this.detectors = this.createDetectors(config, this.detectors);
+  reconfigure(detectors: NetmonConfig["detectors"]): void {
+    this.detectors = this.createDetectors(detectors, this.detectors);
   }
 
   onEvent(ev: NetmonEvent): void {
     this.learner.onEvent(ev);
-    if (ev.kind === "listener") this.noteMode(ev.container, ev.ts);
+    if (ev.kind === "listener") this.noteMode(ev.container, ev.ts, null);
     else {
-      if (ev.src.container) this.noteMode(ev.src.container, ev.ts);
-      if (ev.dst.container) this.noteMode(ev.dst.container, ev.ts);
-      if (ev.state === "attempt" && this.onVerdict) this.onVerdict(ev.direction, this.verdictOf(ev));
+      if (ev.src.container) this.noteMode(ev.src.container, ev.ts, ev.verdict?.mode ?? null);
+      if (ev.dst.container) this.noteMode(ev.dst.container, ev.ts, null);
     }
     for (const d of this.detectors) {
       d.counters.events++;
+      const started = performance.now();
       try {
         const findings = d.instance.onEvent(ev);
         for (const f of findings) {
@@ -95,12 +89,15 @@ export class Detection {
       } catch (err) {
         this.fail(d, err);
       }
+      d.counters.seconds += (performance.now() - started) / 1000;
     }
   }
 
+  /** Packet time passed `nowMs` (or the clock, when traffic is quiet): detector ticks, then resolutions. */
   tick(nowMs: number): void {
     for (const d of this.detectors) {
       if (!d.instance.onTick) continue;
+      const started = performance.now();
       try {
         for (const f of d.instance.onTick(nowMs)) {
           d.counters.findings++;
@@ -109,18 +106,9 @@ export class Detection {
       } catch (err) {
         this.fail(d, err);
       }
+      d.counters.seconds += (performance.now() - started) / 1000;
     }
     this.alerts.tick(nowMs);
-  }
-
-  /** allowed / unexpected / denylisted for containers being judged; learning, off or unattributed otherwise. */
-  private verdictOf(ev: ConnectionEvent): string {
-    const src = ev.src.container;
-    if (src === null) return "unattributed";
-    const mode = this.policy.modeOf(src, ev.ts);
-    if (mode === "learn" || mode === "off") return mode === "learn" ? "learning" : "off";
-    const v = this.policy.egress(src, egressTargetOf(ev));
-    return v.denylisted ? "denylisted" : v.allowedBy !== null ? "allowed" : "unexpected";
   }
 
   counters(): Record<string, DetectorCounters> {
@@ -141,11 +129,12 @@ export class Detection {
   /**
    * Logs and counts a workload leaving its learning period (or any other change of mode). Tracked per
    * workload and configured mode: containers of one workload may be configured differently (a label
-   * on one container of a shared image), and alternating between them is not a change.
+   * on one container of a shared image), and alternating between them is not a change. `known` is the
+   * mode the engine's verdict already holds, when there is one.
    */
-  private noteMode(container: ContainerRef, ts: number): void {
+  private noteMode(container: ContainerRef, ts: number, known: Mode | null): void {
     const workload = this.policy.workloadOf(container);
-    const mode = this.policy.modeOf(container, ts);
+    const mode = known ?? this.policy.modeOf(container, ts);
     const key = `${workload}\u0000${this.policy.configuredMode(container)}`;
     const before = this.lastMode.get(key);
     if (before === mode) return;

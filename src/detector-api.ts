@@ -32,6 +32,41 @@ export interface EgressVerdict {
 }
 
 /**
+ * The policy's judgement of one connection attempt, made once by the engine and handed to metrics,
+ * the topology map and the detectors (ConnectionEvent.verdict). In mode `off` nothing is judged:
+ * allowedBy is null and denylisted false.
+ */
+export interface ConnectionVerdict extends EgressVerdict {
+  /** The initiating container's workload. */
+  workload: string;
+  /** Its effective mode at the attempt's time (learning ends by itself). */
+  mode: Mode;
+}
+
+/** Judges an attempt from `container` (the initiator): mode first, then the destination. */
+export function judgeAttempt(
+  ctx: DetectorContext,
+  container: ContainerRef,
+  ev: ConnectionEvent,
+): ConnectionVerdict {
+  const workload = ctx.workloadOf(container);
+  const mode = ctx.modeOf(container, ev.ts);
+  if (mode === "off") return { workload, mode, allowedBy: null, denylisted: false };
+  const v = ctx.egress(container, egressTargetOf(ev));
+  return { workload, mode, allowedBy: v.allowedBy, denylisted: v.denylisted };
+}
+
+/**
+ * The verdict of an attempt whose initiator is a container: the one the engine attached, or (for
+ * events fed to a detector directly, as unit tests do) the same judgement made here.
+ */
+export function verdictOf(ctx: DetectorContext, ev: ConnectionEvent): ConnectionVerdict | null {
+  if (ev.verdict !== undefined) return ev.verdict;
+  const src = ev.src.container;
+  return src === null || ev.state !== "attempt" ? null : judgeAttempt(ctx, src, ev);
+}
+
+/**
  * What detectors may ask about the world: synchronous, in-memory, no I/O. The daemon and replay
  * build it from the config, the container labels, the inventory and the learned baseline.
  */
@@ -64,6 +99,11 @@ export interface DetectorInstance {
 export interface DetectorModule<S extends z.ZodType = z.ZodType> {
   name: string;
   help: string;
+  /**
+   * Every kind of finding the detector can raise (Finding.kind) with one line of help: what
+   * `blocking.rules[].shapes` may name and `check-config --explain` lists, as `<detector>/<kind>`.
+   */
+  findings: Readonly<Record<string, string>>;
   options: S;
   create(opts: z.output<S>, ctx: DetectorContext): DetectorInstance;
 }

@@ -1,3 +1,5 @@
+import type { ConnectionVerdict } from "./detector-api.js";
+
 /**
  * The events that flow from the sources (flow tracker, listener scan) to detectors and sinks.
  * Plain data, created once per connection state change (not per packet).
@@ -52,6 +54,8 @@ export interface ConnectionEvent {
   packets: number;
   /** Capture interface, or "file" in replay. */
   iface: string;
+  /** On attempts by a container: the policy's verdict, judged once by the engine before fan-out. */
+  verdict?: ConnectionVerdict;
 }
 
 export interface ListenerEvent {

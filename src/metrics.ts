@@ -144,6 +144,13 @@ export class NetmonMetrics implements AlertSink {
     );
     pulledCounter(
       r,
+      "netmon_detector_duration_seconds_total",
+      "Time spent in each detector (events and ticks), as node_exporter reports per collector.",
+      ["detector"],
+      perDetector("seconds"),
+    );
+    pulledCounter(
+      r,
       "netmon_alerts_suppressed_total",
       "Findings folded into an active alert without a new log line, by detector.",
       ["detector"],

@@ -18,16 +18,20 @@ export interface PipelineCounters {
 }
 
 const DNS_PORT = 53;
+/** The DNS cache is swept (a full pass) at most this often: lookups drop expired names on their own. */
+const DNS_SWEEP_EVERY_MS = 10_000;
 
 /**
  * decode → DNS cache → flow tracker → events. Live capture and pcap replay both feed packets
- * here, so both behave the same; events go to one sink (detectors, logs) synchronously.
+ * here (through the engine, src/engine/engine.ts), so both behave the same; events go to one sink
+ * (the engine's fan-out) synchronously.
  */
 export class Pipeline {
   readonly tracker: FlowTracker;
   readonly dns: DnsCache;
   readonly counters: PipelineCounters = { packets: 0, undecoded: 0, dnsAnswers: 0, dnsRejected: 0 };
   private readonly pkt = new DecodedPacket();
+  private nextDnsSweep = Number.NEGATIVE_INFINITY;
 
   constructor(
     config: NetmonConfig,
@@ -58,19 +62,18 @@ export class Pipeline {
     };
   }
 
-  /** Clock tick from the daemon when traffic is quiet: runs the timeouts due by now. */
+  /** The engine's clock tick (packet time, or the clock when traffic is quiet): runs the timeouts due by now. */
   tick(nowMs: number): void {
     this.tracker.advance(nowMs);
-    this.dns.sweep(nowMs);
+    if (nowMs >= this.nextDnsSweep) {
+      this.nextDnsSweep = nowMs + DNS_SWEEP_EVERY_MS;
+      this.dns.sweep(nowMs);
+    }
   }
 
   /** End of a replay: pending flows time out as they would have. */
   finish(): void {
     this.tracker.flush();
-  }
-
-  emitListener(ev: NetmonEvent): void {
-    this.sink(ev);
   }
 
   private onDnsAnswer(p: DecodedPacket): void {

@@ -1,4 +1,5 @@
-import type { Alert, AlertAction, AlertSink, AlertTransition } from "./alert.js";
+import type { Alert, AlertAction, AlertDecider, AlertSink, AlertTransition } from "./alert.js";
+import { type AlertsConfig, alertsSchema } from "./alerts-config.js";
 import type { Finding, Severity } from "./finding.js";
 import { fingerprintOf } from "./fingerprint.js";
 
@@ -14,15 +15,26 @@ export interface AlertManagerOptions {
   maxActive: number;
 }
 
-export const DEFAULT_ALERT_MANAGER_OPTIONS: Readonly<AlertManagerOptions> = Object.freeze({
-  suppressMs: 600_000,
-  resolveAfterMs: 900_000,
-  maxActive: 10_000,
-});
+/** The manager's options from an `alerts:` config section (seconds → ms). */
+export function alertManagerOptions(c: AlertsConfig): AlertManagerOptions {
+  return {
+    suppressMs: c.suppressSeconds * 1000,
+    resolveAfterMs: c.resolveAfterSeconds * 1000,
+    maxActive: c.maxActive,
+  };
+}
+
+/** The schema's defaults: they are written once, in src/alerts/alerts-config.ts. */
+const DEFAULTS: Readonly<AlertManagerOptions> = Object.freeze(alertManagerOptions(alertsSchema.parse({})));
 
 export interface AlertManagerInit extends Partial<AlertManagerOptions> {
+  /**
+   * The decide stage (Zeek's notice policy, CrowdSec's alert → decision): told each fired or repeated
+   * alert before any sink, it returns the action taken (or null to keep the current one).
+   */
+  decide?: AlertDecider | null;
   /** Told about each sink that threw (already counted in stats().sinkErrors), e.g. to log it. */
-  onSinkError?: (err: unknown, sink: AlertSink) => void;
+  onSinkError?: (err: unknown, sink: AlertSink | AlertDecider) => void;
 }
 
 export interface AlertManagerStats {
@@ -69,13 +81,15 @@ function before(a: HeapNode, b: HeapNode): boolean {
 /**
  * Folds findings into alerts by fingerprint (detector + workload + key) and decides what sinks hear:
  * fired (new alert, or its severity went up), repeated (still going after suppressMs, with the folded
- * count), resolved (quiet for resolveAfterMs, or evicted at maxActive). Time comes only from finding
- * timestamps and tick(), so replay and live behave the same.
+ * count), resolved (quiet for resolveAfterMs, or evicted at maxActive). Before the sinks hear of an
+ * alert, the decide stage (the blocker) sets its action. Time comes only from finding timestamps and
+ * tick(), which the engine calls on packet time in live capture and replay alike (src/engine/).
  */
 export class AlertManager {
   private readonly opts: AlertManagerOptions;
-  private readonly sinks: AlertSink[];
-  private readonly onSinkError: ((err: unknown, sink: AlertSink) => void) | undefined;
+  private readonly sinks: readonly AlertSink[];
+  private readonly decider: AlertDecider | null;
+  private readonly onSinkError: ((err: unknown, sink: AlertSink | AlertDecider) => void) | undefined;
   private readonly byFingerprint = new Map<string, Entry>();
   /** Lazy-deletion heap: a node is pushed when lastSeen grows; stale nodes are skipped on pop. */
   private heap: HeapNode[] = [];
@@ -84,29 +98,20 @@ export class AlertManager {
   private readonly suppressed: Record<string, number> = {};
 
   constructor(sinks: readonly AlertSink[] = [], init: AlertManagerInit = {}) {
-    const { onSinkError, ...opts } = init;
-    this.opts = { ...DEFAULT_ALERT_MANAGER_OPTIONS, ...opts };
-    const { suppressMs, resolveAfterMs, maxActive } = this.opts;
-    if (!Number.isFinite(suppressMs) || suppressMs < 0) {
-      throw new RangeError(`alerts: suppressMs must be a finite number >= 0 (got ${suppressMs})`);
-    }
-    if (!Number.isFinite(resolveAfterMs) || resolveAfterMs <= 0) {
-      throw new RangeError(`alerts: resolveAfterMs must be a finite number > 0 (got ${resolveAfterMs})`);
-    }
-    if (!Number.isInteger(maxActive) || maxActive < 1) {
-      throw new RangeError(`alerts: maxActive must be an integer >= 1 (got ${maxActive})`);
-    }
-    this.sinks = [...sinks];
+    const { onSinkError, decide, ...opts } = init;
+    // Values come checked from the config schema (or from tests); the defaults are the schema's.
+    this.opts = { ...DEFAULTS, ...opts };
+    // Fixed at construction: every alert reaches the same sinks in the same order, from the first one.
+    this.sinks = Object.freeze([...sinks]);
+    this.decider = decide ?? null;
     this.onSinkError = onSinkError;
-  }
-
-  /** Sinks built after the manager (the blocker needs the manager for setAction). */
-  addSink(sink: AlertSink): void {
-    this.sinks.push(sink);
   }
 
   /** Folds one finding in; returns a frozen snapshot of its alert after the fold. */
   onFinding(f: Finding): Alert {
+    // Alerts quiet for resolveAfterMs by this finding's time resolve first, whether or not a clock
+    // tick came in between: the order of lines then depends on event time alone.
+    this.tick(f.ts);
     const fingerprint = fingerprintOf(f.detector, f.workload, f.key);
     const entry = this.byFingerprint.get(fingerprint);
     if (entry === undefined) return this.fire(fingerprint, f);
@@ -160,14 +165,6 @@ export class AlertManager {
     }
   }
 
-  /** Records what the blocker did about an active alert; false when it is not active (any more). */
-  setAction(fingerprint: string, action: AlertAction): boolean {
-    const entry = this.byFingerprint.get(fingerprint);
-    if (entry === undefined) return false;
-    entry.alert.action = action;
-    return true;
-  }
-
   get(fingerprint: string): Alert | undefined {
     const entry = this.byFingerprint.get(fingerprint);
     return entry === undefined ? undefined : snapshot(entry.alert);
@@ -197,6 +194,7 @@ export class AlertManager {
       action: "none",
       state: "active",
     };
+    if (f.kind !== undefined) alert.kind = f.kind;
     if (f.src !== undefined) alert.src = f.src;
     if (f.dst !== undefined) alert.dst = f.dst;
     if (f.details !== undefined) alert.details = f.details;
@@ -226,18 +224,31 @@ export class AlertManager {
   }
 
   private notify(alert: Alert, transition: AlertTransition): void {
+    if (transition !== "resolved" && this.decider !== null) {
+      try {
+        const action: AlertAction | null = this.decider.decide(snapshot(alert), transition);
+        if (action !== null) alert.action = action;
+      } catch (err) {
+        this.sinkFailed(err, this.decider);
+      }
+    }
+    // One snapshot for every sink: they are passive observers of the decided alert.
+    const snap = snapshot(alert);
     for (const sink of this.sinks) {
       try {
-        // A fresh snapshot per sink: an action set by an earlier sink (the blocker) shows in later ones.
-        sink.onAlert(snapshot(alert), transition);
+        sink.onAlert(snap, transition);
       } catch (err) {
-        this.counts.sinkErrors++;
-        try {
-          this.onSinkError?.(err, sink);
-        } catch {
-          // The error hook is a sink too: it must not break detection either.
-        }
+        this.sinkFailed(err, sink);
       }
+    }
+  }
+
+  private sinkFailed(err: unknown, sink: AlertSink | AlertDecider): void {
+    this.counts.sinkErrors++;
+    try {
+      this.onSinkError?.(err, sink);
+    } catch {
+      // The error hook is a sink too: it must not break detection either.
     }
   }
 

@@ -8,6 +8,8 @@ export interface Alert {
   /** Stable id: hash of detector + workload + finding key. */
   fingerprint: string;
   detector: string;
+  /** The finding kind (see Finding.kind), when the detector names one. */
+  kind?: string;
   severity: Severity;
   workload: string;
   container: ContainerRef;
@@ -27,6 +29,15 @@ export interface Alert {
 /** fired: new alert (logged); repeated: still active after a suppression window (logged again with its count); resolved: quiet for resolveAfter. */
 export type AlertTransition = "fired" | "repeated" | "resolved";
 
+/** A passive observer of alerts (log, metrics, Alertmanager push): it never changes what happens. */
 export interface AlertSink {
   onAlert(alert: Alert, transition: AlertTransition): void;
+}
+
+/**
+ * The one place where an alert becomes an action (the blocker): called for fired and repeated alerts
+ * before any sink, it returns what it did, or null to leave the alert's action as it is.
+ */
+export interface AlertDecider {
+  decide(alert: Alert, transition: Exclude<AlertTransition, "resolved">): AlertAction | null;
 }

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { doc } from "../config/config-meta.js";
 
 /**
  * `alertmanager:` in the configuration: netmon pushes its alerts straight to Alertmanager (API v2).
@@ -6,14 +7,22 @@ import { z } from "zod";
  */
 export const alertmanagerSchema = z
   .strictObject({
-    /** Base URLs (http/https, optional path prefix, optional user:password@); each gets every alert. */
-    urls: z.array(z.url({ protocol: /^https?$/, error: "expected an http:// or https:// URL" })).default([]),
-    /** Re-send of active alerts (s): must stay well under Alertmanager's resolve_timeout (5 m), or it resolves them; shorter = more requests. */
-    resendIntervalSeconds: z.number().int().min(1).max(3600).default(60),
-    /** Per request (s): a hung Alertmanager is aborted and retried; too short fails on a slow but healthy one. */
-    timeoutSeconds: z.number().int().min(1).max(300).default(5),
-    /** Alerts waiting per URL while Alertmanager is unreachable; the oldest is dropped beyond it (memory bound). */
-    maxQueue: z.number().int().min(10).max(1_000_000).default(1000),
+    urls: doc(
+      z.array(z.url({ protocol: /^https?$/, error: "expected an http:// or https:// URL" })).default([]),
+      "Push every alert straight to Alertmanager (API v2), besides the Prometheus rules path.\nBase URLs, http or https; empty = no push.",
+    ),
+    resendIntervalSeconds: doc(
+      z.number().int().min(1).max(3600).default(60),
+      "Active alerts are pushed again this often (s); keep it well under Alertmanager's resolve_timeout (5 min), or it resolves them between pushes.",
+    ),
+    timeoutSeconds: doc(
+      z.number().int().min(1).max(300).default(5),
+      "Per request (s): a hung Alertmanager is aborted and retried with back-off.",
+    ),
+    maxQueue: doc(
+      z.number().int().min(10).max(1_000_000).default(1000),
+      "Alerts waiting per URL while Alertmanager is unreachable; the oldest is dropped (and counted in netmon_alertmanager_dropped_total) beyond it, so memory stays bounded.",
+    ),
   })
   .prefault({});
 

@@ -15,6 +15,11 @@ export interface FindingEndpoint {
  */
 export interface Finding {
   detector: string;
+  /**
+   * Which of its finding kinds the detector raised (one of its module's `findings` keys, e.g.
+   * "port-scan" for connection-burst/port-scan): what blocking rules select on.
+   */
+  kind?: string;
   severity: Severity;
   /** Identity of the alert within detector + workload, e.g. "203.0.113.7:443/tcp" or "port-scan:198.18.0.5". */
   key: string;

@@ -1,3 +1,4 @@
+import { LeakyBucket } from "../counting/leaky-bucket.js";
 import type { Logger } from "../logger.js";
 import type { Alert, AlertAction, AlertSink, AlertTransition } from "./alert.js";
 import type { FindingEndpoint, Severity } from "./finding.js";
@@ -76,8 +77,9 @@ export function alertLogFields(alert: Alert, transition: AlertTransition): Alert
 export class LogAlertSink implements AlertSink {
   /** Alert lines not written because of the line budget (counted, and summarised in the log). */
   dropped = 0;
-  private tokens: number;
-  private lastRefill = Number.NaN;
+  /** Lines written, leaking at linesPerSecond: a line fits while the level stays within `burst`. */
+  private readonly budget = new LeakyBucket();
+  private readonly leakPerMs: number;
   private droppedSinceNote = 0;
   private lastNote = Number.NEGATIVE_INFINITY;
 
@@ -92,21 +94,14 @@ export class LogAlertSink implements AlertSink {
     private readonly linesPerSecond = Number.POSITIVE_INFINITY,
     private readonly burst = 1000,
   ) {
-    this.tokens = burst;
+    this.leakPerMs = linesPerSecond / 1000;
   }
 
   private admit(alert: Alert): boolean {
     if (!Number.isFinite(this.linesPerSecond) || alert.severity === "critical") return true;
     const now = alert.lastSeen;
-    if (!Number.isNaN(this.lastRefill) && now > this.lastRefill) {
-      this.tokens = Math.min(
-        this.burst,
-        this.tokens + ((now - this.lastRefill) / 1000) * this.linesPerSecond,
-      );
-    }
-    if (Number.isNaN(this.lastRefill) || now > this.lastRefill) this.lastRefill = now;
-    if (this.tokens >= 1) {
-      this.tokens -= 1;
+    if (this.budget.leak(now, this.leakPerMs) + 1 <= this.burst) {
+      this.budget.level += 1;
       return true;
     }
     this.dropped++;

@@ -32,7 +32,11 @@ export class Learner {
     const dst = ev.dst.container;
     this.touch(src, ev.ts);
     this.touch(dst, ev.ts);
-    if (ev.state === "attempt" && src !== null && policy.modeOf(src, ev.ts) === "learn") {
+    if (
+      ev.state === "attempt" &&
+      src !== null &&
+      (ev.verdict?.mode ?? policy.modeOf(src, ev.ts)) === "learn"
+    ) {
       const workload = policy.workloadOf(src);
       // Container names lower-cased, as Policy.egress looks them up.
       const dests = dst !== null ? [(dst.service ?? dst.name).toLowerCase()] : (ev.dst.names ?? [ev.dst.ip]);

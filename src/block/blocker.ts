@@ -1,6 +1,6 @@
-import type { Alert, AlertSink, AlertTransition } from "../alerts/alert.js";
-import type { AlertManager } from "../alerts/alert-manager.js";
-import type { Policy } from "../config/policy.js";
+import type { Alert, AlertAction, AlertDecider } from "../alerts/alert.js";
+import type { Mode } from "../config/schema.js";
+import type { ContainerRef } from "../events.js";
 import type { ContainerInfo } from "../inventory/types.js";
 import type { Logger } from "../logger.js";
 import type { BlockingConfig } from "./block-config.js";
@@ -22,6 +22,8 @@ export interface BlockerOptions {
   resolvers: readonly string[];
   statePath: string;
   log: Logger;
+  /** Effective mode of a container's workload at packet time: only `enforce` is ever blocked. */
+  modeOf: (container: ContainerRef, ts: number) => Mode;
   /** Counts every firewall action: action add|remove|expire, result ok|error|dry-run|refused. */
   onAction?: (action: string, result: string) => void;
   now?: () => number;
@@ -31,11 +33,10 @@ export interface BlockerOptions {
  * The decision side of blocking (CrowdSec's bouncer model): alerts → decisions → the firewall.
  * Detectors never touch the firewall; this sink does, only for workloads in `enforce` mode, after
  * the never-block list, the rate limit and the cap. A failed command is logged and counted and
- * never stops detection. It runs before the log sink, so the alert line says what was done.
+ * never stops detection. It is the alert manager's decide stage: it runs before every sink, so the
+ * alert line says what was done.
  */
-export class Blocker implements AlertSink {
-  private alerts: AlertManager | null = null;
-  private policy: Policy | null = null;
+export class Blocker implements AlertDecider {
   private readonly state: BlockStateData;
   private readonly never: NeverBlock;
   private readonly rate: BlockRateLimit;
@@ -46,12 +47,6 @@ export class Blocker implements AlertSink {
     this.never = new NeverBlock(o.config.neverBlock);
     this.rate = new BlockRateLimit(o.config.maxBlocksPerMinute);
     this.now = o.now ?? Date.now;
-  }
-
-  /** The alert manager (to record the action) and the policy (for the workload's mode), built after this sink. */
-  attach(alerts: AlertManager, policy: Policy): void {
-    this.alerts = alerts;
-    this.policy = policy;
   }
 
   /**
@@ -125,15 +120,15 @@ export class Blocker implements AlertSink {
     return this.state.blocks.filter((b) => b.expiresAt > now);
   }
 
-  onAlert(alert: Alert, transition: AlertTransition): void {
-    if (transition === "resolved") return;
+  /** Blocks what the rules say for an alert of an enforce-mode workload; returns the action taken, or null. */
+  decide(alert: Alert): AlertAction | null {
     const container = this.o.containers.get(alert.container.id);
-    if (container === undefined) return;
-    if (this.policy?.modeOf(alert.container, alert.lastSeen) !== "enforce") return;
+    if (container === undefined) return null;
+    if (this.o.modeOf(alert.container, alert.lastSeen) !== "enforce") return null;
     const ips = container.networks.flatMap((n) => [n.ipv4, n.ipv6].filter((ip): ip is string => ip !== null));
     const now = this.now();
     const decision = decideBlock(alert, this.o.config, ips, 0);
-    if (decision === null) return;
+    if (decision === null) return null;
     const history = (this.state.history[decision.targetKey] ?? []).filter(
       (t) => t > now - ESCALATION_WINDOW_MS,
     );
@@ -211,13 +206,13 @@ export class Blocker implements AlertSink {
         this.o.dryRun ? "dry-run: would block" : "blocked",
       );
     }
-    if (applied === 0) return;
+    if (applied === 0) return null;
     // Only a new block is a repeat: a re-notification while the block holds must not escalate the next one.
     if (added > 0) {
       this.state.history[escalated.targetKey] = [...history, now].slice(-64);
       this.save();
     }
-    this.alerts?.setAction(alert.fingerprint, this.o.dryRun ? "dry-run-block" : "blocked");
+    return this.o.dryRun ? "dry-run-block" : "blocked";
   }
 
   /** Removes one block by id (CLI, or shutdown with onShutdown: remove). */

@@ -14,7 +14,7 @@ export interface BlockDecision {
 }
 
 function ruleFor(alert: Alert, rules: readonly BlockRule[]): BlockRule | null {
-  const shape = typeof alert.details?.shape === "string" ? alert.details.shape : undefined;
+  const shape = alert.kind ?? (typeof alert.details?.shape === "string" ? alert.details.shape : undefined);
   for (const r of rules) {
     if (r.detector !== alert.detector) continue;
     if (r.severities && !r.severities.includes(alert.severity)) continue;

@@ -1,19 +1,43 @@
 import {
+  ARPHRD_FRAD,
+  ARPHRD_IEEE80211_RADIOTAP,
+  ARPHRD_NETLINK,
+  BSD_AF_INET,
+  BSD_AF_INET6_BSD,
+  BSD_AF_INET6_DARWIN,
+  BSD_AF_INET6_FREEBSD,
   type DecodedPacket,
+  ETHERTYPE_IPV4,
+  ETHERTYPE_IPV6,
+  ETHERTYPE_QINQ,
+  ETHERTYPE_VLAN,
   LINKTYPE_ETHERNET,
+  LINKTYPE_IPV4,
+  LINKTYPE_IPV6,
   LINKTYPE_LINUX_SLL,
+  LINKTYPE_LINUX_SLL2,
+  LINKTYPE_LOOP,
+  LINKTYPE_NULL,
+  LINKTYPE_PPP,
+  LINKTYPE_PPP_HDLC,
   LINKTYPE_RAW,
+  LINKTYPE_RAW_DLT12,
+  LINKTYPE_RAW_DLT14,
+  PPP_IPV4,
+  PPP_IPV6,
   PROTO_TCP,
   PROTO_UDP,
 } from "./packet.js";
 
 /**
- * Allocation-free header decoder: reads Ethernet / 802.1Q / Linux SLL / raw IP, then IPv4 or
- * IPv6 (walking a bounded extension-header chain), then TCP or UDP ports and flags, by offset.
+ * Allocation-free header decoder: reads the link layer (Ethernet / 802.1Q, Linux cooked v1 and v2,
+ * raw IP, BSD null / loopback, PPP, Cisco HDLC), then IPv4 or IPv6 (walking a bounded
+ * extension-header chain), then TCP or UDP ports and flags, by offset.
  *
  * Every length is checked against the captured bytes; a packet that lies about its lengths
  * is decoded only as far as it is consistent, never read out of bounds.
  * Returns true when an IP header was read (out.ipVersion is then 4 or 6).
+ * src/capture/link-types.ts lists the link types handled here.
  */
 export function decodePacket(
   buf: Buffer,
@@ -25,34 +49,115 @@ export function decodePacket(
   out.reset();
   out.buf = buf;
   const end = Math.min(start + caplen, buf.length);
-  let off: number;
-  let etherType: number;
-  if (linkType === LINKTYPE_ETHERNET) {
-    if (end < start + 14) return false;
-    etherType = buf.readUInt16BE(start + 12);
-    off = start + 14;
-    // Up to two VLAN tags (802.1Q, 802.1ad / QinQ).
-    for (let tags = 0; tags < 2 && (etherType === 0x8100 || etherType === 0x88a8); tags++) {
-      if (end < off + 4) return false;
-      if (out.vlan < 0) out.vlan = buf.readUInt16BE(off) & 0x0fff;
-      etherType = buf.readUInt16BE(off + 2);
-      off += 4;
+  switch (linkType) {
+    case LINKTYPE_ETHERNET:
+      if (end < start + 14) return false;
+      return decodeTagged(buf, buf.readUInt16BE(start + 12), start + 14, end, out);
+    case LINKTYPE_LINUX_SLL:
+      // packet type, ARPHRD type, address length, 8 address bytes, protocol.
+      if (end < start + 16 || !cookedProtocolIsEtherType(buf.readUInt16BE(start + 2))) return false;
+      return decodeTagged(buf, buf.readUInt16BE(start + 14), start + 16, end, out);
+    case LINKTYPE_LINUX_SLL2:
+      // protocol, reserved, interface index, ARPHRD type, packet type, address length, 8 address bytes.
+      if (end < start + 20 || !cookedProtocolIsEtherType(buf.readUInt16BE(start + 8))) return false;
+      return decodeTagged(buf, buf.readUInt16BE(start), start + 20, end, out);
+    case LINKTYPE_RAW:
+    case LINKTYPE_RAW_DLT12:
+    case LINKTYPE_RAW_DLT14:
+      if (end < start + 1) return false;
+      return buf[start]! >> 4 === 4 ? decodeIpv4(buf, start, end, out) : decodeIpv6(buf, start, end, out);
+    case LINKTYPE_IPV4:
+      return decodeIpv4(buf, start, end, out);
+    case LINKTYPE_IPV6:
+      return decodeIpv6(buf, start, end, out);
+    case LINKTYPE_NULL: {
+      if (end < start + 4) return false;
+      // Host byte order of the machine that wrote it: families are below 256, so whichever
+      // order puts the value in the low byte is the right one.
+      const le = buf.readUInt32LE(start);
+      return decodeFamily(buf, le <= 0xff ? le : buf.readUInt32BE(start), start + 4, end, out);
     }
-  } else if (linkType === LINKTYPE_LINUX_SLL) {
-    if (end < start + 16) return false;
-    etherType = buf.readUInt16BE(start + 14);
-    off = start + 16;
-  } else if (linkType === LINKTYPE_RAW) {
-    if (end < start + 1) return false;
-    const v = buf[start]! >> 4;
-    etherType = v === 4 ? 0x0800 : v === 6 ? 0x86dd : 0;
-    off = start;
-  } else {
-    return false;
+    case LINKTYPE_LOOP:
+      if (end < start + 4) return false;
+      return decodeFamily(buf, buf.readUInt32BE(start), start + 4, end, out);
+    case LINKTYPE_PPP:
+      return decodePpp(buf, start, end, out, false);
+    case LINKTYPE_PPP_HDLC:
+      return decodePppHdlc(buf, start, end, out);
+    default:
+      return false;
   }
-  if (etherType === 0x0800) return decodeIpv4(buf, off, end, out);
-  if (etherType === 0x86dd) return decodeIpv6(buf, off, end, out);
+}
+
+/** In Linux cooked captures, the protocol field is an EtherType except for a few device types. */
+function cookedProtocolIsEtherType(arphrd: number): boolean {
+  return arphrd !== ARPHRD_NETLINK && arphrd !== ARPHRD_IEEE80211_RADIOTAP && arphrd !== ARPHRD_FRAD;
+}
+
+/** An EtherType at the end of a link header, with up to two VLAN tags (802.1Q, 802.1ad / QinQ) after it. */
+function decodeTagged(buf: Buffer, etherType: number, off: number, end: number, out: DecodedPacket): boolean {
+  let type = etherType;
+  let p = off;
+  for (let tags = 0; tags < 2 && (type === ETHERTYPE_VLAN || type === ETHERTYPE_QINQ); tags++) {
+    if (end < p + 4) return false;
+    if (out.vlan < 0) out.vlan = buf.readUInt16BE(p) & 0x0fff;
+    type = buf.readUInt16BE(p + 2);
+    p += 4;
+  }
+  return decodeEtherType(buf, type, p, end, out);
+}
+
+function decodeEtherType(
+  buf: Buffer,
+  etherType: number,
+  off: number,
+  end: number,
+  out: DecodedPacket,
+): boolean {
+  if (etherType === ETHERTYPE_IPV4) return decodeIpv4(buf, off, end, out);
+  if (etherType === ETHERTYPE_IPV6) return decodeIpv6(buf, off, end, out);
   return false;
+}
+
+function decodeFamily(buf: Buffer, family: number, off: number, end: number, out: DecodedPacket): boolean {
+  if (family === BSD_AF_INET) return decodeIpv4(buf, off, end, out);
+  if (family === BSD_AF_INET6_BSD || family === BSD_AF_INET6_FREEBSD || family === BSD_AF_INET6_DARWIN) {
+    return decodeIpv6(buf, off, end, out);
+  }
+  return false;
+}
+
+/**
+ * PPP: the RFC 1662 address and control bytes (0xff 0x03), required when `framed`, optional
+ * otherwise (address/control compression), then the protocol: one byte when compressed
+ * (RFC 1661 6.5: it is odd), else two (the first is even).
+ */
+function decodePpp(buf: Buffer, start: number, end: number, out: DecodedPacket, framed: boolean): boolean {
+  let off = start;
+  if (end >= off + 2 && buf[off] === 0xff && buf[off + 1] === 0x03) off += 2;
+  else if (framed) return false;
+  if (end < off + 1) return false;
+  let protocol = buf[off]!;
+  if ((protocol & 1) === 0) {
+    if (end < off + 2) return false;
+    protocol = buf.readUInt16BE(off);
+    off += 2;
+  } else {
+    off += 1;
+  }
+  if (protocol === PPP_IPV4) return decodeIpv4(buf, off, end, out);
+  if (protocol === PPP_IPV6) return decodeIpv6(buf, off, end, out);
+  return false;
+}
+
+/** LINKTYPE_PPP_HDLC: PPP in HDLC-like framing, or Cisco HDLC (address 0x0f / 0x8f, control 0, EtherType). */
+function decodePppHdlc(buf: Buffer, start: number, end: number, out: DecodedPacket): boolean {
+  if (end < start + 1) return false;
+  const address = buf[start]!;
+  if (address === 0xff) return decodePpp(buf, start, end, out, true);
+  if (address !== 0x0f && address !== 0x8f) return false;
+  if (end < start + 4 || buf[start + 1] !== 0) return false;
+  return decodeEtherType(buf, buf.readUInt16BE(start + 2), start + 4, end, out);
 }
 
 function decodeIpv4(buf: Buffer, off: number, end: number, out: DecodedPacket): boolean {

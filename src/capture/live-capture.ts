@@ -1,4 +1,4 @@
-import { LINKTYPE_ETHERNET, LINKTYPE_LINUX_SLL, LINKTYPE_RAW } from "./packet.js";
+import { LINKTYPE_ETHERNET, LINKTYPE_LINUX_SLL, LINKTYPE_NULL, LINKTYPE_RAW } from "./packet.js";
 import { loadPcapBinding, type NativePcapSession } from "./pcap-binding.js";
 import type { CaptureStats, RawPacketHandler } from "./source.js";
 
@@ -9,7 +9,12 @@ export interface LiveCaptureOptions {
   snaplen: number;
 }
 
+/**
+ * The names npm `pcap` gives pcap_datalink() (pcap_session.cc), mapped to the link types the
+ * decoder reads. Its other names are 802.11 radiotap (not decoded) and "Unknown linktype N".
+ */
 const LINK_TYPES: Record<string, number> = {
+  LINKTYPE_NULL,
   LINKTYPE_ETHERNET,
   LINKTYPE_LINUX_SLL,
   LINKTYPE_RAW,

@@ -53,7 +53,46 @@ export class DecodedPacket {
 
 const EMPTY = Buffer.alloc(0);
 
-/** libpcap link-layer header types we can read. */
+/** libpcap link-layer header types we can read (https://www.tcpdump.org/linktypes.html). */
+/** BSD loopback: 4-byte address family in the byte order of the capturing host. */
+export const LINKTYPE_NULL = 0;
 export const LINKTYPE_ETHERNET = 1;
+/** PPP (RFC 1661); the 0xff 0x03 address/control bytes of RFC 1662 may precede the protocol. */
+export const LINKTYPE_PPP = 9;
+/** DLT_RAW as some systems wrote it into files instead of 101: 12 on most, 14 on OpenBSD. */
+export const LINKTYPE_RAW_DLT12 = 12;
+export const LINKTYPE_RAW_DLT14 = 14;
+/** PPP in HDLC-like framing (RFC 1662), or Cisco HDLC (address 0x0f / 0x8f, then an EtherType). */
+export const LINKTYPE_PPP_HDLC = 50;
 export const LINKTYPE_RAW = 101;
+/** OpenBSD loopback: like LINKTYPE_NULL, but the address family is in network byte order. */
+export const LINKTYPE_LOOP = 108;
 export const LINKTYPE_LINUX_SLL = 113;
+/** Raw IPv4 / raw IPv6 only (no version guessing between the two). */
+export const LINKTYPE_IPV4 = 228;
+export const LINKTYPE_IPV6 = 229;
+/** Linux cooked capture v2 (`tcpdump -i any` with libpcap >= 1.10): 20-byte header. */
+export const LINKTYPE_LINUX_SLL2 = 276;
+
+export const ETHERTYPE_IPV4 = 0x0800;
+export const ETHERTYPE_IPV6 = 0x86dd;
+export const ETHERTYPE_VLAN = 0x8100;
+export const ETHERTYPE_QINQ = 0x88a8;
+
+/** Address families in LINKTYPE_NULL / LINKTYPE_LOOP headers; AF_INET6 differs between BSDs. */
+export const BSD_AF_INET = 2;
+export const BSD_AF_INET6_BSD = 24;
+export const BSD_AF_INET6_FREEBSD = 28;
+export const BSD_AF_INET6_DARWIN = 30;
+
+/** PPP protocol numbers (RFC 1332, RFC 5072). */
+export const PPP_IPV4 = 0x0021;
+export const PPP_IPV6 = 0x0057;
+
+/**
+ * Linux ARPHRD_ types whose cooked (SLL / SLL2) protocol field is not an EtherType: a Frame Relay
+ * or radiotap + 802.11 payload (the field is ignored), or a netlink message (the field is its family).
+ */
+export const ARPHRD_FRAD = 770;
+export const ARPHRD_IEEE80211_RADIOTAP = 803;
+export const ARPHRD_NETLINK = 824;

@@ -1,16 +1,20 @@
 import { Baseline } from "../baseline/baseline.js";
 import { BaselineFileError, loadBaseline } from "../baseline/baseline-store.js";
+import { isDecodableLinkType, linkTypeName } from "../capture/link-types.js";
 import { readPcapFile } from "../capture/pcap-file-reader.js";
 import type { NetmonConfig } from "../config/schema.js";
-import { setupDetection } from "../detection-setup.js";
+import { buildEngine } from "../engine/engine.js";
 import { NetmonError } from "../errors.js";
-import { logEvent } from "../event-log.js";
-import { hostAddressesOf, TopologyGraph } from "../graph/model.js";
-import { edgeVerdictOf } from "../graph/verdict.js";
+import { TopologyGraph } from "../graph/model.js";
+import { hostAddressesOf } from "../graph/node-keys.js";
+import { lifetimesOutsideCapture, outsideCaptureWarning } from "../inventory/capture-coverage.js";
 import { Inventory } from "../inventory/inventory.js";
-import { InventoryFileError, loadStaticInventory } from "../inventory/static-inventory.js";
+import {
+  type ContainerLifetime,
+  InventoryFileError,
+  loadStaticInventory,
+} from "../inventory/static-inventory.js";
 import type { Logger } from "../logger.js";
-import { Pipeline } from "../pipeline.js";
 import { writeGraphFile } from "./graph.js";
 
 export interface ReplaySummary {
@@ -37,8 +41,9 @@ export interface ReplayOptions {
 }
 
 /**
- * Replays a pcap/pcapng file through the same decode → flow → detect path as live capture, with the
- * containers of an inventory file (`docker inspect` output), printing alert lines (and, with
+ * Replays a pcap/pcapng file through the same engine as live capture (src/engine/engine.ts: one
+ * fan-out, one packet-time clock), with the containers of an inventory file (`docker inspect`
+ * output), printing the alert, update and resolve lines the daemon would have logged (and, with
  * logEvents, every event) as JSON lines.
  */
 export function replayFile(
@@ -49,10 +54,12 @@ export function replayFile(
 ): ReplaySummary {
   const inventoryPath = opts.inventory;
   let inventory = new Inventory();
+  let lifetimes: ContainerLifetime[] = [];
   if (inventoryPath !== undefined) {
     try {
       const loaded = loadStaticInventory(inventoryPath);
       inventory = loaded.inventory;
+      lifetimes = loaded.lifetimes;
       for (const w of loaded.warnings) log.warn(w);
     } catch (err) {
       if (err instanceof InventoryFileError) throw new NetmonError(err.message, 2);
@@ -68,37 +75,66 @@ export function replayFile(
     if (err instanceof BaselineFileError) throw new NetmonError(err.message, 2);
     throw err;
   }
-  const { detection, policy } = setupDetection(config, inventory, baseline, log);
   // A replay's map covers the whole capture (no window), bounded by the usual caps.
   const graph = opts.graph === undefined ? null : new TopologyGraph({ windowMs: Number.POSITIVE_INFINITY });
   graph?.setHostAddresses(hostAddressesOf(inventory.all()));
-  let events = 0;
-  const pipeline = new Pipeline(config, inventory, (ev) => {
-    events++;
-    if (opts.logEvents) logEvent(log, ev);
-    detection.onEvent(ev);
-    if (graph !== null && ev.kind === "connection")
-      graph.observe(ev, ev.state === "attempt" ? edgeVerdictOf(policy, ev) : undefined);
+  const engine = buildEngine({
+    config,
+    containers: inventory,
+    baseline,
+    log,
+    logEvents: opts.logEvents === true,
+    graph,
   });
   const started = process.hrtime.bigint();
+  const engineHandler = engine.handlerFor("file");
+  // The capture's time span, for the inventory check below (two comparisons a packet).
+  let firstMs = Number.POSITIVE_INFINITY;
+  let lastMs = Number.NEGATIVE_INFINITY;
+  // Packets of link types netmon cannot decode, by link type (a pcapng file may mix interfaces).
+  const undecodable = new Map<number, number>();
+  let lastLinkType = -1;
+  let lastDecodable = true;
   try {
-    readPcapFile(file, pipeline.handlerFor("file"));
+    readPcapFile(file, (buf, start, caplen, wireLength, tsMs, linkType) => {
+      if (tsMs < firstMs) firstMs = tsMs;
+      if (tsMs > lastMs) lastMs = tsMs;
+      if (linkType !== lastLinkType) {
+        lastLinkType = linkType;
+        lastDecodable = isDecodableLinkType(linkType);
+      }
+      if (!lastDecodable) undecodable.set(linkType, (undecodable.get(linkType) ?? 0) + 1);
+      engineHandler(buf, start, caplen, wireLength, tsMs, linkType);
+    });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code !== undefined) throw new NetmonError(`${file}: cannot read the capture file (${code})`);
     if (err instanceof Error && err.name === "PcapFormatError") throw new NetmonError(err.message);
     throw err;
   } finally {
-    pipeline.finish();
+    engine.finish();
+  }
+  if (undecodable.size > 0) {
+    const what = [...undecodable].map(([lt, n]) => `${n} packets of ${linkTypeName(lt)}`).join(", ");
+    log.warn(
+      { undecodable: Object.fromEntries([...undecodable].map(([lt, n]) => [linkTypeName(lt), n])) },
+      `${file}: netmon cannot decode ${what}; they were skipped`,
+    );
+  }
+  if (lastMs >= firstMs) {
+    const capture = { firstMs, lastMs };
+    const line = outsideCaptureWarning(lifetimesOutsideCapture(lifetimes, capture), capture);
+    if (line !== null) log.warn(line);
   }
   if (graph !== null && opts.graph !== undefined)
-    writeGraphFile(opts.graph, graph.snapshot(graph.lastEventMs, { alerts: detection.alerts.active() }));
+    writeGraphFile(opts.graph, graph.snapshot(graph.lastEventMs, { alerts: engine.alerts.active() }));
+  const { pipeline } = engine;
   const stats = pipeline.tracker.stats();
-  const alertStats = detection.alerts.stats();
+  const alertStats = engine.alerts.stats();
   return {
     packets: pipeline.counters.packets,
     undecoded: pipeline.counters.undecoded,
-    events,
+    events: engine.events,
     flowsCreated: stats.created,
     flowsEvicted: stats.evicted,
     dnsAnswers: pipeline.counters.dnsAnswers,

@@ -2,93 +2,146 @@ import cron from "node-cron";
 import { z } from "zod";
 import { DETECTORS } from "../../detectors/index.js";
 import { alertmanagerSchema } from "../alerts/alertmanager-options.js";
+import { alertsSchema } from "../alerts/alerts-config.js";
 import { blockingSchema } from "../block/block-config.js";
 import { normalizeIp } from "../capture/ip-format.js";
+import { doc } from "./config-meta.js";
 import { parseEgressRule } from "./egress-rule.js";
 import { parseListenList } from "./listen-rule.js";
 
 /**
  * The configuration file's schema. Every key has a default, so an empty file (or none) is a
- * complete configuration; unknown keys are errors, so a typo never silently does nothing.
+ * complete configuration; unknown keys are errors, so a typo never silently does nothing. Each key
+ * carries its description (and restart flag) as metadata: config/netmon.yaml and the README's
+ * reference are generated from them (config-doc.ts).
  */
 export const modeSchema = z.enum(["learn", "monitor", "enforce", "off"]);
 export type Mode = z.infer<typeof modeSchema>;
 
 const captureSchema = z
   .strictObject({
-    /** "auto" = every Docker bridge that carries a running container; or a fixed list. */
-    interfaces: z.union([z.literal("auto"), z.array(z.string().min(1).max(15))]).default("auto"),
-    /** libpcap buffer timeout (ms): how long the kernel may hold packets before waking us. 0 = immediate mode. */
-    bufferTimeoutMs: z.number().int().min(0).max(1000).default(10),
-    /** Kernel capture buffer per interface (MiB): larger absorbs bursts, costs locked memory. */
-    bufferSizeMb: z.number().int().min(1).max(1024).default(16),
-    /** Bytes kept per packet: enough for headers and a full DNS answer. */
-    snaplen: z.number().int().min(128).max(65535).default(4352),
+    interfaces: doc(
+      z.union([z.literal("auto"), z.array(z.string().min(1).max(15))]).default("auto"),
+      '"auto": every Docker bridge (docker0, br-*) that carries a running container; or a list.',
+    ),
+    bufferTimeoutMs: doc(
+      z.number().int().min(0).max(1000).default(10),
+      "How long (ms) the kernel may hold captured packets before waking netmon: lower = faster detection, more wake-ups. 0 = libpcap immediate mode.",
+    ),
+    bufferSizeMb: doc(
+      z.number().int().min(1).max(1024).default(16),
+      "Kernel capture buffer per interface (MiB): larger absorbs bursts without drops.",
+    ),
+    snaplen: doc(
+      z.number().int().min(128).max(65535).default(4352),
+      "Bytes kept per packet: headers plus a full DNS answer.",
+    ),
   })
   .prefault({});
 
 const flowsSchema = z
   .strictObject({
-    /** Flow table cap; the oldest flow is evicted (and counted) when full. */
-    maxFlows: z.number().int().min(100).max(10_000_000).default(200_000),
-    /** A SYN with no answer after this long is reported `unanswered` (ms of packet time). */
-    tcpUnansweredMs: z.number().int().min(100).default(5_000),
-    /** An established TCP flow with no control packet for this long is dropped from the table (ms). */
-    tcpEstablishedIdleMs: z.number().int().min(1_000).default(3_600_000),
-    /** A UDP pseudo-flow with no packet for this long is closed (ms). */
-    udpIdleMs: z.number().int().min(100).default(30_000),
+    maxFlows: doc(
+      z.number().int().min(100).max(10_000_000).default(200_000),
+      "Flow table cap: when full, the oldest flow is evicted and counted.",
+    ),
+    tcpUnansweredMs: doc(
+      z.number().int().min(100).default(5_000),
+      "A SYN with no answer after this long (ms) is reported as unanswered.",
+    ),
+    tcpEstablishedIdleMs: doc(
+      z.number().int().min(1_000).default(3_600_000),
+      "An open TCP connection with no FIN/RST for this long (ms) is dropped from the table.",
+    ),
+    udpIdleMs: doc(
+      z.number().int().min(100).default(30_000),
+      "A UDP pseudo-flow with no packet for this long (ms) is closed.",
+    ),
   })
   .prefault({});
 
 const dnsSchema = z
   .strictObject({
-    maxEntries: z.number().int().min(10).max(10_000_000).default(100_000),
-    /** Answers are kept at least this long, whatever their TTL (s): short TTLs would lose names mid-connection. */
-    minTtlSeconds: z.number().int().min(0).default(60),
-    maxTtlSeconds: z.number().int().min(1).default(86_400),
+    maxEntries: doc(
+      z.number().int().min(10).max(10_000_000).default(100_000),
+      "Cache of DNS answers seen on the wire (ip -> names, per asking container).",
+    ),
+    minTtlSeconds: doc(
+      z.number().int().min(0).default(60),
+      "Answers are kept at least this long (s), whatever their TTL: clients reuse addresses past short TTLs, and losing the name would turn an allowed connection into an alert.",
+    ),
+    maxTtlSeconds: doc(
+      z.number().int().min(1).default(86_400),
+      "Answers are kept at most this long (s), whatever their TTL.",
+    ),
+  })
+  // Written so that an invalid bound (reported on its own) does not also report this.
+  .refine((d) => !(d.minTtlSeconds > d.maxTtlSeconds), {
+    message: "must be at least minTtlSeconds",
+    path: ["maxTtlSeconds"],
   })
   .prefault({});
 
-const listenersSchema = z
+export const listenersSchema = z
   .strictObject({
-    /** node-cron expression with seconds; default every 15 s. */
-    schedule: z
-      .string()
-      .refine(
-        (s) => cron.validate(s),
-        "not a valid cron expression (six fields, seconds first: */15 * * * * *)",
-      )
-      .default("*/15 * * * * *"),
-    /** Listening sockets read per container per scan, at most. */
-    maxPerContainer: z.number().int().min(1).max(65_536).default(4096),
+    schedule: doc(
+      z
+        .string()
+        .refine(
+          (s) => cron.validate(s),
+          "not a valid cron expression (six fields, seconds first: */15 * * * * *)",
+        )
+        .default("*/15 * * * * *"),
+      "node-cron expression (with seconds) for the /proc/<pid>/net scan of listening sockets.",
+    ),
+    maxPerContainer: doc(
+      z.number().int().min(1).max(65_536).default(4096),
+      "Listening sockets read per container per scan, at most (bounds work for hostile containers).",
+    ),
   })
   .prefault({});
 
 const dockerSchema = z
   .strictObject({
-    socketPath: z.string().min(1).default("/var/run/docker.sock"),
-    /** Reconnect back-off after the Docker socket breaks (ms): first wait and cap. */
-    reconnectMinMs: z.number().int().min(10).default(500),
-    reconnectMaxMs: z.number().int().min(100).default(30_000),
+    socketPath: doc(
+      z.string().min(1).default("/var/run/docker.sock"),
+      "The Docker API socket (or a read-only socket proxy's).",
+    ),
+    reconnectMinMs: doc(
+      z.number().int().min(10).default(500),
+      "First wait (ms) before reconnecting when the Docker socket breaks; doubles each attempt.",
+    ),
+    reconnectMaxMs: doc(
+      z.number().int().min(100).default(30_000),
+      "Longest wait (ms) between reconnect attempts.",
+    ),
   })
   .prefault({});
 
 const httpSchema = z
   .strictObject({
-    /** Serve /metrics, /healthz and /readyz. */
-    enabled: z.boolean().default(true),
-    /** Address to bind: loopback by default, so nothing outside the host can read the metrics. */
-    listen: z.string().min(1).default("127.0.0.1"),
-    /** TCP port (9797: clear of Prometheus, Alertmanager and the common exporters on 9090-9115). */
-    port: z.number().int().min(1).max(65535).default(9797),
+    enabled: doc(z.boolean().default(true), "Serve /metrics (Prometheus), /healthz and /readyz."),
+    listen: doc(
+      z.string().min(1).default("127.0.0.1"),
+      "Address to bind: loopback keeps the metrics (container names) on this host.",
+    ),
+    port: doc(
+      z.number().int().min(1).max(65535).default(9797),
+      "TCP port; 9797 stays clear of Prometheus (9090), Alertmanager (9093) and common exporters.",
+    ),
   })
   .prefault({});
 
 const logSchema = z
   .strictObject({
-    level: z.enum(["trace", "debug", "info", "warn", "error", "fatal"]).default("info"),
-    /** Log every connection and listener event (verbose: for debugging and until detectors exist). */
-    events: z.boolean().default(false),
+    level: doc(
+      z.enum(["trace", "debug", "info", "warn", "error", "fatal"]).default("info"),
+      "trace | debug | info | warn | error | fatal",
+    ),
+    events: doc(
+      z.boolean().default(false),
+      "Log every connection and listener event as one JSON line (verbose).",
+    ),
   })
   .prefault({});
 
@@ -131,40 +184,53 @@ export type WorkloadRule = z.output<typeof workloadRuleSchema>;
 
 const policySchema = z
   .strictObject({
-    /** Destinations every container may reach. */
-    egress: z.array(egressRuleSchema).default([]),
-    /** DNS servers every container may query on port 53 (each network's gateway is always allowed). */
-    dnsResolvers: z
-      .array(z.string().refine((ip) => normalizeIp(ip) !== null, "must be an IPv4 or IPv6 address"))
-      .default([]),
-    /** File of IPs/CIDRs (one per line, # comments): a connection there is critical whatever allows it. */
-    denylistFile: z.string().min(1).nullable().default(null),
-    workloads: z.array(workloadRuleSchema).default([]),
+    egress: doc(
+      z.array(egressRuleSchema).default([]),
+      [
+        "Destinations every container may reach, one rule per item:",
+        "  IP-or-CIDR[:port[/proto]]   e.g. 10.0.0.0/8, 192.0.2.7:443/tcp, [fd00::/8]:53/udp",
+        "  host.name[:port[/proto]]    matched against the DNS names the container itself resolved",
+        "  *.domain[:port[/proto]]     any subdomain (not the domain itself)",
+        "Port may be a range (8000-8100); no proto means tcp and udp.",
+      ].join("\n"),
+    ),
+    dnsResolvers: doc(
+      z
+        .array(z.string().refine((ip) => normalizeIp(ip) !== null, "must be an IPv4 or IPv6 address"))
+        .default([]),
+      "DNS servers every container may query on port 53 (each network's gateway always may be).",
+    ),
+    denylistFile: doc(
+      z.string().min(1).nullable().default(null),
+      "File of IPs/CIDRs, one per line, # comments: a connection there is critical whatever allows it.",
+    ),
+    workloads: doc(
+      z.array(workloadRuleSchema).default([]),
+      [
+        'Per-workload rules. `match` takes name / image (with * wildcards), service (compose service or project/service) and label ("key=value" or "key"); all given must match. Example:',
+        "  - match: { service: shop/web }",
+        "    mode: enforce",
+        '    egress: ["*.stripe.com:443/tcp", "db:5432/tcp"]',
+        '    listen: ["8080/tcp"]',
+      ].join("\n"),
+    ),
   })
   .prefault({});
 
 const baselineSchema = z
   .strictObject({
-    /** A workload seen for the first time learns this long (s) before it is monitored; 0 = never learn. */
-    learnForSeconds: z.number().int().min(0).default(600),
-    /** Learned entries kept per workload: bounds what a noisy workload can make us remember. */
-    maxEntriesPerWorkload: z.number().int().min(1).max(1_000_000).default(1000),
-    /** How often (s) a changed baseline is written to the state directory. */
-    saveIntervalSeconds: z.number().int().min(1).default(60),
-  })
-  .prefault({});
-
-const alertsSchema = z
-  .strictObject({
-    /** A repeat of an active alert within this window (s) only increments its count. */
-    suppressSeconds: z.number().int().min(0).default(600),
-    /** An alert with no new finding for this long (s) is resolved. */
-    resolveAfterSeconds: z.number().int().min(1).default(900),
-    /** Active alerts kept at most; the stalest is resolved early when full. */
-    maxActive: z.number().int().min(10).default(10_000),
-    /** Alert log lines per second at most (burst logLineBurst), beyond the per-alert suppression; critical ones always pass. */
-    logLinesPerSecond: z.number().min(0.1).default(50),
-    logLineBurst: z.number().int().min(1).default(500),
+    learnForSeconds: doc(
+      z.number().int().min(0).default(600),
+      "A workload seen for the first time learns this long (s) before it is monitored: longer learns more of its rare paths (fewer false alarms), shorter leaves less time for an attacker to be learned as normal. 0 = never learn.",
+    ),
+    maxEntriesPerWorkload: doc(
+      z.number().int().min(1).max(1_000_000).default(1000),
+      "Learned entries kept per workload: bounds what a noisy workload can make netmon remember.",
+    ),
+    saveIntervalSeconds: doc(
+      z.number().int().min(1).default(60),
+      "How often (s) a changed baseline is written to stateDir/baseline.json.",
+    ),
   })
   .prefault({});
 
@@ -173,22 +239,60 @@ const detectorsSchema = z
   .strictObject(Object.fromEntries(DETECTORS.map((d) => [d.name, (d.options as z.ZodType).prefault({})])))
   .prefault({});
 
-export const configSchema = z.strictObject({
-  mode: modeSchema.default("monitor"),
-  stateDir: z.string().min(1).default("/var/lib/netmon"),
-  capture: captureSchema,
-  flows: flowsSchema,
-  dns: dnsSchema,
-  listeners: listenersSchema,
-  docker: dockerSchema,
-  log: logSchema,
-  http: httpSchema,
-  policy: policySchema,
-  baseline: baselineSchema,
-  alerts: alertsSchema,
-  alertmanager: alertmanagerSchema,
-  blocking: blockingSchema,
-  detectors: detectorsSchema,
-});
+/**
+ * `restart: true` marks the sections a running daemon cannot change (they hold sockets, files or
+ * sized tables): SIGHUP reports them as needing a restart. The others apply at once.
+ */
+const NEEDS_RESTART = { restart: true } as const;
+
+export const configSchema = z
+  .strictObject({
+    mode: doc(
+      modeSchema.default("monitor"),
+      "learn: record a baseline, no alerts · monitor: alerts · enforce: alerts + blocking · off",
+    ),
+    stateDir: doc(
+      z.string().min(1).default("/var/lib/netmon"),
+      "Where learned baselines and block state are kept.",
+      NEEDS_RESTART,
+    ),
+    capture: captureSchema.meta(NEEDS_RESTART),
+    flows: flowsSchema.meta(NEEDS_RESTART),
+    dns: dnsSchema.meta(NEEDS_RESTART),
+    listeners: listenersSchema.meta(NEEDS_RESTART),
+    docker: dockerSchema.meta(NEEDS_RESTART),
+    log: logSchema,
+    http: httpSchema.meta(NEEDS_RESTART),
+    policy: policySchema,
+    baseline: baselineSchema,
+    alerts: alertsSchema.meta(NEEDS_RESTART),
+    alertmanager: alertmanagerSchema.meta(NEEDS_RESTART),
+    blocking: blockingSchema.meta(NEEDS_RESTART),
+    detectors: detectorsSchema,
+  })
+  .superRefine((config, ctx) => {
+    // A misspelled detector or shape would make enforce mode silently never block.
+    const names = DETECTORS.map((d) => d.name);
+    config.blocking.rules.forEach((rule, i) => {
+      const detector = DETECTORS.find((d) => d.name === rule.detector);
+      if (detector === undefined) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["blocking", "rules", i, "detector"],
+          message: `unknown detector ${JSON.stringify(rule.detector)}: use one of ${names.join(", ")}`,
+        });
+        return;
+      }
+      const kinds = Object.keys(detector.findings);
+      (rule.shapes ?? []).forEach((shape, j) => {
+        if (kinds.includes(shape)) return;
+        ctx.addIssue({
+          code: "custom",
+          path: ["blocking", "rules", i, "shapes", j],
+          message: `${detector.name} raises no ${JSON.stringify(shape)}: use one of ${kinds.join(", ")}`,
+        });
+      });
+    });
+  });
 
 export type NetmonConfig = z.infer<typeof configSchema>;

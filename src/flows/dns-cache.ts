@@ -32,16 +32,11 @@ export class DnsCache {
   private readonly maxNamesPerIp: number;
   private evicted = 0;
 
+  /** maxEntries and the TTL bounds come from the validated `dns:` config section (schema.ts checks them). */
   constructor(opts: DnsCacheOptions) {
     const maxNames = opts.maxNamesPerIp ?? DEFAULT_MAX_NAMES_PER_IP;
-    if (!Number.isInteger(opts.maxEntries) || opts.maxEntries < 1) {
-      throw new RangeError("DnsCache: maxEntries must be a positive integer");
-    }
     if (!Number.isInteger(maxNames) || maxNames < 1) {
       throw new RangeError("DnsCache: maxNamesPerIp must be a positive integer");
-    }
-    if (!(opts.minTtlMs >= 0) || !(opts.maxTtlMs >= opts.minTtlMs) || !Number.isFinite(opts.maxTtlMs)) {
-      throw new RangeError("DnsCache: need 0 <= minTtlMs <= maxTtlMs (finite)");
     }
     this.maxEntries = opts.maxEntries;
     this.minTtlMs = opts.minTtlMs;

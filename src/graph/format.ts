@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { EdgeVerdict, GraphEdge, GraphNode, GraphSnapshot } from "./model.js";
+import type { EdgeVerdict, GraphEdge, GraphNode, GraphSnapshot } from "./snapshot-types.js";
 
 /** Red for unexpected and blocked edges, everywhere the map is drawn (page, DOT, Mermaid). */
 export const RED = "#d62728";

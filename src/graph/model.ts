@@ -1,38 +1,17 @@
 import type { Alert } from "../alerts/alert.js";
 import type { Severity } from "../alerts/finding.js";
 import type { BlockRecord } from "../block/types.js";
-import { ipToWords, wordsToIp } from "../capture/ip-format.js";
-import { workloadOf } from "../config/workload.js";
-import type { ConnectionEvent, ContainerRef, Endpoint, Proto } from "../events.js";
-import type { ContainerInfo } from "../inventory/types.js";
-
-/**
- * What the policy said about the connections of an edge. Precedence (the worst wins over the window):
- * blocked > unexpected > allowed-baseline > allowed-policy > learning > unjudged.
- * - blocked: an active firewall block cuts this traffic (or the caller says so);
- * - unexpected: nothing allows it, or the destination is denylisted (what raises alerts);
- * - allowed-baseline: only the learned baseline allows it;
- * - allowed-policy: a config rule, a label, a DNS name rule or the DNS resolver rule allows it;
- * - learning: the source workload is still learning;
- * - unjudged: the initiator is not a container, or its mode is off.
- */
-export type EdgeVerdict =
-  | "blocked"
-  | "unexpected"
-  | "allowed-baseline"
-  | "allowed-policy"
-  | "learning"
-  | "unjudged";
-
-/** Lowest first: the index is the rank. */
-export const EDGE_VERDICTS: readonly EdgeVerdict[] = Object.freeze([
-  "unjudged",
-  "learning",
-  "allowed-policy",
-  "allowed-baseline",
-  "unexpected",
-  "blocked",
-]);
+import type { ConnectionEvent, ContainerRef, Proto } from "../events.js";
+import { type NodeKey, NodeKeys, projectNodeId } from "./node-keys.js";
+import {
+  EDGE_VERDICTS,
+  type EdgeVerdict,
+  type GraphContainer,
+  type GraphEdge,
+  type GraphNode,
+  type GraphSnapshot,
+  type NodeKind,
+} from "./snapshot-types.js";
 
 const RANK: Record<EdgeVerdict, number> = {
   unjudged: 0,
@@ -42,81 +21,6 @@ const RANK: Record<EdgeVerdict, number> = {
   unexpected: 4,
   blocked: 5,
 };
-
-export type NodeKind = "workload" | "project" | "external" | "host";
-
-export interface GraphContainer {
-  id: string;
-  name: string;
-  image: string;
-}
-
-export interface GraphNode {
-  /** Opaque and stable: "workload:<workload>", "project:<name>", "dns:<name>", "net:<cidr>" or "host". */
-  id: string;
-  kind: NodeKind;
-  /** What to draw: the Compose service inside its project, else the workload, the DNS name or the network. */
-  label: string;
-  /** The Compose project node a workload belongs to. */
-  parent?: string;
-  /** Workload identity (workload nodes). */
-  workload?: string;
-  /** Compose project (workload and project nodes). */
-  project?: string;
-  /** How an external destination is grouped: by the DNS name the container resolved, or by /24 (IPv6 /64). */
-  group?: "dns" | "net";
-  /** The containers of a workload seen in the window, newest first (at most MAX_CONTAINERS_PER_NODE). */
-  containers?: GraphContainer[];
-  /** Active alerts of the workload and the highest severity among them (when the snapshot was given alerts). */
-  alerts?: number;
-  severity?: Severity;
-  /** Event time (ms) of the node's latest connection. */
-  lastSeen: number;
-}
-
-export interface GraphEdge {
-  /** Opaque and unique: JSON of [source, target, proto, port]. */
-  id: string;
-  source: string;
-  target: string;
-  proto: Proto;
-  /** Destination port. */
-  port: number;
-  /** Connections opened (attempts) within the window. */
-  connections: number;
-  /** Of those, refused (RST) or unanswered. */
-  failed: number;
-  /**
-   * Event time (ms) the edge was first seen (it has been seen at least once per window since: an edge
-   * quiet for a whole window is dropped), and of its latest event.
-   */
-  firstSeen: number;
-  lastSeen: number;
-  /** The worst verdict of the window's connections (see EdgeVerdict). */
-  verdict: EdgeVerdict;
-}
-
-export interface GraphStats {
-  /** Connection events observed since start. */
-  observed: number;
-  /** Nodes and edges dropped because the caps were reached (oldest first), since start. */
-  evictedNodes: number;
-  evictedEdges: number;
-  /** Edges dropped because they were quiet for the whole window, since start. */
-  expiredEdges: number;
-  maxNodes: number;
-  maxEdges: number;
-}
-
-export interface GraphSnapshot {
-  version: 1;
-  /** The time the snapshot describes (ms since the epoch) and the window before it. */
-  at: number;
-  windowMs: number | null;
-  nodes: GraphNode[];
-  edges: GraphEdge[];
-  stats: GraphStats;
-}
 
 export interface TopologyGraphOptions {
   /** Rolling window (ms; Infinity: keep everything, for a replay). Default 15 min. */
@@ -177,56 +81,6 @@ interface EdgeState {
   pairs: string[];
 }
 
-const scratch = new Uint32Array(4);
-
-/** What identifies a node, computed once per container, DNS name or address (cached). */
-type NodeKey = Readonly<Pick<NodeState, "id" | "kind" | "label" | "workload" | "project" | "group">>;
-
-const HOST_KEY: NodeKey = Object.freeze({ id: "host", kind: "host", label: "host" });
-
-/** Entries in each of the name and address caches before they start over (bounded memory). */
-const KEY_CACHE_SIZE = 4096;
-
-function remember(cache: Map<string, NodeKey>, k: string, v: NodeKey): Map<string, NodeKey> {
-  const out = cache.size >= KEY_CACHE_SIZE ? new Map<string, NodeKey>() : cache;
-  out.set(k, v);
-  return out;
-}
-
-/** Node ids join into edge keys with NUL: a name may not carry one. */
-function clean(text: string): string {
-  return text.includes("\u0000") ? text.replaceAll("\u0000", "\ufffd") : text;
-}
-
-/**
- * The external group of an address: its /24 (IPv4, also IPv4-mapped IPv6) or /64 (IPv6), as CIDR
- * text; the address itself when it does not parse.
- */
-export function networkOf(ip: string): string {
-  const v = ipToWords(ip, scratch);
-  if (v === 4 || (v === 6 && scratch[0] === 0 && scratch[1] === 0 && scratch[2] === 0xffff)) {
-    const w = scratch[3]! >>> 0;
-    return `${w >>> 24}.${(w >>> 16) & 255}.${(w >>> 8) & 255}.0/24`;
-  }
-  if (v === 6) {
-    scratch[2] = 0;
-    scratch[3] = 0;
-    return `${wordsToIp(scratch, 6)}/64`;
-  }
-  return ip;
-}
-
-function isLoopback(ip: string): boolean {
-  return ip.startsWith("127.") || ip === "::1";
-}
-
-/** The host's addresses as containers see them: the gateway of every network a container is on. */
-export function hostAddressesOf(containers: Iterable<ContainerInfo>): string[] {
-  const out = new Set<string>();
-  for (const c of containers) for (const n of c.networks) if (n.gateway) out.add(n.gateway);
-  return [...out].sort();
-}
-
 const SEVERITY_RANK: Record<Severity, number> = { info: 0, warning: 1, critical: 2 };
 
 /**
@@ -245,10 +99,7 @@ export class TopologyGraph {
   private readonly nodes = new Map<string, NodeState>();
   /** Insertion order is (approximately, at bucket granularity) least recently seen first. */
   private readonly edges = new Map<string, EdgeState>();
-  private hostAddresses = new Set<string>();
-  private refKeys = new WeakMap<ContainerRef, NodeKey>();
-  private nameKeys = new Map<string, NodeKey>();
-  private ipKeys = new Map<string, NodeKey>();
+  private readonly keys = new NodeKeys();
   private readonly bucketMs: number;
   private counters = { observed: 0, evictedNodes: 0, evictedEdges: 0, expiredEdges: 0 };
   /** Event time of the latest observed event (ms); 0 before any. */
@@ -269,8 +120,7 @@ export class TopologyGraph {
 
   /** The host's own addresses (network gateways); loopback always counts as the host. */
   setHostAddresses(ips: Iterable<string>): void {
-    this.hostAddresses = new Set(ips);
-    this.ipKeys = new Map();
+    this.keys.setHostAddresses(ips);
   }
 
   get size(): { nodes: number; edges: number } {
@@ -286,8 +136,8 @@ export class TopologyGraph {
     this.counters.observed++;
     if (ev.ts > this.lastEventMs) this.lastEventMs = ev.ts;
     const bucket = Math.floor(ev.ts / this.bucketMs);
-    const src = this.nodeKey(ev.src);
-    const dst = this.nodeKey(ev.dst);
+    const src = this.keys.of(ev.src);
+    const dst = this.keys.of(ev.dst);
     const key = `${src.id}\u0000${dst.id}\u0000${ev.proto}\u0000${ev.dst.port}`;
     let edge = this.edges.get(key);
     if (edge === undefined) {
@@ -418,8 +268,7 @@ export class TopologyGraph {
       }
       const out: GraphNode = { id: n.id, kind: n.kind, label: n.label, lastSeen: n.lastSeen };
       if (n.project !== undefined) {
-        const parent = `project:${n.project}`;
-        out.parent = parent;
+        out.parent = projectNodeId(n.project);
         out.project = n.project;
         projects.set(n.project, Math.max(projects.get(n.project) ?? 0, n.lastSeen));
       }
@@ -434,7 +283,7 @@ export class TopologyGraph {
       nodes.push(out);
     }
     for (const [project, lastSeen] of projects) {
-      nodes.push({ id: `project:${project}`, kind: "project", label: project, lastSeen, project });
+      nodes.push({ id: projectNodeId(project), kind: "project", label: project, lastSeen, project });
     }
     nodes.sort((a, b) => compare(a.id, b.id));
     edges.sort(
@@ -480,44 +329,6 @@ export class TopologyGraph {
     e.failed[slot] = 0;
     e.ranks[slot] = 0;
     return slot;
-  }
-
-  private nodeKey(ep: Endpoint): NodeKey {
-    const c = ep.container;
-    if (c !== null) {
-      // The inventory hands out one ContainerRef per container version: computed once per container.
-      let key = this.refKeys.get(c);
-      if (key === undefined) {
-        const workload = workloadOf(c);
-        const base = { id: `workload:${clean(workload)}`, kind: "workload" as const, workload };
-        key =
-          c.project && c.service
-            ? { ...base, label: c.service, project: c.project }
-            : { ...base, label: workload };
-        this.refKeys.set(c, key);
-      }
-      return key;
-    }
-    const name = ep.names?.[0];
-    if (name !== undefined && name !== "" && !this.hostAddresses.has(ep.ip) && !isLoopback(ep.ip)) {
-      let key = this.nameKeys.get(name);
-      if (key === undefined) {
-        const lower = name.toLowerCase();
-        key = { id: `dns:${clean(lower)}`, kind: "external", label: lower, group: "dns" };
-        this.nameKeys = remember(this.nameKeys, name, key);
-      }
-      return key;
-    }
-    let key = this.ipKeys.get(ep.ip);
-    if (key === undefined) {
-      if (this.hostAddresses.has(ep.ip) || isLoopback(ep.ip)) key = HOST_KEY;
-      else {
-        const net = networkOf(ep.ip);
-        key = { id: `net:${clean(net)}`, kind: "external", label: net, group: "net" };
-      }
-      this.ipKeys = remember(this.ipKeys, ep.ip, key);
-    }
-    return key;
   }
 
   private touchNode(

@@ -2,8 +2,8 @@ import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { isIP } from "node:net";
 import type { ContainerDetails } from "./details.js";
-import type { GraphSnapshot } from "./model.js";
 import { pageScript, pageStyles, renderPage } from "./page.js";
+import type { GraphSnapshot } from "./snapshot-types.js";
 
 export interface GraphRouteDeps {
   /** The current map (TopologyGraph.snapshot with the active alerts and blocks). */
@@ -51,6 +51,15 @@ function result(
   extra: Record<string, string> = {},
 ) {
   return { status, contentType, headers: { ...COMMON_HEADERS, ...extra }, body };
+}
+
+/** The page's script or styles; 500 with the reason when its file was not found at start. */
+function asset(contentType: string, read: () => string): RouteResult {
+  try {
+    return result(200, contentType, read());
+  } catch (err) {
+    return result(500, "text/plain; charset=utf-8", `cannot read the page asset: ${String(err)}\n`);
+  }
 }
 
 function json(status: number, value: unknown): RouteResult {
@@ -114,8 +123,8 @@ export function handleGraphRoute(
       "x-frame-options": "DENY",
     });
   }
-  if (path === "/ui/app.js") return result(200, "text/javascript; charset=utf-8", pageScript());
-  if (path === "/ui/app.css") return result(200, "text/css; charset=utf-8", pageStyles());
+  if (path === "/ui/app.js") return asset("text/javascript; charset=utf-8", pageScript);
+  if (path === "/ui/app.css") return asset("text/css; charset=utf-8", pageStyles);
   if (path === "/ui/cytoscape.min.js") {
     try {
       const body = (deps.cytoscapeJs ?? loadCytoscapeBundle)();

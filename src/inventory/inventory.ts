@@ -1,5 +1,5 @@
 import type { ContainerRef } from "../events.js";
-import { IpIndex, type IpIndexOptions } from "./ip-index.js";
+import { IpIndex, type IpIndexOptions, type TenureSpan } from "./ip-index.js";
 import type { ContainerInfo, IpResolver } from "./types.js";
 
 function addressesOf(info: ContainerInfo): string[] {
@@ -37,6 +37,16 @@ export class Inventory implements IpResolver {
     for (const ip of before) if (!now.includes(ip)) this.index.end(ip, info.ref.id, atMs);
     const from = previous?.running ? atMs : info.startedAt || atMs;
     for (const ip of now) this.index.add(ip, info.ref, before.has(ip) ? from : Math.min(from, atMs));
+    this.containers.set(info.ref.id, info);
+  }
+
+  /**
+   * Records a container together with the whole span it held its IPs (null: it never ran), as a
+   * replay inventory knows it. Unlike upsert/stopped, the attribution this gives does not depend
+   * on the order containers are recorded in (see IpIndex.addTenure).
+   */
+  recordTenure(info: ContainerInfo, span: TenureSpan | null): void {
+    if (span !== null) for (const ip of addressesOf(info)) this.index.addTenure(ip, info.ref, span);
     this.containers.set(info.ref.id, info);
   }
 

@@ -8,6 +8,23 @@ interface Tenure {
   to: number | null;
 }
 
+/** A stretch of time a container held its IPs: [fromMs, toMs], or on from fromMs when toMs is null. */
+export interface TenureSpan {
+  fromMs: number;
+  toMs: number | null;
+}
+
+/** `to` cut back to `limit` (no limit: unchanged). */
+function cutAt(to: number | null, limit: number | undefined): number | null {
+  if (limit === undefined) return to;
+  return to === null ? limit : Math.min(to, limit);
+}
+
+/** Order of tenures on one IP: by start, then by container id, so equal starts sort the same way every time. */
+function startsAfter(t: Tenure, fromMs: number, id: string): boolean {
+  return t.from > fromMs || (t.from === fromMs && t.ref.id > id);
+}
+
 export interface IpIndexOptions {
   /**
    * Packets may precede the start event that announces a container (its network is up before
@@ -20,7 +37,11 @@ export interface IpIndexOptions {
   retentionMs: number;
 }
 
-const DEFAULTS: IpIndexOptions = { startSlackMs: 2_000, endSlackMs: 250, retentionMs: 3_600_000 };
+export const IP_INDEX_DEFAULTS: Readonly<IpIndexOptions> = {
+  startSlackMs: 2_000,
+  endSlackMs: 250,
+  retentionMs: 3_600_000,
+};
 
 /**
  * IP → container, aware of time: Docker reuses addresses, so a packet belongs to whoever held the
@@ -32,16 +53,12 @@ export class IpIndex implements IpResolver {
   private readonly opts: IpIndexOptions;
 
   constructor(opts: Partial<IpIndexOptions> = {}) {
-    this.opts = { ...DEFAULTS, ...opts };
+    this.opts = { ...IP_INDEX_DEFAULTS, ...opts };
   }
 
   /** The container starts holding `ip` at `fromMs`. Re-adding an open tenure of the same container is a no-op. */
   add(ip: string, ref: ContainerRef, fromMs: number): void {
-    let list = this.byIp.get(ip);
-    if (list === undefined) {
-      list = [];
-      this.byIp.set(ip, list);
-    }
+    const list = this.tenuresOf(ip);
     const open = list.find((t) => t.ref.id === ref.id && t.to === null);
     if (open !== undefined) {
       open.ref = ref; // a rename keeps the tenure, with the new name
@@ -53,6 +70,20 @@ export class IpIndex implements IpResolver {
     let i = list.length;
     while (i > 0 && list[i - 1]!.from > fromMs) i--;
     list.splice(i, 0, tenure);
+  }
+
+  /**
+   * A whole tenure known up front (a replay inventory). Unlike add, the outcome does not depend on
+   * the order tenures arrive in: on one IP the later start wins from its start (equal starts: the
+   * greater container id), so an earlier tenure still holding the IP then is cut there, and this
+   * one is cut where the next one starts.
+   */
+  addTenure(ip: string, ref: ContainerRef, span: TenureSpan): void {
+    const list = this.tenuresOf(ip);
+    let i = list.length;
+    while (i > 0 && startsAfter(list[i - 1]!, span.fromMs, ref.id)) i--;
+    for (let j = 0; j < i; j++) list[j]!.to = cutAt(list[j]!.to, span.fromMs);
+    list.splice(i, 0, { ref, from: span.fromMs, to: cutAt(span.toMs, list[i]?.from) });
   }
 
   /** The container released `ip` at `atMs`. */
@@ -91,6 +122,15 @@ export class IpIndex implements IpResolver {
       if (kept.length === 0) this.byIp.delete(ip);
       else if (kept.length !== list.length) this.byIp.set(ip, kept);
     }
+  }
+
+  private tenuresOf(ip: string): Tenure[] {
+    let list = this.byIp.get(ip);
+    if (list === undefined) {
+      list = [];
+      this.byIp.set(ip, list);
+    }
+    return list;
   }
 
   get size(): number {

@@ -5,6 +5,7 @@
  */
 import { endianness } from "node:os";
 import { wordsToIp } from "../capture/ip-format.js";
+import { listenersSchema } from "../config/schema.js";
 
 export interface ListeningSocket {
   proto: "tcp" | "udp";
@@ -28,7 +29,8 @@ export interface ProcNetParseResult {
   truncated: boolean;
 }
 
-export const DEFAULT_MAX_SOCKETS = 4096;
+/** The cap when a caller gives none: the default of `listeners.maxPerContainer`. */
+export const DEFAULT_MAX_SOCKETS = listenersSchema.parse(undefined).maxPerContainer;
 
 // The kernel reuses the TCP state numbers for UDP: 07 (TCP_CLOSE) is an unconnected socket.
 const TCP_LISTEN = 0x0a;

@@ -15,11 +15,10 @@ import { openSync } from "node:fs";
 import { Baseline } from "../../src/baseline/baseline.js";
 import { validateConfig } from "../../src/config/load.js";
 import type { NetmonConfig } from "../../src/config/schema.js";
-import { setupDetection } from "../../src/detection-setup.js";
+import { buildEngine } from "../../src/engine/engine.js";
 import { Inventory } from "../../src/inventory/inventory.js";
 import { parseContainerInspect } from "../../src/inventory/parse-inspect.js";
 import { createLogger } from "../../src/logger.js";
-import { Pipeline } from "../../src/pipeline.js";
 import { buildDns } from "../support/dns-builder.js";
 import { Scenario } from "../support/scenario.js";
 
@@ -78,9 +77,8 @@ function stack(overrides: Record<string, unknown>) {
   }
   const log = createLogger("info", { fd: openSync("/dev/null", "w"), sync: true });
   const baseline = new Baseline(config.baseline.maxEntriesPerWorkload);
-  const { detection } = setupDetection(config, inventory, baseline, log);
-  const pipeline = new Pipeline(config, inventory, (ev) => detection.onEvent(ev));
-  return { pipeline, detection, handler: pipeline.handlerFor("bench") };
+  const engine = buildEngine({ config, containers: inventory, baseline, log, logEvents: false });
+  return { pipeline: engine.pipeline, detection: engine.detection, handler: engine.handlerFor("bench") };
 }
 
 /** Ethernet + IPv4 + TCP (no options), patched in place per packet; checksums are not needed here. */

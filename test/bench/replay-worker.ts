@@ -17,7 +17,7 @@ import { readPcapFile } from "../../src/capture/pcap-file-reader.js";
 import { replayFile } from "../../src/commands/replay.js";
 import { loadConfig } from "../../src/config/load.js";
 import type { NetmonConfig } from "../../src/config/schema.js";
-import { setupDetection } from "../../src/detection-setup.js";
+import { buildEngine } from "../../src/engine/engine.js";
 import { FlowTracker } from "../../src/flows/flow-tracker.js";
 import { Inventory } from "../../src/inventory/inventory.js";
 import { loadStaticInventory } from "../../src/inventory/static-inventory.js";
@@ -205,13 +205,15 @@ export function runReplayMode(
       const cfg = config(configPath);
       const log = createLogger(cfg.log.level, { fd: openSync("/dev/null", "w"), sync: true });
       const inv = inventory(inventoryPath);
-      const { detection } = setupDetection(cfg, inv, new Baseline(cfg.baseline.maxEntriesPerWorkload), log);
-      let events = 0;
-      const pipeline = new Pipeline(cfg, inv, (ev) => {
-        events++;
-        detection.onEvent(ev);
+      const engine = buildEngine({
+        config: cfg,
+        containers: inv,
+        baseline: new Baseline(cfg.baseline.maxEntriesPerWorkload),
+        log,
+        logEvents: false,
       });
-      let handler = pipeline.handlerFor("file");
+      const { pipeline, detection } = engine;
+      let handler = engine.handlerFor("file");
       if (want.has("decoder")) {
         const decode = makeDecodeFast(decodePacket);
         const p = new DecodedPacket();
@@ -235,13 +237,13 @@ export function runReplayMode(
       let packets: number | null = null;
       if (want.has("reader")) packets = readClassicFast(file, handler);
       if (packets === null) packets = readPcapFile(file, handler).packets;
-      pipeline.finish();
+      engine.finish();
       return {
         mode,
         packets,
         seconds: elapsed(t),
         cpuSeconds: cpuSince(c),
-        events,
+        events: engine.events,
         alerts: detection.alerts.stats().fired,
         flowsCreated: pipeline.tracker.stats().created,
         rssMb: rss(),

@@ -28,6 +28,20 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import {
+  LINKTYPE_ETHERNET,
+  LINKTYPE_IPV4,
+  LINKTYPE_IPV6,
+  LINKTYPE_LINUX_SLL,
+  LINKTYPE_LINUX_SLL2,
+  LINKTYPE_LOOP,
+  LINKTYPE_NULL,
+  LINKTYPE_PPP,
+  LINKTYPE_PPP_HDLC,
+  LINKTYPE_RAW,
+  LINKTYPE_RAW_DLT12,
+  LINKTYPE_RAW_DLT14,
+} from "../../src/capture/packet.js";
 import { PcapWriter } from "../support/pcap-writer.js";
 import { Scenario, type ScenarioOutput } from "../support/scenario.js";
 
@@ -206,6 +220,115 @@ function imageLabelIgnored(): ScenarioOutput {
   return s.build();
 }
 
+function slowScan(): ScenarioOutput {
+  const s = shop({ webLabels: { "netmon.egress": "db" } });
+  // web may reach db on any port, and probes 40 of them, one every 75 s (4 in any 5 min, under the
+  // short window's 15): only 5432 answers. The failed attempts add up in the 1 h window, which the
+  // detector checks once a minute of event time (onTick): one slow port-scan.
+  for (let i = 0; i < 40; i++) {
+    const port = i === 20 ? 5432 : 1000 + i * 7;
+    s.tcp(10 * SEC + i * 75 * SEC, "shop-web-1", "shop-db-1", port, port === 5432 ? "closed" : "rejected", 5);
+  }
+  return s.build();
+}
+
+function alertResolves(): ScenarioOutput {
+  const s = shop({ webLabels: { "netmon.egress": "db:5432/tcp" } });
+  // The database traffic of a working app, every 30 s for 40 min: packet time keeps moving.
+  s.every(5 * SEC, 30 * SEC, 80, (t) => s.tcp(t, "shop-web-1", "shop-db-1", 5432, "closed", 40));
+  // One call to a server nothing allows, then quiet: after alerts.resolveAfterSeconds (15 min) of
+  // event time the alert resolves, inside the capture; the same call at 30 min is a new incident.
+  s.tcp(1 * MIN, "shop-web-1", "198.51.100.23", 4444, "closed", 1_500);
+  s.tcp(2 * MIN, "shop-web-1", "198.51.100.23", 4444, "closed", 1_500);
+  s.tcp(30 * MIN, "shop-web-1", "198.51.100.23", 4444, "closed", 1_500);
+  return s.build();
+}
+
+function dnsAnswerExpires(): ScenarioOutput {
+  const s = shop();
+  // api.example.com answered with a 30 s TTL, kept dns.minTtlSeconds (60 s): the call at 20 s is
+  // allowed by name; at 5 min the name is gone (no new lookup), so the address is unknown again.
+  s.dns(1 * SEC, "shop-web-1", GATEWAY, "api.example.com", { ips: ["203.0.113.50"] }, 30);
+  s.tcp(20 * SEC, "shop-web-1", "203.0.113.50", 443, "closed", 1_200);
+  s.tcp(5 * MIN, "shop-web-1", "203.0.113.50", 443, "closed", 1_200);
+  // A fresh lookup makes the next call allowed again.
+  s.dns(6 * MIN, "shop-web-1", GATEWAY, "api.example.com", { ips: ["203.0.113.50"] }, 30);
+  s.tcp(6 * MIN + 100, "shop-web-1", "203.0.113.50", 443, "closed", 1_200);
+  return s.build();
+}
+
+/**
+ * The traffic of every linktype-* case, the same whatever the link layer: web resolves
+ * api.example.com and calls it (allowed by name), queries db (allowed by label), and connects to a
+ * destination nothing allows. `family: 6` runs it over IPv6 (gateway fd00:30::1).
+ */
+export function linkTypeTraffic(linkType: number, family: 4 | 6 = 4): ScenarioOutput {
+  const v6 = family === 6;
+  const s = new Scenario({ network: "shop_default", gateway: GATEWAY, linkType, family })
+    .container({
+      name: "shop-web-1",
+      ip: "172.30.0.2",
+      ip6: "fd00:30::2",
+      project: "shop",
+      service: "web",
+      image: "shop/web:1.4",
+      exposed: ["8080/tcp"],
+      labels: { "netmon.egress": "db:5432/tcp" },
+    })
+    .container({
+      name: "shop-db-1",
+      ip: "172.30.0.3",
+      ip6: "fd00:30::3",
+      project: "shop",
+      service: "db",
+      image: "postgres:16",
+      exposed: ["5432/tcp"],
+    });
+  const api = v6 ? "2001:db8:50::50" : "203.0.113.50";
+  s.dns(1 * SEC, "shop-web-1", v6 ? "fd00:30::1" : GATEWAY, "api.example.com", { ips: [api] });
+  s.tcp(1 * SEC + 10, "shop-web-1", api, 443, "closed", 1_200);
+  s.tcp(2 * SEC, "shop-web-1", "shop-db-1", 5432, "closed", 300);
+  s.tcp(5 * SEC, "shop-web-1", v6 ? "2001:db8:23::23" : "198.51.100.23", 4444, "closed", 1_500);
+  return s.build();
+}
+
+/** Link types of the linktype-* cases (IPv4 traffic unless the type carries IPv6 only). */
+export const LINK_TYPE_CASES: readonly { name: string; linkType: number; family: 4 | 6; what: string }[] = [
+  { name: "linktype-ethernet", linkType: LINKTYPE_ETHERNET, family: 4, what: "on the bridge (Ethernet)" },
+  { name: "linktype-sll", linkType: LINKTYPE_LINUX_SLL, family: 4, what: "as Linux cooked v1 (LINUX_SLL)" },
+  {
+    name: "linktype-sll2",
+    linkType: LINKTYPE_LINUX_SLL2,
+    family: 4,
+    what: "as `tcpdump -i any` writes it (LINUX_SLL2)",
+  },
+  { name: "linktype-raw", linkType: LINKTYPE_RAW, family: 4, what: "as raw IP (RAW, 101)" },
+  { name: "linktype-raw-dlt12", linkType: LINKTYPE_RAW_DLT12, family: 4, what: "as raw IP (DLT_RAW 12)" },
+  { name: "linktype-raw-dlt14", linkType: LINKTYPE_RAW_DLT14, family: 4, what: "as raw IP (DLT_RAW 14)" },
+  { name: "linktype-raw-ipv4", linkType: LINKTYPE_IPV4, family: 4, what: "as raw IPv4 (IPV4, 228)" },
+  { name: "linktype-null", linkType: LINKTYPE_NULL, family: 4, what: "with a BSD loopback header (NULL)" },
+  {
+    name: "linktype-loop",
+    linkType: LINKTYPE_LOOP,
+    family: 4,
+    what: "with an OpenBSD loopback header (LOOP)",
+  },
+  { name: "linktype-ppp", linkType: LINKTYPE_PPP, family: 4, what: "over PPP (PPP)" },
+  { name: "linktype-ppp-hdlc", linkType: LINKTYPE_PPP_HDLC, family: 4, what: "over PPP in HDLC framing" },
+  {
+    name: "linktype-ethernet-ipv6",
+    linkType: LINKTYPE_ETHERNET,
+    family: 6,
+    what: "over IPv6 on the bridge (Ethernet)",
+  },
+  {
+    name: "linktype-raw-ipv6",
+    linkType: LINKTYPE_IPV6,
+    family: 6,
+    what: "over IPv6 as raw IPv6 (IPV6, 229)",
+  },
+];
+
 export const CASES: readonly GoldenCase[] = [
   {
     name: "benign-web-db",
@@ -263,12 +386,40 @@ export const CASES: readonly GoldenCase[] = [
     build: learnThenMonitor,
   },
   {
+    name: "slow-scan",
+    description:
+      "web probes 40 ports of db (allowed) one every 75 s, all refused but one: under the short window's " +
+      "threshold, one slow port-scan from the 1 h window (found on a detector tick)",
+    build: slowScan,
+  },
+  {
+    name: "alert-resolves",
+    description:
+      "one call to an undeclared server at 1 and 2 min, then 28 min of allowed traffic: the alert resolves " +
+      "after 15 min of quiet inside the capture, and the call at 30 min opens a new alert",
+    build: alertResolves,
+  },
+  {
+    name: "dns-answer-expires",
+    description:
+      "a name allowed by rule, answered with a 30 s TTL (kept 60 s): allowed at 20 s, alerted at 5 min " +
+      "when the answer has expired, allowed again after a fresh lookup",
+    build: dnsAnswerExpires,
+  },
+  {
     name: "image-label-ignored",
     description:
       "netmon.egress=0.0.0.0/0 from the image is ignored (agent-1 alerted); the same rule set on the " +
       "container itself is honoured (agent-2 not alerted)",
     build: imageLabelIgnored,
   },
+  ...LINK_TYPE_CASES.map((c) => ({
+    name: c.name,
+    description:
+      `web's DNS lookup, allowed calls and one undeclared destination, captured ${c.what}: ` +
+      `the alerts of ${c.family === 6 ? "linktype-ethernet-ipv6" : "linktype-ethernet"}`,
+    build: () => linkTypeTraffic(c.linkType, c.family),
+  })),
 ];
 
 export interface GeneratedCase {
@@ -288,10 +439,10 @@ export function makeCases(dir = CASES_DIR): GeneratedCase[] {
   return CASES.map((c) => {
     const caseDir = join(dir, c.name);
     mkdirSync(caseDir, { recursive: true });
-    const { pcapRecords, inventory } = c.build();
+    const { pcapRecords, inventory, linkType } = c.build();
     const pcap = join(caseDir, "capture.pcap");
     const inventoryPath = join(caseDir, "inventory.json");
-    writeFileSync(pcap, new PcapWriter(pcapRecords).toPcap());
+    writeFileSync(pcap, new PcapWriter(pcapRecords).toPcap({ linkType }));
     writeFileSync(inventoryPath, `${JSON.stringify(inventory, null, 2)}\n`);
     return {
       name: c.name,

@@ -88,6 +88,14 @@ describe("netmon CLI (no Docker needed)", () => {
     ["detectors:\n  unusual-listener:\n    severity: loud\n", "detectors.unusual-listener.severity"],
     ["blocking:\n  mode: maybe\n", "blocking.mode"],
     ["blocking:\n  neverBlock: [10.0.0.0/40]\n", "blocking.neverBlock.0"],
+    [
+      "blocking:\n  rules: [{ detector: conection-burst, scope: container }]\n",
+      "blocking.rules.0.detector: unknown detector",
+    ],
+    [
+      "blocking:\n  rules: [{ detector: connection-burst, shapes: [portscan], scope: container }]\n",
+      "blocking.rules.0.shapes.0",
+    ],
     ["policy:\n  workloads:\n    - match: {}\n", "policy.workloads.0.match"],
     ["alertmanager:\n  urls: [ftp://am]\n", "alertmanager.urls.0"],
     ["mode: [learn\n", "bad.yaml:2:1"],

@@ -1,5 +1,6 @@
 /**
- * Builds real wire bytes for tests and fixtures: Ethernet (with 802.1Q / 802.1ad tags), Linux SLL,
+ * Builds real wire bytes for tests and fixtures: Ethernet (with 802.1Q / 802.1ad tags), Linux SLL
+ * v1 and v2, BSD null / loopback, PPP, Cisco HDLC (any of them around an IP packet: linkLayer),
  * IPv4 (with options and fragments), IPv6 (with an extension-header chain), TCP and UDP.
  *
  * Lengths are always right unless an override asks for a lie. Checksums:
@@ -11,10 +12,34 @@
  * that module and of the decoder do not check the code against itself.
  */
 
+import {
+  LINKTYPE_ETHERNET,
+  LINKTYPE_IPV4,
+  LINKTYPE_IPV6,
+  LINKTYPE_LINUX_SLL,
+  LINKTYPE_LINUX_SLL2,
+  LINKTYPE_LOOP,
+  LINKTYPE_NULL,
+  LINKTYPE_PPP,
+  LINKTYPE_PPP_HDLC,
+  LINKTYPE_RAW,
+  LINKTYPE_RAW_DLT12,
+  LINKTYPE_RAW_DLT14,
+} from "../../src/capture/packet.js";
+
 const ETHERTYPE_IPV4 = 0x0800;
 const ETHERTYPE_IPV6 = 0x86dd;
 const TPID_8021Q = 0x8100;
 const TPID_8021AD = 0x88a8;
+/** BSD address families (AF_INET6 is 24 on NetBSD/OpenBSD, 28 on FreeBSD, 30 on macOS). */
+const AF_INET = 2;
+const AF_INET6_BSD = 24;
+const AF_INET6_FREEBSD = 28;
+const AF_INET6_DARWIN = 30;
+/** PPP protocol numbers for IPv4 and IPv6. */
+const PPP_IPV4 = 0x0021;
+const PPP_IPV6 = 0x0057;
+const ARPHRD_ETHER = 1;
 
 /** Parses dotted-quad IPv4 or any RFC 4291 IPv6 text (incl. "::" and an IPv4 tail) to 4 or 16 bytes. */
 export function ipBytes(text: string): Buffer {
@@ -145,12 +170,15 @@ export function ethernet(o: EthernetOptions): Buffer {
 }
 
 export interface SllOptions {
+  /** The protocol field: an EtherType for most device types. */
   etherType: number;
   payload: Buffer;
   /** 0 = to us, 4 = sent by us (default). */
   packetType?: number;
   /** Link-layer address (up to 8 bytes); default a MAC. */
   addr?: Buffer;
+  /** Linux ARPHRD_ device type; default 1 (ARPHRD_ETHER). */
+  arphrd?: number;
 }
 
 /** Linux "cooked" capture header (LINKTYPE_LINUX_SLL, 16 bytes) followed by the payload. */
@@ -158,11 +186,138 @@ export function linuxSll(o: SllOptions): Buffer {
   const head = Buffer.alloc(16);
   const addr = o.addr ?? macBytes("02:42:ac:11:00:02");
   head.writeUInt16BE(o.packetType ?? 4, 0);
-  head.writeUInt16BE(1, 2); // ARPHRD_ETHER
+  head.writeUInt16BE(o.arphrd ?? ARPHRD_ETHER, 2);
   head.writeUInt16BE(addr.length, 4);
   addr.copy(head, 6, 0, Math.min(8, addr.length));
   head.writeUInt16BE(o.etherType, 14);
   return Buffer.concat([head, o.payload]);
+}
+
+export interface Sll2Options extends SllOptions {
+  /** Interface index of the capturing device (`tcpdump -i any` records it); default 2. */
+  ifindex?: number;
+}
+
+/** Linux cooked capture v2 header (LINKTYPE_LINUX_SLL2, 20 bytes) followed by the payload. */
+export function linuxSll2(o: Sll2Options): Buffer {
+  const head = Buffer.alloc(20);
+  const addr = o.addr ?? macBytes("02:42:ac:11:00:02");
+  head.writeUInt16BE(o.etherType, 0);
+  // 2..3 reserved, must be zero
+  head.writeUInt32BE((o.ifindex ?? 2) >>> 0, 4);
+  head.writeUInt16BE(o.arphrd ?? ARPHRD_ETHER, 8);
+  head[10] = o.packetType ?? 4;
+  head[11] = Math.min(255, addr.length);
+  addr.copy(head, 12, 0, Math.min(8, addr.length));
+  return Buffer.concat([head, o.payload]);
+}
+
+export interface BsdLoopbackOptions {
+  /** Address family: 2 for IPv4, 24 / 28 / 30 for IPv6. */
+  family: number;
+  payload: Buffer;
+  /** LINKTYPE_NULL uses the capturing host's order (default "le", as on x86); LINKTYPE_LOOP uses "be". */
+  byteOrder?: "le" | "be";
+}
+
+/** BSD loopback header (LINKTYPE_NULL / LINKTYPE_LOOP: a 4-byte address family) followed by the payload. */
+export function bsdLoopback(o: BsdLoopbackOptions): Buffer {
+  const head = Buffer.alloc(4);
+  if (o.byteOrder === "be") head.writeUInt32BE(o.family >>> 0, 0);
+  else head.writeUInt32LE(o.family >>> 0, 0);
+  return Buffer.concat([head, o.payload]);
+}
+
+export interface PppOptions {
+  /** PPP protocol: 0x0021 IPv4, 0x0057 IPv6, or another. */
+  protocol: number;
+  payload: Buffer;
+  /** Write the RFC 1662 address and control bytes 0xff 0x03 first (default true). */
+  addressControl?: boolean;
+  /** Protocol-field compression: the protocol in one byte (it must be below 0x100). */
+  compressProtocol?: boolean;
+}
+
+/** A PPP frame (LINKTYPE_PPP, or LINKTYPE_PPP_HDLC with the address/control bytes). */
+export function ppp(o: PppOptions): Buffer {
+  const ac = (o.addressControl ?? true) ? Buffer.from([0xff, 0x03]) : Buffer.alloc(0);
+  let proto: Buffer;
+  if (o.compressProtocol) {
+    if (o.protocol > 0xff) throw new Error(`PPP protocol 0x${o.protocol.toString(16)} cannot be compressed`);
+    proto = Buffer.from([o.protocol]);
+  } else {
+    proto = Buffer.alloc(2);
+    proto.writeUInt16BE(o.protocol & 0xffff, 0);
+  }
+  return Buffer.concat([ac, proto, o.payload]);
+}
+
+/** A Cisco HDLC frame (in LINKTYPE_PPP_HDLC captures): address 0x0f (unicast) or 0x8f, control 0, EtherType. */
+export function ciscoHdlc(o: { etherType: number; payload: Buffer; address?: number }): Buffer {
+  const head = Buffer.alloc(4);
+  head[0] = o.address ?? 0x0f;
+  head.writeUInt16BE(o.etherType, 2);
+  return Buffer.concat([head, o.payload]);
+}
+
+export interface LinkLayerOptions {
+  /** Ethernet source MAC, and the sender address in Linux cooked headers. */
+  srcMac?: string;
+  dstMac?: string;
+  /** IPv6 address family for LINKTYPE_NULL / LINKTYPE_LOOP; default 24. */
+  inet6Family?: 24 | 28 | 30;
+}
+
+/** The IPv6 address families a BSD loopback header may carry. */
+export const BSD_INET6_FAMILIES = [AF_INET6_BSD, AF_INET6_FREEBSD, AF_INET6_DARWIN] as const;
+
+/**
+ * An IP packet (IPv4 or IPv6, from its version nibble) in the link-layer header of `linkType`, as a
+ * capture of that type holds it. LINKTYPE_IPV4 / LINKTYPE_IPV6 and the raw types add nothing.
+ */
+export function linkLayer(linkType: number, ip: Buffer, o: LinkLayerOptions = {}): Buffer {
+  const v6 = ip.length > 0 && ip[0]! >> 4 === 6;
+  const etherType = v6 ? ETHERTYPE_IPV6 : ETHERTYPE_IPV4;
+  const addr = o.srcMac === undefined ? undefined : macBytes(o.srcMac);
+  const family = v6 ? (o.inet6Family ?? AF_INET6_BSD) : AF_INET;
+  switch (linkType) {
+    case LINKTYPE_ETHERNET:
+      return ethernet({ src: o.srcMac, dst: o.dstMac, etherType, payload: ip });
+    case LINKTYPE_LINUX_SLL:
+      return linuxSll({ etherType, payload: ip, addr });
+    case LINKTYPE_LINUX_SLL2:
+      return linuxSll2({ etherType, payload: ip, addr });
+    case LINKTYPE_RAW:
+    case LINKTYPE_RAW_DLT12:
+    case LINKTYPE_RAW_DLT14:
+    case LINKTYPE_IPV4:
+    case LINKTYPE_IPV6:
+      return ip;
+    case LINKTYPE_NULL:
+      return bsdLoopback({ family, payload: ip, byteOrder: "le" });
+    case LINKTYPE_LOOP:
+      return bsdLoopback({ family, payload: ip, byteOrder: "be" });
+    case LINKTYPE_PPP:
+    case LINKTYPE_PPP_HDLC:
+      return ppp({ protocol: v6 ? PPP_IPV6 : PPP_IPV4, payload: ip });
+    default:
+      throw new Error(`linkLayer: no builder for link type ${linkType}`);
+  }
+}
+
+/**
+ * An untagged Ethernet frame re-written for `linkType`: the same IP packet, the source MAC kept as
+ * the cooked header's sender address. Ethernet gives the frame itself back.
+ */
+export function relinkEthernet(frame: Buffer, linkType: number): Buffer {
+  if (linkType === LINKTYPE_ETHERNET) return frame;
+  if (frame.length < 14) throw new Error("relinkEthernet: shorter than an Ethernet header");
+  const type = frame.readUInt16BE(12);
+  if (type !== ETHERTYPE_IPV4 && type !== ETHERTYPE_IPV6) {
+    throw new Error(`relinkEthernet: EtherType 0x${type.toString(16)} is not untagged IP`);
+  }
+  const srcMac = [...frame.subarray(6, 12)].map((b) => b.toString(16).padStart(2, "0")).join(":");
+  return linkLayer(linkType, frame.subarray(14), { srcMac });
 }
 
 export interface Ipv4Options {
@@ -403,4 +558,4 @@ function frame(o: PacketOptions, ip: Buffer): Buffer {
   });
 }
 
-export { ETHERTYPE_IPV4, ETHERTYPE_IPV6, TPID_8021AD, TPID_8021Q };
+export { AF_INET, ETHERTYPE_IPV4, ETHERTYPE_IPV6, PPP_IPV4, PPP_IPV6, TPID_8021AD, TPID_8021Q };

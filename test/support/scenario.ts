@@ -14,9 +14,9 @@
  * per source address from 40000 up. Records come out sorted by time (stable for equal times).
  */
 import { createHash } from "node:crypto";
-import { TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN } from "../../src/capture/packet.js";
+import { LINKTYPE_ETHERNET, TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN } from "../../src/capture/packet.js";
 import { buildDns, type RecordSpec } from "./dns-builder.js";
-import { tcpPacket, udpPacket } from "./packet-builder.js";
+import { relinkEthernet, tcpPacket, udpPacket } from "./packet-builder.js";
 import type { PcapRecord } from "./pcap-writer.js";
 
 /** 2026-01-01T00:00:00Z: the default scenario start. */
@@ -27,6 +27,8 @@ export interface ContainerSpec {
   name: string;
   /** IPv4 address on the scenario network. */
   ip: string;
+  /** IPv6 address on it (GlobalIPv6Address); the container's traffic uses it in a `family: 6` scenario. */
+  ip6?: string;
   /** Compose project and service: set as the com.docker.compose.* labels. */
   project?: string;
   service?: string;
@@ -58,6 +60,8 @@ export interface DnsAnswers {
 export interface ScenarioOutput {
   pcapRecords: PcapRecord[];
   inventory: unknown[];
+  /** The link type of the records, for the capture file header. */
+  linkType: number;
 }
 
 export interface ScenarioOptions {
@@ -67,6 +71,14 @@ export interface ScenarioOptions {
   network?: string;
   /** Its gateway (the host side of the bridge); default "172.30.0.1". */
   gateway?: string;
+  /**
+   * Link-layer header of the records (a LINKTYPE_ value); default LINKTYPE_ETHERNET, as captured on
+   * the bridge. Others carry the same IP packets, as `tcpdump -i any` (Linux cooked) or other capture
+   * points would write them.
+   */
+  linkType?: number;
+  /** Address family of containers' traffic: 6 uses each container's ip6; default 4. */
+  family?: 4 | 6;
 }
 
 const FIRST_PORT = 40_000;
@@ -102,6 +114,8 @@ export class Scenario {
   readonly t0: number;
   readonly network: string;
   readonly gateway: string;
+  readonly linkType: number;
+  readonly family: 4 | 6;
   private readonly containers: ContainerSpec[] = [];
   private readonly records: PcapRecord[] = [];
   private readonly nextPort = new Map<string, number>();
@@ -111,11 +125,16 @@ export class Scenario {
     this.t0 = opts.t0 ?? SCENARIO_T0;
     this.network = opts.network ?? "golden_default";
     this.gateway = opts.gateway ?? "172.30.0.1";
+    this.linkType = opts.linkType ?? LINKTYPE_ETHERNET;
+    this.family = opts.family ?? 4;
   }
 
   container(spec: ContainerSpec): this {
     if (this.containers.some((c) => c.name === spec.name)) throw new Error(`container ${spec.name} twice`);
     if (!isIp(spec.ip)) throw new Error(`container ${spec.name}: bad ip ${spec.ip}`);
+    if (spec.ip6 !== undefined && !spec.ip6.includes(":")) {
+      throw new Error(`container ${spec.name}: bad ip6 ${spec.ip6}`);
+    }
     this.containers.push(spec);
     return this;
   }
@@ -228,9 +247,14 @@ export class Scenario {
     return this;
   }
 
-  /** The pcap records so far, sorted by time (stable: same-time packets keep their order). */
+  /**
+   * The pcap records so far, sorted by time (stable: same-time packets keep their order), in the
+   * scenario's link type.
+   */
   pcapRecords(): PcapRecord[] {
-    return [...this.records].sort((a, b) => a.tsMs - b.tsMs);
+    const sorted = [...this.records].sort((a, b) => a.tsMs - b.tsMs);
+    if (this.linkType === LINKTYPE_ETHERNET) return sorted;
+    return sorted.map((r) => ({ ...r, data: relinkEthernet(r.data, this.linkType) }));
   }
 
   /**
@@ -280,7 +304,7 @@ export class Scenario {
             [this.network]: {
               NetworkID: networkId,
               IPAddress: c.ip,
-              GlobalIPv6Address: "",
+              GlobalIPv6Address: c.ip6 ?? "",
               MacAddress: macOf(c.ip),
               Gateway: this.gateway,
             },
@@ -292,7 +316,7 @@ export class Scenario {
   }
 
   build(): ScenarioOutput {
-    return { pcapRecords: this.pcapRecords(), inventory: this.inventory() };
+    return { pcapRecords: this.pcapRecords(), inventory: this.inventory(), linkType: this.linkType };
   }
 
   /** A container name (running at t) or an IP address. */
@@ -304,7 +328,9 @@ export class Scenario {
     if (t < from || (c.finishedAt !== undefined && t > c.finishedAt)) {
       throw new Error(`container ${who} is not running at t=${t} ms`);
     }
-    return { ip: c.ip, mac: macOf(c.ip) };
+    if (this.family === 4) return { ip: c.ip, mac: macOf(c.ip) };
+    if (c.ip6 === undefined) throw new Error(`container ${who} has no ip6 for a family 6 scenario`);
+    return { ip: c.ip6, mac: macOf(c.ip) };
   }
 
   private allocatePort(ip: string): number {

@@ -1,22 +1,18 @@
 import { describe, expect, it } from "vitest";
 import type { Alert, AlertSink, AlertTransition } from "../../src/alerts/alert.js";
 import { AlertManager } from "../../src/alerts/alert-manager.js";
+import { alertsSchema } from "../../src/alerts/alerts-config.js";
 import type { Finding } from "../../src/alerts/finding.js";
 import { fingerprintOf } from "../../src/alerts/fingerprint.js";
 import type { ContainerRef } from "../../src/events.js";
+import { SHOP_WEB } from "../support/fixtures.js";
 
 const T0 = 1_700_000_000_000;
 const MIN = 60_000;
 /** sha256(JSON ["egress","shop/web","203.0.113.7:443/tcp"]) truncated: changing it breaks stored ids. */
 const PINNED = "0bf3814a6285ab33";
 
-const WEB: ContainerRef = {
-  id: "0123456789abcdef0123456789abcdef",
-  name: "shop-web-1",
-  image: "shop/web:1.2",
-  service: "web",
-  project: "shop",
-};
+const WEB: ContainerRef = { ...SHOP_WEB };
 
 function finding(extra: Partial<Finding> = {}): Finding {
   return {
@@ -245,17 +241,55 @@ describe("AlertManager", () => {
     expect(mgr.active()[0]?.severity).toBe("critical");
   });
 
-  // An action set by an earlier sink (the blocker) is seen by later sinks; snapshots are frozen.
-  it("records actions and hands sinks frozen snapshots", () => {
+  // The decide stage (the blocker) sets the action before any sink hears of the alert; snapshots are frozen.
+  it("decides the action before the sinks and hands them frozen snapshots", () => {
     const later = recorder();
-    const mgr = new AlertManager([]);
-    mgr.addSink({ onAlert: (a) => mgr.setAction(a.fingerprint, "blocked") });
-    mgr.addSink(later);
+    const asked: string[] = [];
+    const mgr = new AlertManager([later], {
+      decide: {
+        decide: (a, transition) => {
+          asked.push(transition);
+          return a.count === 1 ? "blocked" : null;
+        },
+      },
+      suppressMs: 0,
+      resolveAfterMs: 1000,
+    });
     const a = mgr.onFinding(finding());
     expect(later.calls[0]?.alert.action).toBe("blocked");
     expect(Object.isFrozen(later.calls[0]?.alert)).toBe(true);
     expect(a.action).toBe("blocked");
-    expect(mgr.setAction("0000000000000000", "blocked")).toBe(false);
+    // null keeps the action already decided; a resolution is not a decision.
+    mgr.onFinding(finding({ ts: T0 + 1 }));
+    expect(later.calls[1]?.alert.action).toBe("blocked");
+    mgr.tick(T0 + 10_000);
+    expect(asked).toEqual(["fired", "repeated"]);
+    expect(later.calls.map((c) => c.transition)).toEqual(["fired", "repeated", "resolved"]);
+  });
+
+  // A decider that throws is counted like a failing sink; the alert is still logged, with no action.
+  it("survives a decider that throws", () => {
+    const later = recorder();
+    const mgr = new AlertManager([later], {
+      decide: {
+        decide: () => {
+          throw new Error("iptables missing");
+        },
+      },
+    });
+    mgr.onFinding(finding());
+    expect(mgr.stats().sinkErrors).toBe(1);
+    expect(later.calls[0]?.alert.action).toBe("none");
+  });
+
+  // A finding after resolveAfterMs of quiet opens a new alert even with no tick in between (replay).
+  it("resolves a quiet alert before folding a later finding into it", () => {
+    const later = recorder();
+    const mgr = new AlertManager([later], { resolveAfterMs: 1000, suppressMs: 60_000 });
+    mgr.onFinding(finding());
+    mgr.onFinding(finding({ ts: T0 + 1500 }));
+    expect(later.calls.map((c) => c.transition)).toEqual(["fired", "resolved", "fired"]);
+    expect(mgr.stats().resolved).toBe(1);
   });
 
   // Out-of-order findings do not move lastSeen back nor replace the newer description.
@@ -266,11 +300,15 @@ describe("AlertManager", () => {
     expect(a).toMatchObject({ count: 2, firstSeen: T0, lastSeen: T0 + 10, summary: "new" });
   });
 
-  // Options that would break the invariants fail at construction.
+  // Options that would break the invariants are refused where they come from: the config schema.
   it("rejects invalid options", () => {
-    expect(() => new AlertManager([], { maxActive: 0 })).toThrow(/maxActive/);
-    expect(() => new AlertManager([], { resolveAfterMs: 0 })).toThrow(/resolveAfterMs/);
-    expect(() => new AlertManager([], { suppressMs: -1 })).toThrow(/suppressMs/);
+    expect(alertsSchema.safeParse({ maxActive: 0 }).error?.issues[0]?.path).toEqual(["maxActive"]);
+    expect(alertsSchema.safeParse({ resolveAfterSeconds: 0 }).error?.issues[0]?.path).toEqual([
+      "resolveAfterSeconds",
+    ]);
+    expect(alertsSchema.safeParse({ suppressSeconds: -1 }).error?.issues[0]?.path).toEqual([
+      "suppressSeconds",
+    ]);
   });
 });
 

@@ -1,47 +1,21 @@
 import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import type { Alert } from "../../src/alerts/alert.js";
 import { alertmanagerSchema } from "../../src/alerts/alertmanager-options.js";
-import {
-  AlertmanagerSink,
-  type AlertmanagerSinkOptions,
-  type AmAlert,
-  alertnameOf,
-  type TimerHandle,
-  toAmAlert,
-} from "../../src/alerts/alertmanager-sink.js";
+import { type AmAlert, alertnameOf, toAmAlert } from "../../src/alerts/alertmanager-payload.js";
+import { AlertmanagerSink, type AlertmanagerSinkOptions } from "../../src/alerts/alertmanager-sink.js";
+import type { TimerHandle } from "../../src/alerts/alertmanager-transport.js";
 import { fingerprintOf } from "../../src/alerts/fingerprint.js";
-import type { Logger } from "../../src/logger.js";
+import { alertOf } from "../support/fixtures.js";
+import { captureLog } from "../support/log-capture.js";
 
 const T0 = Date.UTC(2024, 0, 2, 3, 4, 5, 678);
 const T0_ISO = "2024-01-02T03:04:05.678Z";
 const FP = fingerprintOf("unexpected-outbound", "shop/web", "203.0.113.7:443/tcp");
 
 function alert(extra: Partial<Alert> = {}): Alert {
-  return {
-    fingerprint: FP,
-    detector: "unexpected-outbound",
-    severity: "warning",
-    workload: "shop/web",
-    container: {
-      id: "0123456789abcdef0123456789abcdef",
-      name: "shop-web-1",
-      image: "shop/web:1.2",
-      service: "web",
-      project: "shop",
-    },
-    summary: "shop-web-1 connected to api.example.com (203.0.113.7:443/tcp)",
-    src: { ip: "172.18.0.5", port: 40312, proto: "tcp" },
-    dst: { ip: "203.0.113.7", port: 443, proto: "tcp", names: ["api.example.com"] },
-    count: 1,
-    firstSeen: T0,
-    lastSeen: T0,
-    action: "none",
-    state: "active",
-    ...extra,
-  };
+  return alertOf({ fingerprint: FP, detector: "unexpected-outbound", firstSeen: T0, lastSeen: T0, ...extra });
 }
 
 /** Distinct alerts: fingerprint n. */
@@ -120,15 +94,6 @@ async function deadUrl(): Promise<string> {
   return am.url;
 }
 
-function capture(): { log: Logger; lines: Record<string, unknown>[] } {
-  const lines: Record<string, unknown>[] = [];
-  const log = pino(
-    { level: "debug", formatters: { level: (label) => ({ level: label }) } },
-    { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) },
-  );
-  return { log, lines };
-}
-
 /** Real timers, tracked, so a test can assert that close() left none behind. */
 function trackedTimers() {
   const live = new Set<ReturnType<typeof setTimeout>>();
@@ -151,7 +116,7 @@ function trackedTimers() {
 }
 
 function makeSink(opts: Partial<AlertmanagerSinkOptions> & { urls: string[] }) {
-  const { log, lines } = capture();
+  const { log, lines } = captureLog();
   const timers = trackedTimers();
   const sink = new AlertmanagerSink({
     host: "test-host",
@@ -491,7 +456,7 @@ describe("AlertmanagerSink lifecycle", () => {
   });
 
   it("rejects bad URLs at construction; onAlert never throws, even when fetch does", async () => {
-    const { log } = capture();
+    const { log } = captureLog();
     expect(() => new AlertmanagerSink({ urls: ["ftp://127.0.0.1/"], log })).toThrow(/http or https/);
     expect(() => new AlertmanagerSink({ urls: ["127.0.0.1:9093"], log })).toThrow(/not a URL|http or https/);
     const boom = (): Promise<Response> => {

@@ -4,6 +4,7 @@ import type { FindingEndpoint, Severity } from "../../src/alerts/finding.js";
 import { type BlockingConfig, blockingSchema } from "../../src/block/block-config.js";
 import { decideBlock } from "../../src/block/decision.js";
 import type { BlockEntry } from "../../src/block/types.js";
+import { alertOf, SHOP_WEB } from "../support/fixtures.js";
 
 const T0 = 1_700_000_000_000;
 const DEFAULTS: BlockingConfig = blockingSchema.parse({});
@@ -15,22 +16,17 @@ const EXT4: FindingEndpoint = { ip: "203.0.113.7", port: 443, proto: "tcp" };
 const EXT6: FindingEndpoint = { ip: "2001:db8::7", port: 8443, proto: "udp" };
 
 function alert(extra: Partial<Alert> = {}): Alert {
-  return {
+  return alertOf({
     fingerprint: "0bf3814a6285ab33",
-    detector: "unexpected-outbound",
     severity: "critical",
-    workload: "shop/web",
-    container: { id: "c0ffee", name: "shop-web-1", image: "shop/web:1.2", service: "web", project: "shop" },
+    container: { ...SHOP_WEB, id: "c0ffee" },
     summary: "shop-web-1 connected to 203.0.113.7:443/tcp",
     src: { ip: V4, port: 40312, proto: "tcp" },
     dst: EXT4,
-    count: 1,
     firstSeen: T0,
     lastSeen: T0,
-    action: "none",
-    state: "active",
     ...extra,
-  };
+  });
 }
 
 function burst(shape: string, extra: Partial<Alert> = {}): Alert {

@@ -1,66 +1,34 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import type { Alert, AlertSink, AlertTransition } from "../../src/alerts/alert.js";
 import { AlertManager } from "../../src/alerts/alert-manager.js";
 import type { Finding } from "../../src/alerts/finding.js";
-import { fingerprintOf } from "../../src/alerts/fingerprint.js";
-import { Baseline } from "../../src/baseline/baseline.js";
 import { Blocker } from "../../src/block/blocker.js";
 import type { Argv } from "../../src/block/commands.js";
 import { recordingRunner } from "../../src/block/dry-run.js";
-import type { ExecResult, Runner } from "../../src/block/exec.js";
 import { Firewall } from "../../src/block/firewall.js";
-import { parseConfigText } from "../../src/config/load.js";
-import { Policy } from "../../src/config/policy.js";
 import type { ContainerRef } from "../../src/events.js";
 import type { ContainerInfo, NetworkAttachment } from "../../src/inventory/types.js";
-import type { Logger } from "../../src/logger.js";
+import { FakeHost } from "../support/fake-host.js";
+import { bridgeNetwork, containerInfo, SHOP_WEB } from "../support/fixtures.js";
+import { captureLog } from "../support/log-capture.js";
+import { policyFromYaml } from "../support/policy.js";
 
 const T0 = 1_700_000_000_000;
 const SEC = 1_000;
 const MIN = 60 * SEC;
 const HOUR = 60 * MIN;
 
-const ok = (stdout = ""): ExecResult => ({ ok: true, stdout, error: "" });
-const bad = (error: string): ExecResult => ({ ok: false, stdout: "", error });
-
 /**
- * A pretend kernel for the blocker: iptables answers as on a host with Docker (DOCKER-USER for IPv4,
- * for IPv6 only when `ip6` is on), ipsets hold elements with their timeouts and `ipset save` prints
- * them. Every argv is recorded; nothing is executed. `fail(argv)` scripts a failure.
+ * The pretend host of test/support/fake-host.ts as the blocker sees it: Docker's DOCKER-USER chain
+ * for IPv4, for IPv6 only when `ip6` is on.
  */
-class FakeKernel {
-  readonly calls: Argv[] = [];
-  readonly sets = new Map<string, Map<string, number>>();
-  fail: (argv: Argv) => string | null = () => null;
-
-  constructor(private readonly ip6 = true) {}
-
-  readonly run: Runner = (argv) => {
-    this.calls.push(argv);
-    const err = this.fail(argv);
-    if (err !== null) return bad(err);
-    const [tool, ...args] = argv;
-    if (tool === "ip6tables" && !this.ip6 && args.includes("DOCKER-USER"))
-      return bad("No chain/target/match");
-    if (tool === "iptables" || tool === "ip6tables") return ok();
-    if (tool === "conntrack") return bad("0 flow entries have been deleted.");
-    const [op, name = "", element = ""] = args;
-    const set = this.sets.get(name);
-    if (op === "create") {
-      if (!set) this.sets.set(name, new Map());
-      return ok();
-    }
-    if (!set) return bad("The set with the given name does not exist");
-    if (op === "flush") set.clear();
-    else if (op === "add") set.set(element, Number(args[args.indexOf("timeout") + 1] ?? 0));
-    else if (op === "del") set.delete(element);
-    else if (op === "save") return ok([...set].map(([el, t]) => `add ${name} ${el} timeout ${t}`).join("\n"));
-    return ok();
-  };
+class FakeKernel extends FakeHost {
+  constructor(ip6 = true) {
+    super({ dockerUser6: ip6 });
+  }
 
   /** The `ipset add` commands for block sets (not the never-block set), as text. */
   adds(): string[] {
@@ -74,51 +42,26 @@ class FakeKernel {
   }
 }
 
-/** A logger configured like src/logger.ts, writing parsed lines into an array. */
-function capture(): { log: Logger; lines: Record<string, unknown>[] } {
-  const lines: Record<string, unknown>[] = [];
-  const log = pino(
-    { level: "debug", base: { app: "netmon" }, formatters: { level: (label) => ({ level: label }) } },
-    { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) },
-  );
-  return { log, lines };
-}
-
-const WEB: ContainerRef = {
-  id: "0123456789abcdef0123456789abcdef",
-  name: "shop-web-1",
-  image: "shop/web:1.2",
-  service: "web",
-  project: "shop",
-};
+const WEB: ContainerRef = { ...SHOP_WEB };
 
 function net(ipv4: string | null, gateway: string | null, ipv6: string | null = null): NetworkAttachment {
-  return {
+  return bridgeNetwork({
     networkName: "shop_default",
     networkId: "net-shop",
     ipv4,
     ipv6,
     mac: "02:42:ac:12:00:02",
     gateway,
-    bridge: "br-0123456789ab",
-  };
+  });
 }
 
 function info(ref: ContainerRef, o: Partial<Omit<ContainerInfo, "ref">> = {}): ContainerInfo {
-  return {
-    ref,
+  return containerInfo(ref, {
     imageId: `sha256:${"0123456789abcdef".repeat(4)}`,
-    labels: {},
-    imageLabels: null,
     networks: [net("172.18.0.2", "172.18.0.1")],
-    pid: 4242,
-    exposedPorts: [],
-    publishedPorts: [],
     startedAt: T0 - HOUR,
-    finishedAt: null,
-    running: true,
     ...o,
-  };
+  });
 }
 
 /** An in-memory sink placed after the blocker: what the log and Alertmanager sinks would see. */
@@ -166,15 +109,11 @@ afterEach(() => {
 });
 
 function world(yaml: string, o: WorldOptions = {}): World {
-  const parsed = parseConfigText(yaml, "test.yaml");
-  if (!parsed.ok) throw new Error(parsed.errors.join("\n"));
-  const cfg = parsed.config;
   const containers = new Map((o.infos ?? [info(WEB)]).map((i) => [i.ref.id, i]));
   const inventory = { get: (id: string) => containers.get(id), all: () => [...containers.values()] };
-  const baseline = new Baseline(cfg.baseline.maxEntriesPerWorkload);
+  const { policy, config: cfg, baseline } = policyFromYaml(yaml, containers, { warn: () => {} });
   if (o.learned ?? true) baseline.touch("shop/web", T0 - 2 * HOUR);
-  const policy = new Policy({ config: cfg, containers, baseline, denylist: null, warn: () => {} });
-  const { log, lines } = capture();
+  const { log, lines } = captureLog({ base: { app: "netmon" } });
   const kernel = o.kernel ?? new FakeKernel();
   const dryRunCalls: Argv[] = [];
   const actions: string[] = [];
@@ -189,14 +128,18 @@ function world(yaml: string, o: WorldOptions = {}): World {
     ),
     dryRun: o.dryRun ?? false,
     resolvers: cfg.policy.dnsResolvers,
+    modeOf: (c, ts) => policy.modeOf(c, ts),
     statePath,
     log,
     onAction: (action, result) => actions.push(`${action}:${result}`),
     now: () => clock.now,
   });
   const sink = collector();
-  const alerts = new AlertManager([blocker, sink], { suppressMs: 5 * MIN, resolveAfterMs: 7 * 24 * HOUR });
-  blocker.attach(alerts, policy);
+  const alerts = new AlertManager([sink], {
+    suppressMs: 5 * MIN,
+    resolveAfterMs: 7 * 24 * HOUR,
+    decide: blocker,
+  });
   if (o.start ?? true) blocker.start();
   const emit = (f: Partial<Finding>): string =>
     alerts.onFinding({
@@ -337,25 +280,14 @@ describe("Blocker: who may be blocked", () => {
     expect(w.alerts.get(fp)?.action).toBe("none");
   });
 
-  // A resolved alert is the end of the incident: it never (re)blocks.
+  // A resolved alert is the end of the incident: the decide stage is not asked, nothing (re)blocks.
   it("ignores resolved transitions", () => {
     const w = world(ENFORCE);
-    const snapshot: Alert = {
-      fingerprint: fingerprintOf("unexpected-outbound", "shop/web", "203.0.113.7:443/tcp"),
-      detector: "unexpected-outbound",
-      severity: "critical",
-      workload: "shop/web",
-      container: WEB,
-      summary: "x",
-      dst: { ip: "203.0.113.7", port: 443, proto: "tcp" },
-      count: 1,
-      firstSeen: T0,
-      lastSeen: T0,
-      action: "none",
-      state: "resolved",
-    };
-    w.blocker.onAlert(snapshot, "resolved");
-    expect(w.kernel.adds()).toEqual([]);
+    w.emit({});
+    const adds = w.kernel.adds().length;
+    w.alerts.tick(T0 + 8 * 24 * HOUR);
+    expect(w.alerts.active()).toEqual([]);
+    expect(w.kernel.adds()).toHaveLength(adds);
   });
 });
 

@@ -69,6 +69,9 @@ describe("defaults", () => {
           portScanThreshold: 15,
           hostScanThreshold: 25,
           bruteForceThreshold: 30,
+          slowScanWindowMs: 3_600_000,
+          slowPortScanThreshold: 30,
+          slowHostScanThreshold: 50,
           maxTrackedContainers: 10_000,
           maxTargetsPerContainer: 4096,
         },
@@ -181,6 +184,11 @@ describe("invalid configurations", () => {
     ["a section that is a scalar", "flows: 5\n", "flows: "],
     ["docker.socketPath as a number", "docker:\n  socketPath: 5\n", "docker.socketPath: "],
     ["dns.maxEntries too small", "dns:\n  maxEntries: 1\n", "dns.maxEntries: "],
+    [
+      "dns.minTtlSeconds above maxTtlSeconds",
+      "dns:\n  minTtlSeconds: 600\n  maxTtlSeconds: 60\n",
+      "dns.maxTtlSeconds: must be at least minTtlSeconds",
+    ],
   ])("%s", (_label, text, expected) => {
     const errors = errorsOf(text);
     expect(errors.length).toBeGreaterThan(0);

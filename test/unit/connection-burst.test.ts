@@ -4,6 +4,8 @@ import type { Finding } from "../../src/alerts/finding.js";
 import type { Mode } from "../../src/config/schema.js";
 import { type DetectorContext, type DetectorInstance, NO_FINDINGS } from "../../src/detector-api.js";
 import type { ConnectionEvent, ConnectionState, ContainerRef, Proto } from "../../src/events.js";
+import { fakeDetectorContext } from "../support/detector-context.js";
+import { connectionEvent, containerRef } from "../support/fixtures.js";
 
 // Far from zero on purpose: nothing may depend on the wall clock.
 const T0 = 1_700_000_000_000;
@@ -11,7 +13,7 @@ const SEC = 1_000;
 const MIN = 60_000;
 
 function ref(name: string): ContainerRef {
-  return { id: `${name}-id`, name, image: `${name}:latest`, service: name, project: "proj" };
+  return containerRef(name, { image: `${name}:latest`, service: name, project: "proj" });
 }
 
 const WEB = ref("web-1");
@@ -23,12 +25,7 @@ const OFF = ref("off-1");
 function fakeContext(
   modes: Record<string, Mode> = { "learner-1": "learn", "off-1": "off" },
 ): DetectorContext {
-  return {
-    workloadOf: (c) => c.name,
-    modeOf: (c) => modes[c.name] ?? "monitor",
-    egress: () => ({ allowedBy: null, denylisted: false }),
-    listenAllowed: () => null,
-  };
+  return fakeDetectorContext({ modeOf: (c) => modes[c.name] ?? "monitor" });
 }
 
 interface EvOpts {
@@ -43,20 +40,18 @@ interface EvOpts {
 let nextSport = 40_000;
 
 function conn(state: ConnectionState, ts: number, o: EvOpts = {}): ConnectionEvent {
-  const from = o.from === undefined ? WEB : o.from;
-  const ev: ConnectionEvent = {
-    kind: "connection",
+  return connectionEvent({
     ts,
-    proto: o.proto ?? "tcp",
+    proto: o.proto,
     state,
-    src: { ip: "172.18.0.2", port: o.sport ?? nextSport++, container: from },
-    dst: { ip: o.ip ?? "198.18.0.5", port: o.port ?? 80, container: null },
-    direction: from === null ? "external" : "outbound",
+    from: o.from === undefined ? WEB : o.from,
+    srcPort: o.sport ?? nextSport++,
+    ip: o.ip ?? "198.18.0.5",
+    port: o.port ?? 80,
     packets: 2,
     iface: "br-test",
-  };
-  if (state !== "attempt") ev.durationMs = o.durationMs ?? 5;
-  return ev;
+    durationMs: state === "attempt" ? undefined : (o.durationMs ?? 5),
+  });
 }
 
 /** A whole connection as the flow tracker reports it: attempt then its outcome. */
@@ -290,6 +285,7 @@ describe("connection-burst: findings", () => {
     expect(at).toBe(15);
     expect(f).toEqual({
       detector: "connection-burst",
+      kind: "port-scan",
       severity: "warning",
       key: "port-scan:198.18.0.5",
       container: WEB,
@@ -411,17 +407,25 @@ describe("connection-burst: findings", () => {
   });
 });
 
+// The short window's memory; the long window (slowScanWindowMs) is off here and has its own memory
+// tests in connection-burst-slow.test.ts.
 describe("connection-burst: memory", () => {
   // Beyond maxTrackedContainers, the least recently active container is forgotten and counted.
   it("caps tracked containers", () => {
-    const d = detector({ maxTrackedContainers: 100 });
+    const d = detector({ maxTrackedContainers: 100, slowScanWindowMs: 0 });
     for (let i = 0; i < 1000; i++) d.onEvent(conn("attempt", T0 + i, { from: ref(`c-${i}`) }));
     expect(d.status()).toBe("tracking 100 containers, 100 targets, 900 evictions");
   });
 
   // Beyond maxTargetsPerContainer, the oldest target is forgotten and counted; scans still fire.
   it("caps targets per container", () => {
-    const d = detector({ maxTargetsPerContainer: 50, portScanThreshold: 0 });
+    const d = detector({
+      maxTargetsPerContainer: 50,
+      portScanThreshold: 0,
+      slowScanWindowMs: 0,
+      slowPortScanThreshold: 0,
+      slowHostScanThreshold: 0,
+    });
     const found = run(
       d,
       Array.from({ length: 500 }, (_, i) =>
@@ -435,7 +439,7 @@ describe("connection-burst: memory", () => {
 
   // Targets older than the window are pruned as event time advances, and by onTick when traffic stops.
   it("prunes old targets and idle containers", () => {
-    const d = detector();
+    const d = detector({ slowScanWindowMs: 0 });
     run(
       d,
       series(10, MIN, "rejected", (i) => ({ port: 1 + i })),
@@ -486,6 +490,9 @@ describe("connection-burst: options", () => {
       portScanThreshold: 15,
       hostScanThreshold: 25,
       bruteForceThreshold: 30,
+      slowScanWindowMs: 3_600_000,
+      slowPortScanThreshold: 30,
+      slowHostScanThreshold: 50,
       maxTrackedContainers: 10_000,
       maxTargetsPerContainer: 4_096,
     });

@@ -1,23 +1,19 @@
-import { pino } from "pino";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { unexpectedOutbound } from "../../detectors/unexpected-outbound.js";
 import type { Alert, AlertSink, AlertTransition } from "../../src/alerts/alert.js";
-import { Baseline } from "../../src/baseline/baseline.js";
-import { parseConfigText } from "../../src/config/load.js";
-import { Policy } from "../../src/config/policy.js";
+import { AlertManager } from "../../src/alerts/alert-manager.js";
+import type { Baseline } from "../../src/baseline/baseline.js";
 import { Detection } from "../../src/detection.js";
 import type { DetectorInstance } from "../../src/detector-api.js";
 import type { ConnectionEvent, ContainerRef, ListenerEvent, Proto } from "../../src/events.js";
 import type { ContainerInfo } from "../../src/inventory/types.js";
-import type { Logger } from "../../src/logger.js";
+import { connectionEvent, containerInfo, listenerEvent, containerRef as ref } from "../support/fixtures.js";
+import { captureLog } from "../support/log-capture.js";
+import { policyFromYaml } from "../support/policy.js";
 
 // Far from zero on purpose: nothing may depend on the wall clock.
 const T0 = 1_700_000_000_000;
 const SEC = 1_000;
-
-function ref(name: string, o: Partial<ContainerRef> = {}): ContainerRef {
-  return { id: `${name}-id`, name, image: `${name}:1.0`, service: null, project: null, ...o };
-}
 
 const WEB = ref("shop-web-1", { project: "shop", service: "web" });
 const WEB2 = ref("shop-web-2", { project: "shop", service: "web" });
@@ -26,29 +22,12 @@ const PROXY = ref("proxy", { image: "nginx:1.25" });
 const PROXY_OFF = ref("proxy-off", { image: "nginx:1.25" });
 
 function info(r: ContainerRef): ContainerInfo {
-  return {
-    ref: r,
+  return containerInfo(r, {
     imageId: `sha256:${"12".repeat(32)}`,
     labels: r === PROXY_OFF ? { "netmon.mode": "off" } : {},
-    imageLabels: null,
-    networks: [],
-    pid: 4242,
     exposedPorts: ["80/tcp"],
-    publishedPorts: [],
     startedAt: T0,
-    finishedAt: null,
-    running: true,
-  };
-}
-
-/** A logger configured like src/logger.ts, writing parsed lines into an array. */
-function capture(): { log: Logger; lines: Record<string, unknown>[] } {
-  const lines: Record<string, unknown>[] = [];
-  const log = pino(
-    { level: "debug", base: { app: "netmon" }, formatters: { level: (label) => ({ level: label }) } },
-    { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) },
-  );
-  return { log, lines };
+  });
 }
 
 interface Seen {
@@ -93,19 +72,17 @@ alerts:
   suppressSeconds: 600
   resolveAfterSeconds: 900
 `;
-  const r = parseConfigText(yaml, "test.yaml");
-  if (!r.ok) throw new Error(r.errors.join("\n"));
-  const baseline = new Baseline(r.config.baseline.maxEntriesPerWorkload);
-  const { log, lines } = capture();
-  const policy = new Policy({
-    config: r.config,
-    containers: new Map([WEB, WEB2, PROXY, PROXY_OFF].map((c) => [c.id, info(c)])),
-    baseline,
-    denylist: null,
+  const { log, lines } = captureLog({ base: { app: "netmon" } });
+  const { policy, config, baseline } = policyFromYaml(yaml, [WEB, WEB2, PROXY, PROXY_OFF].map(info), {
     warn: (m) => log.warn(m),
   });
   const { sink, seen } = collector();
-  const detection = new Detection(r.config, policy, baseline, [sink, ...extraSinks], log);
+  const alerts = new AlertManager([sink, ...extraSinks], {
+    suppressMs: config.alerts.suppressSeconds * 1000,
+    resolveAfterMs: config.alerts.resolveAfterSeconds * 1000,
+    onSinkError: (err) => log.error({ err: String(err) }, "alert sink failed"),
+  });
+  const detection = new Detection(config.detectors, policy, baseline, alerts, log);
   return { detection, baseline, seen, lines };
 }
 
@@ -115,33 +92,11 @@ function attempt(
   port: number,
   o: { names?: string[]; from?: ContainerRef; proto?: Proto } = {},
 ): ConnectionEvent {
-  const ev: ConnectionEvent = {
-    kind: "connection",
-    ts,
-    proto: o.proto ?? "tcp",
-    state: "attempt",
-    src: { ip: "172.18.0.2", port: 40_000, container: o.from ?? WEB },
-    dst: { ip, port, container: null },
-    direction: "outbound",
-    packets: 1,
-    iface: "br-0123456789ab",
-  };
-  if (o.names !== undefined) ev.dst.names = o.names;
-  return ev;
+  return connectionEvent({ ts, ip, port, proto: o.proto, from: o.from ?? WEB, names: o.names });
 }
 
 function listen(ts: number, port: number, container: ContainerRef = WEB): ListenerEvent {
-  return {
-    kind: "listener",
-    ts,
-    state: "opened",
-    container,
-    proto: "tcp",
-    family: 4,
-    address: "0.0.0.0",
-    port,
-    dockerDns: false,
-  };
+  return listenerEvent(container, { ts, port });
 }
 
 const modeLines = (lines: Record<string, unknown>[]) =>
@@ -208,8 +163,8 @@ describe("Detection: learn, then monitor", () => {
     ]);
 
     const c = detection.counters();
-    expect(c["unexpected-outbound"]).toEqual({ events: 12, errors: 0, findings: 2 });
-    expect(c["unusual-listener"]).toEqual({ events: 12, errors: 0, findings: 1 });
+    expect(c["unexpected-outbound"]).toMatchObject({ events: 12, errors: 0, findings: 2 });
+    expect(c["unusual-listener"]).toMatchObject({ events: 12, errors: 0, findings: 1 });
     expect(c["connection-burst"]).toMatchObject({ events: 12, errors: 0 });
   });
 
@@ -238,8 +193,8 @@ describe("Detection: isolation", () => {
     detection.onEvent(listen(T0 + 10, 9090));
 
     const c = detection.counters();
-    expect(c["unexpected-outbound"]).toEqual({ events: 8, errors: 8, findings: 0 });
-    expect(c["unusual-listener"]).toEqual({ events: 8, errors: 0, findings: 1 });
+    expect(c["unexpected-outbound"]).toMatchObject({ events: 8, errors: 8, findings: 0 });
+    expect(c["unusual-listener"]).toMatchObject({ events: 8, errors: 0, findings: 1 });
     expect(c["connection-burst"]).toMatchObject({ events: 8, errors: 0 });
     expect(seen.map((s) => [s.transition, s.detector])).toEqual([["fired", "unusual-listener"]]);
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { validateConfig } from "../../src/config/load.js";
 import { DnsCache } from "../../src/flows/dns-cache.js";
 import { type DnsMessage, type DnsRecord, parseDnsMessage } from "../../src/flows/dns-parser.js";
 import { buildDns } from "../support/dns-builder.js";
@@ -190,10 +191,21 @@ describe("DnsCache", () => {
     expect(c.namesFor("s", "192.0.2.9", T0 + 10)).toEqual(["w2.example", "w3.example", "w4.example"]);
   });
 
-  it("rejects invalid options", () => {
-    expect(() => new DnsCache({ ...OPTS, maxEntries: 0 })).toThrow(RangeError);
-    expect(() => new DnsCache({ ...OPTS, minTtlMs: 10, maxTtlMs: 5 })).toThrow(RangeError);
-    expect(() => new DnsCache({ ...OPTS, minTtlMs: Number.NaN })).toThrow(RangeError);
+  // The cache takes its bounds from the `dns:` section, whose schema rejects what the cache cannot use.
+  it("invalid options are rejected by the config schema", () => {
+    const errorsOf = (dns: object): string[] => {
+      const r = validateConfig({ dns });
+      return r.ok ? [] : r.errors;
+    };
+    expect(errorsOf({ maxEntries: 0 })).toEqual([expect.stringMatching(/^dns\.maxEntries: /)]);
+    expect(errorsOf({ minTtlSeconds: 10, maxTtlSeconds: 5 })).toEqual([
+      "dns.maxTtlSeconds: must be at least minTtlSeconds",
+    ]);
+    expect(errorsOf({ minTtlSeconds: Number.NaN })).toEqual([expect.stringMatching(/^dns\.minTtlSeconds: /)]);
+    expect(errorsOf({ maxTtlSeconds: Number.POSITIVE_INFINITY })).toEqual([
+      expect.stringMatching(/^dns\.maxTtlSeconds: /),
+    ]);
+    expect(errorsOf({ minTtlSeconds: 5, maxTtlSeconds: 5 })).toEqual([]);
   });
 
   it("works end to end with parsed wire messages", () => {

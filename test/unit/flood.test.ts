@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { Baseline } from "../../src/baseline/baseline.js";
 import { DecodedPacket, PROTO_TCP, TCP_SYN } from "../../src/capture/packet.js";
 import { parseConfigText } from "../../src/config/load.js";
-import { setupDetection } from "../../src/detection-setup.js";
+import { buildEngine } from "../../src/engine/engine.js";
 import type { ConnectionEvent, ContainerRef } from "../../src/events.js";
 import { FlowTracker } from "../../src/flows/flow-tracker.js";
 import { Inventory } from "../../src/inventory/inventory.js";
@@ -61,7 +61,13 @@ function world() {
   );
   const lines: string[] = [];
   const log = pino({ level: "info" }, { write: (l: string) => lines.push(l) });
-  const { detection } = setupDetection(parsed.config, inventory, new Baseline(), log);
+  const { detection } = buildEngine({
+    config: parsed.config,
+    containers: inventory,
+    baseline: new Baseline(),
+    log,
+    logEvents: false,
+  });
   return { detection, lines, config: parsed.config };
 }
 

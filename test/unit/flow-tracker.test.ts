@@ -15,6 +15,7 @@ import type { ConnectionEvent, ContainerRef } from "../../src/events.js";
 import { endpointHash, flowHash } from "../../src/flows/flow-hash.js";
 import { FlowTracker, type FlowTrackerOptions } from "../../src/flows/flow-tracker.js";
 import type { IpResolver } from "../../src/inventory/types.js";
+import { containerRef } from "../support/fixtures.js";
 import { tcpPacket, udpPacket } from "../support/packet-builder.js";
 
 // Far in the past on purpose: a tracker that looked at the wall clock would time everything out.
@@ -29,7 +30,12 @@ const OPTS: FlowTrackerOptions = {
 };
 
 function ref(name: string): ContainerRef {
-  return { id: `${name}-id`.padEnd(64, "0"), name, image: `${name}:latest`, service: name, project: "proj" };
+  return containerRef(name, {
+    id: `${name}-id`.padEnd(64, "0"),
+    image: `${name}:latest`,
+    service: name,
+    project: "proj",
+  });
 }
 
 const WEB = ref("web");

@@ -8,16 +8,30 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { decodePacket } from "../../src/capture/decoder.js";
+import { DECODABLE_LINK_TYPES } from "../../src/capture/link-types.js";
 import {
   DecodedPacket,
   LINKTYPE_ETHERNET,
+  LINKTYPE_IPV4,
+  LINKTYPE_IPV6,
   LINKTYPE_LINUX_SLL,
+  LINKTYPE_LINUX_SLL2,
+  LINKTYPE_LOOP,
+  LINKTYPE_NULL,
+  LINKTYPE_PPP,
+  LINKTYPE_PPP_HDLC,
   LINKTYPE_RAW,
+  LINKTYPE_RAW_DLT12,
+  LINKTYPE_RAW_DLT14,
   PROTO_TCP,
   PROTO_UDP,
 } from "../../src/capture/packet.js";
 import { embed, FUZZ_TIMEOUT_MS, fuzzParams, mutated } from "../support/mutate.js";
 import {
+  AF_INET,
+  BSD_INET6_FAMILIES,
+  bsdLoopback,
+  ciscoHdlc,
   ETHERTYPE_IPV4,
   ETHERTYPE_IPV6,
   ethernet,
@@ -25,6 +39,11 @@ import {
   ipv4,
   ipv6,
   linuxSll,
+  linuxSll2,
+  PPP_IPV4,
+  PPP_IPV6,
+  ppp,
+  TPID_8021Q,
   tcp,
   udp,
 } from "../support/packet-builder.js";
@@ -206,40 +225,125 @@ const ipArb = fc.oneof(
     })),
 );
 
+/** One way of carrying an IP packet on a link layer: the link type and the frame around the packet. */
+interface LinkChoice {
+  name: string;
+  linkType: number;
+  /** v6: the packet's version; vlan: a 16-bit TCI; inet6: an IPv6 address-family value; flags: spare choices. */
+  wrap: (ip: Buffer, v6: boolean, vlan: number, inet6: number, flags: number) => Buffer;
+  /** Only packets of this version fit (LINKTYPE_IPV4 / LINKTYPE_IPV6). */
+  only?: 4 | 6;
+}
+
+const etherTypeOf = (v6: boolean): number => (v6 ? ETHERTYPE_IPV6 : ETHERTYPE_IPV4);
+const vlanTag = (tci: number, inner: number): Buffer => {
+  const b = Buffer.alloc(4);
+  b.writeUInt16BE(tci, 0);
+  b.writeUInt16BE(inner, 2);
+  return b;
+};
+
+const LINKS: LinkChoice[] = [
+  {
+    name: "eth",
+    linkType: LINKTYPE_ETHERNET,
+    wrap: (ip, v6) => ethernet({ etherType: etherTypeOf(v6), payload: ip }),
+  },
+  {
+    name: "eth-vlan",
+    linkType: LINKTYPE_ETHERNET,
+    wrap: (ip, v6, vlan) => ethernet({ etherType: etherTypeOf(v6), payload: ip, vlan }),
+  },
+  {
+    name: "eth-qinq",
+    linkType: LINKTYPE_ETHERNET,
+    wrap: (ip, v6, vlan) => ethernet({ etherType: etherTypeOf(v6), payload: ip, vlan: [vlan, vlan ^ 0x5a5] }),
+  },
+  {
+    name: "sll",
+    linkType: LINKTYPE_LINUX_SLL,
+    wrap: (ip, v6) => linuxSll({ etherType: etherTypeOf(v6), payload: ip }),
+  },
+  {
+    name: "sll-vlan",
+    linkType: LINKTYPE_LINUX_SLL,
+    wrap: (ip, v6, vlan) =>
+      linuxSll({ etherType: TPID_8021Q, payload: Buffer.concat([vlanTag(vlan, etherTypeOf(v6)), ip]) }),
+  },
+  {
+    name: "sll2",
+    linkType: LINKTYPE_LINUX_SLL2,
+    wrap: (ip, v6, vlan) => linuxSll2({ etherType: etherTypeOf(v6), payload: ip, ifindex: vlan }),
+  },
+  {
+    name: "sll2-vlan",
+    linkType: LINKTYPE_LINUX_SLL2,
+    wrap: (ip, v6, vlan) =>
+      linuxSll2({ etherType: TPID_8021Q, payload: Buffer.concat([vlanTag(vlan, etherTypeOf(v6)), ip]) }),
+  },
+  { name: "raw", linkType: LINKTYPE_RAW, wrap: (ip) => ip },
+  { name: "raw-12", linkType: LINKTYPE_RAW_DLT12, wrap: (ip) => ip },
+  { name: "raw-14", linkType: LINKTYPE_RAW_DLT14, wrap: (ip) => ip },
+  { name: "ipv4", linkType: LINKTYPE_IPV4, wrap: (ip) => ip, only: 4 },
+  { name: "ipv6", linkType: LINKTYPE_IPV6, wrap: (ip) => ip, only: 6 },
+  {
+    name: "null",
+    linkType: LINKTYPE_NULL,
+    wrap: (ip, v6, _vlan, inet6, flags) =>
+      bsdLoopback({ family: v6 ? inet6 : AF_INET, payload: ip, byteOrder: flags & 1 ? "be" : "le" }),
+  },
+  {
+    name: "loop",
+    linkType: LINKTYPE_LOOP,
+    wrap: (ip, v6, _vlan, inet6) =>
+      bsdLoopback({ family: v6 ? inet6 : AF_INET, payload: ip, byteOrder: "be" }),
+  },
+  {
+    name: "ppp",
+    linkType: LINKTYPE_PPP,
+    wrap: (ip, v6, _vlan, _inet6, flags) =>
+      ppp({
+        protocol: v6 ? PPP_IPV6 : PPP_IPV4,
+        payload: ip,
+        addressControl: (flags & 1) === 0,
+        compressProtocol: (flags & 2) !== 0,
+      }),
+  },
+  {
+    name: "ppp-hdlc",
+    linkType: LINKTYPE_PPP_HDLC,
+    wrap: (ip, v6) => ppp({ protocol: v6 ? PPP_IPV6 : PPP_IPV4, payload: ip }),
+  },
+  {
+    name: "cisco-hdlc",
+    linkType: LINKTYPE_PPP_HDLC,
+    wrap: (ip, v6, _vlan, _inet6, flags) =>
+      ciscoHdlc({ etherType: etherTypeOf(v6), payload: ip, address: flags & 1 ? 0x8f : 0x0f }),
+  },
+];
+
 const frameArb: fc.Arbitrary<Frame> = fc
   .record({
     ip: ipArb,
-    link: fc.constantFrom("eth", "eth-vlan", "eth-qinq", "sll", "raw"),
+    link: fc.constantFrom(...LINKS),
     vlan: fc.nat(0xffff),
+    inet6: fc.constantFrom(...BSD_INET6_FAMILIES),
+    flags: fc.nat(3),
   })
-  .map(({ ip, link, vlan }) => {
-    const etherType = ip.version === 4 ? ETHERTYPE_IPV4 : ETHERTYPE_IPV6;
-    let bytes: Buffer;
-    let linkType = LINKTYPE_ETHERNET;
-    if (link === "eth") bytes = ethernet({ etherType, payload: ip.ip });
-    else if (link === "eth-vlan") bytes = ethernet({ etherType, payload: ip.ip, vlan });
-    else if (link === "eth-qinq") bytes = ethernet({ etherType, payload: ip.ip, vlan: [vlan, vlan ^ 0x5a5] });
-    else if (link === "sll") {
-      bytes = linuxSll({ etherType, payload: ip.ip });
-      linkType = LINKTYPE_LINUX_SLL;
-    } else {
-      bytes = ip.ip;
-      linkType = LINKTYPE_RAW;
-    }
-    return {
-      bytes,
-      linkType,
-      extCount: ip.extCount,
-      laterFragment: ip.laterFragment,
-      t: ip.t,
-      version: ip.version,
-    };
-  });
+  .filter(({ ip, link }) => link.only === undefined || link.only === ip.version)
+  .map(({ ip, link, vlan, inet6, flags }) => ({
+    bytes: link.wrap(ip.ip, ip.version === 6, vlan, inet6, flags),
+    linkType: link.linkType,
+    extCount: ip.extCount,
+    laterFragment: ip.laterFragment,
+    t: ip.t,
+    version: ip.version,
+  }));
 
-const linkTypeArb = fc.oneof(
-  { weight: 6, arbitrary: fc.constantFrom(LINKTYPE_ETHERNET, LINKTYPE_RAW, LINKTYPE_LINUX_SLL) },
-  { weight: 1, arbitrary: fc.nat(300) },
-);
+/** Every link type the decoder reads. */
+const decodableArb = fc.constantFrom(...DECODABLE_LINK_TYPES);
+
+const linkTypeArb = fc.oneof({ weight: 6, arbitrary: decodableArb }, { weight: 1, arbitrary: fc.nat(300) });
 
 describe("fuzz: decodePacket", () => {
   it(
@@ -271,7 +375,7 @@ describe("fuzz: decodePacket", () => {
       fc.assert(
         fc.property(
           mutated(frameArb.map((f) => f.bytes)),
-          fc.constantFrom(LINKTYPE_ETHERNET, LINKTYPE_RAW, LINKTYPE_LINUX_SLL),
+          decodableArb,
           fc.nat(),
           (buf, linkType, caplenSeed) => {
             decodeChecked(buf, 0, buf.length, linkType, p);
@@ -296,7 +400,7 @@ describe("fuzz: decodePacket", () => {
             frameArb.map((f) => f.bytes),
             mutated(frameArb.map((f) => f.bytes)),
           ),
-          fc.constantFrom(LINKTYPE_ETHERNET, LINKTYPE_RAW, LINKTYPE_LINUX_SLL),
+          decodableArb,
           fc.nat(64),
           fc.nat(64),
           fc.nat(255),

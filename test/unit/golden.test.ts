@@ -69,8 +69,9 @@ function replayCase(c: GeneratedCase): {
   );
   const summary = replayFile(c.pcap, { inventory: c.inventory }, config, log);
   const lines = raw.map((l) => JSON.parse(l) as LogLine);
+  // Every line of an incident's life: opened and repeated ("alert"), and resolved.
   const alerts = lines
-    .filter((l) => l.msg === "alert" && l.alert !== undefined)
+    .filter((l) => (l.msg === "alert" || l.msg === "alert resolved") && l.alert !== undefined)
     .map((l) => project(l.alert!));
   return { alerts, lines, summary };
 }

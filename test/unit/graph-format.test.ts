@@ -25,7 +25,8 @@ import {
   toJson,
   toMermaid,
 } from "../../src/graph/format.js";
-import { type EdgeVerdict, type GraphSnapshot, TopologyGraph } from "../../src/graph/model.js";
+import { TopologyGraph } from "../../src/graph/model.js";
+import type { EdgeVerdict, GraphSnapshot } from "../../src/graph/snapshot-types.js";
 
 const T0 = Date.UTC(2026, 0, 1);
 

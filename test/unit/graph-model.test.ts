@@ -4,61 +4,36 @@ import type { Severity } from "../../src/alerts/finding.js";
 import { Baseline } from "../../src/baseline/baseline.js";
 import type { BlockRecord } from "../../src/block/types.js";
 import { CidrSet, parseCidr } from "../../src/config/cidr.js";
-import { parseConfigText } from "../../src/config/load.js";
-import { Policy } from "../../src/config/policy.js";
-import type { ConnectionEvent, ConnectionState, ContainerRef, Proto } from "../../src/events.js";
-import {
-  EDGE_VERDICTS,
-  type EdgeVerdict,
-  type GraphSnapshot,
-  hostAddressesOf,
-  networkOf,
-  TopologyGraph,
-} from "../../src/graph/model.js";
+import type { Policy } from "../../src/config/policy.js";
+import { verdictOf } from "../../src/detector-api.js";
+import type { ConnectionEvent, ConnectionState, ContainerRef } from "../../src/events.js";
+import { TopologyGraph } from "../../src/graph/model.js";
+import { hostAddressesOf, networkOf } from "../../src/graph/node-keys.js";
+import { EDGE_VERDICTS, type EdgeVerdict, type GraphSnapshot } from "../../src/graph/snapshot-types.js";
 import { edgeVerdictOf } from "../../src/graph/verdict.js";
 import type { ContainerInfo } from "../../src/inventory/types.js";
+import {
+  type ConnectionOptions,
+  connectionEvent,
+  containerInfo,
+  containerRef as ref,
+} from "../support/fixtures.js";
+import { policyFromYaml } from "../support/policy.js";
 
 // Far from zero on purpose: nothing may depend on the wall clock.
 const T0 = 1_700_000_000_000;
 const MIN = 60_000;
-
-function ref(name: string, o: Partial<ContainerRef> = {}): ContainerRef {
-  return { id: `${name}-id`, name, image: `${name}:1.0`, service: null, project: null, ...o };
-}
 
 const WEB1 = ref("shop-web-1", { project: "shop", service: "web", image: "shop/web:1.4" });
 const WEB2 = ref("shop-web-2", { project: "shop", service: "web", image: "shop/web:1.4" });
 const DB = ref("shop-db-1", { project: "shop", service: "db", image: "postgres:16" });
 const LONE = ref("lone", { image: "busybox:latest" });
 
-interface EvOpts {
-  ts?: number;
-  from?: ContainerRef | null;
-  to?: ContainerRef | null;
-  srcIp?: string;
-  ip?: string;
-  port?: number;
-  proto?: Proto;
-  names?: string[];
-}
+type EvOpts = Pick<ConnectionOptions, "ts" | "from" | "to" | "srcIp" | "ip" | "port" | "proto" | "names">;
 
+/** From WEB1 at T0 unless `o` says otherwise. */
 function conn(state: ConnectionState, o: EvOpts = {}): ConnectionEvent {
-  const from = o.from === undefined ? WEB1 : o.from;
-  const to = o.to ?? null;
-  const ev: ConnectionEvent = {
-    kind: "connection",
-    ts: o.ts ?? T0,
-    proto: o.proto ?? "tcp",
-    state,
-    src: { ip: o.srcIp ?? "172.18.0.2", port: 40_000, container: from },
-    dst: { ip: o.ip ?? "203.0.113.7", port: o.port ?? 443, container: to },
-    direction:
-      to !== null ? (from !== null ? "internal" : "inbound") : from !== null ? "outbound" : "external",
-    packets: 1,
-    iface: "br-0123456789ab",
-  };
-  if (o.names !== undefined) ev.dst.names = o.names;
-  return ev;
+  return connectionEvent({ ...o, state, ts: o.ts ?? T0, from: o.from === undefined ? WEB1 : o.from });
 }
 
 const nodeIds = (s: GraphSnapshot) => s.nodes.map((n) => n.id);
@@ -430,46 +405,28 @@ describe("edgeVerdictOf (the real Policy)", () => {
   const LEARNER = ref("learner-1");
   const OFF = ref("off-1");
   function info(r: ContainerRef, labels: Record<string, string> = {}): ContainerInfo {
-    return {
-      ref: r,
-      imageId: `sha256:${"ab".repeat(32)}`,
-      labels,
-      imageLabels: null,
-      networks: [],
-      pid: 1,
-      exposedPorts: [],
-      publishedPorts: [],
-      startedAt: T0,
-      finishedAt: null,
-      running: true,
-    };
+    return containerInfo(r, { imageId: `sha256:${"ab".repeat(32)}`, labels, pid: 1, startedAt: T0 });
   }
   function policy(): Policy {
-    const r = parseConfigText(
-      [
-        "baseline:",
-        "  learnForSeconds: 0",
-        "policy:",
-        '  egress: ["api.example.com:443/tcp"]',
-        "  workloads:",
-        '    - match: { name: "learner-*" }',
-        "      mode: learn",
-        '    - match: { name: "off-*" }',
-        '      mode: "off"',
-      ].join("\n"),
-      "test.yaml",
-    );
-    if (!r.ok) throw new Error(r.errors.join("\n"));
+    const yaml = [
+      "baseline:",
+      "  learnForSeconds: 0",
+      "policy:",
+      '  egress: ["api.example.com:443/tcp"]',
+      "  workloads:",
+      '    - match: { name: "learner-*" }',
+      "      mode: learn",
+      '    - match: { name: "off-*" }',
+      '      mode: "off"',
+    ].join("\n");
     const infos = [info(WEB1, { "netmon.egress": "db:5432/tcp" }), info(DB), info(LEARNER), info(OFF)];
     const baseline = new Baseline();
     baseline.recordEgress("shop/web", "203.0.113.100", 22, "tcp", T0);
-    return new Policy({
-      config: r.config,
-      containers: new Map(infos.map((i) => [i.ref.id, i])),
+    return policyFromYaml(yaml, infos, {
       baseline,
       denylist: new CidrSet([parseCidr("198.51.100.0/24")!]),
       warn: () => {},
-    });
+    }).policy;
   }
 
   const cases: [string, EdgeVerdict, EvOpts][] = [
@@ -483,6 +440,6 @@ describe("edgeVerdictOf (the real Policy)", () => {
     ["a non-container initiator", "unjudged", { from: null, to: DB, ip: "172.18.0.5", port: 5432 }],
   ];
   it.each(cases)("a connection allowed by %s is %s", (_what, want, o) => {
-    expect(edgeVerdictOf(policy(), conn("attempt", o))).toBe(want);
+    expect(edgeVerdictOf(verdictOf(policy(), conn("attempt", o)) ?? undefined)).toBe(want);
   });
 });

@@ -7,18 +7,19 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AlertManager } from "../../src/alerts/alert-manager.js";
 import { Baseline } from "../../src/baseline/baseline.js";
 import type { BlockRecord } from "../../src/block/types.js";
-import { parseConfigText } from "../../src/config/load.js";
-import { Policy } from "../../src/config/policy.js";
 import type { ConnectionEvent, ContainerRef } from "../../src/events.js";
 import {
   type ContainerDetails,
   type ContainerDetailsSources,
   containerDetails,
 } from "../../src/graph/details.js";
-import { type EdgeVerdict, type GraphSnapshot, TopologyGraph } from "../../src/graph/model.js";
+import { TopologyGraph } from "../../src/graph/model.js";
 import { pageScript, renderPage } from "../../src/graph/page.js";
 import { type GraphRouteDeps, handleGraphRoute, UI_CSP } from "../../src/graph/routes.js";
+import type { EdgeVerdict, GraphSnapshot } from "../../src/graph/snapshot-types.js";
 import type { ContainerInfo } from "../../src/inventory/types.js";
+import { bridgeNetwork, connectionEvent, containerInfo } from "../support/fixtures.js";
+import { policyFromYaml } from "../support/policy.js";
 
 const T0 = 1_767_225_600_000;
 const HOSTILE = '<img src=x onerror="globalThis.__pwned=1">';
@@ -47,33 +48,19 @@ const EVIL: ContainerRef = {
 };
 
 function info(ref: ContainerRef, labels: Record<string, string> = {}): ContainerInfo {
-  return {
-    ref,
+  return containerInfo(ref, {
     imageId: `sha256:${"ab".repeat(32)}`,
     labels: {
       ...(ref.project ? { "com.docker.compose.project": ref.project } : {}),
       ...(ref.service ? { "com.docker.compose.service": ref.service } : {}),
       ...labels,
     },
-    imageLabels: null,
-    networks: [
-      {
-        networkName: "shop_default",
-        networkId: "n1",
-        ipv4: "172.18.0.2",
-        ipv6: null,
-        mac: null,
-        gateway: "172.18.0.1",
-        bridge: "br-0123456789ab",
-      },
-    ],
+    networks: [bridgeNetwork({ networkName: "shop_default", networkId: "n1" })],
     pid: 1,
     exposedPorts: ["8080/tcp"],
     publishedPorts: [{ containerPort: 8080, proto: "tcp", hostIp: "127.0.0.1", hostPort: 8080 }],
     startedAt: T0,
-    finishedAt: null,
-    running: true,
-  };
+  });
 }
 
 function attempt(
@@ -83,23 +70,11 @@ function attempt(
   port: number,
   ts = T0,
 ): ConnectionEvent {
-  return {
-    kind: "connection",
-    ts,
-    proto: "tcp",
-    state: "attempt",
-    src: { ip: "172.18.0.2", port: 40_000, container: src },
-    dst: { ip, port, container: dst },
-    direction: dst === null ? "outbound" : "internal",
-    packets: 1,
-    iface: "br-0123456789ab",
-  };
+  return connectionEvent({ ts, from: src, to: dst, ip, port });
 }
 
 /** A daemon's worth of state: inventory, policy, baseline, alerts, blocks, the graph. */
 function world() {
-  const r = parseConfigText("baseline:\n  learnForSeconds: 600\n", "t.yaml");
-  if (!r.ok) throw new Error(r.errors.join("\n"));
   const infos = new Map<string, ContainerInfo>(
     [
       info(WEB, { "netmon.egress": "db:5432/tcp", "secret.token": "hunter2", "netmon.listen": HOSTILE }),
@@ -111,7 +86,11 @@ function world() {
   const baseline = new Baseline();
   baseline.recordEgress("shop/web", "api.stripe.com", 443, "tcp", T0 - 3_600_000);
   baseline.recordListen("shop/web", 8080, "tcp", T0 - 3_600_000);
-  const policy = new Policy({ config: r.config, containers, baseline, denylist: null, warn: () => {} });
+  const { policy } = policyFromYaml("baseline:\n  learnForSeconds: 600\n", containers, {
+    baseline,
+    warn: () => {},
+    source: "t.yaml",
+  });
   const alerts = new AlertManager();
   alerts.onFinding({
     detector: "unexpected-outbound",

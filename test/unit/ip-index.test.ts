@@ -1,9 +1,10 @@
 import { describe, expect, it } from "vitest";
 import type { ContainerRef } from "../../src/events.js";
 import { IpIndex } from "../../src/inventory/ip-index.js";
+import { containerRef } from "../support/fixtures.js";
 
 function ref(name: string, id = `${name}00`.padEnd(64, "a")): ContainerRef {
-  return { id, name, image: "busybox", service: null, project: null };
+  return containerRef(name, { id, image: "busybox" });
 }
 
 const OLD = ref("old");
@@ -184,5 +185,72 @@ describe("IpIndex", () => {
     expect(idx.lookup(IP, 7_999)).toBeNull();
     expect(name(idx.lookup(IP, 20_250))).toBe("old");
     expect(idx.lookup(IP, 20_251)).toBeNull();
+  });
+
+  describe("addTenure (whole tenures known up front, as in a replay inventory)", () => {
+    const EXACT = { ...OPTS, startSlackMs: 0, endSlackMs: 0 };
+    const MID = ref("mid");
+    type Added = [ContainerRef, number, number | null];
+
+    /** Who holds IP at each of `times`, after adding `tenures` in the given order. */
+    function holders(tenures: Added[], times: number[]): (string | null)[] {
+      const idx = new IpIndex(EXACT);
+      for (const [r, fromMs, toMs] of tenures) idx.addTenure(IP, r, { fromMs, toMs });
+      return times.map((t) => name(idx.lookup(IP, t)));
+    }
+
+    it("an ended tenure added after a newer one does not cut it (docker ps lists newest first)", () => {
+      const newer: Added = [NEW, 20_000, null];
+      const older: Added = [OLD, 10_000, 19_000];
+      const times = [10_000, 19_000, 19_999, 20_000, 1_000_000];
+      const expected = ["old", "old", null, "new", "new"];
+      expect(holders([newer, older], times)).toEqual(expected);
+      expect(holders([older, newer], times)).toEqual(expected);
+    });
+
+    it("overlapping tenures: the later start wins from its start, the earlier one does not resume, in any order", () => {
+      const tenures: Added[] = [
+        [OLD, 1_000, null], // still running: inconsistent with the two below
+        [MID, 5_000, 9_000],
+        [NEW, 7_000, 8_000],
+      ];
+      const times = [999, 1_000, 4_999, 5_000, 6_999, 7_000, 8_000, 8_001, 9_000, 50_000];
+      const expected = [null, "old", "old", "mid", "mid", "new", "new", null, null, null];
+      const orders = [
+        [0, 1, 2],
+        [0, 2, 1],
+        [1, 0, 2],
+        [1, 2, 0],
+        [2, 0, 1],
+        [2, 1, 0],
+      ];
+      for (const order of orders) {
+        const added = order.map((i) => tenures[i]!);
+        expect(holders(added, times)).toEqual(expected);
+      }
+    });
+
+    it("equal starts on one IP: the greater container id wins, whatever the order", () => {
+      const low = ref("low", "1".repeat(64));
+      const high = ref("high", "2".repeat(64));
+      const a: Added = [low, 5_000, 9_000];
+      const b: Added = [high, 5_000, 7_000];
+      for (const order of [
+        [a, b],
+        [b, a],
+      ]) {
+        expect(holders(order, [5_000, 7_000, 7_001])).toEqual(["high", "high", null]);
+      }
+    });
+
+    it("keeps the slack rules of lookup between tenures", () => {
+      const idx = new IpIndex(OPTS);
+      idx.addTenure(IP, NEW, { fromMs: 10_000, toMs: null });
+      idx.addTenure(IP, OLD, { fromMs: 1_000, toMs: 5_000 });
+      expect(name(idx.lookup(IP, 5_250))).toBe("old");
+      expect(idx.lookup(IP, 5_251)).toBeNull();
+      expect(name(idx.lookup(IP, 8_000))).toBe("new");
+      expect(idx.lookup(IP, 7_999)).toBeNull();
+    });
   });
 });

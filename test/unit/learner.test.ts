@@ -1,39 +1,24 @@
 import { describe, expect, it } from "vitest";
 import { Baseline } from "../../src/baseline/baseline.js";
 import { Learner } from "../../src/baseline/learner.js";
-import { parseConfigText } from "../../src/config/load.js";
-import { Policy } from "../../src/config/policy.js";
-import type {
-  ConnectionEvent,
-  ConnectionState,
-  ContainerRef,
-  ListenerEvent,
-  Proto,
-} from "../../src/events.js";
+import type { Policy } from "../../src/config/policy.js";
+import type { ConnectionEvent, ConnectionState, ContainerRef, ListenerEvent } from "../../src/events.js";
 import type { ContainerInfo } from "../../src/inventory/types.js";
+import {
+  type ConnectionOptions,
+  connectionEvent,
+  containerInfo,
+  listenerEvent,
+  containerRef as ref,
+} from "../support/fixtures.js";
+import { policyFromYaml } from "../support/policy.js";
 
 // Far from zero on purpose: nothing may depend on the wall clock.
 const T0 = 1_700_000_000_000;
 const SEC = 1_000;
 
-function ref(name: string, o: Partial<ContainerRef> = {}): ContainerRef {
-  return { id: `${name}-id`, name, image: `${name}:1.0`, service: null, project: null, ...o };
-}
-
 function info(r: ContainerRef): ContainerInfo {
-  return {
-    ref: r,
-    imageId: `sha256:${"ef".repeat(32)}`,
-    labels: {},
-    imageLabels: null,
-    networks: [],
-    pid: 4242,
-    exposedPorts: [],
-    publishedPorts: [],
-    startedAt: T0,
-    finishedAt: null,
-    running: true,
-  };
+  return containerInfo(r, { imageId: `sha256:${"ef".repeat(32)}`, startedAt: T0 });
 }
 
 const WEB = ref("shop-web-1", { project: "shop", service: "web" });
@@ -58,64 +43,28 @@ policy:
     - match: { name: "off-*" }
       mode: "off"
 `;
-  const r = parseConfigText(yaml, "test.yaml");
-  if (!r.ok) throw new Error(r.errors.join("\n"));
   const baseline = new Baseline();
-  const infos = [WEB, DB, LONE, OFF, MON].map(info);
-  const policy = new Policy({
-    config: r.config,
-    containers: new Map(infos.map((i) => [i.ref.id, i])),
-    baseline,
-    denylist: null,
-    warn: (m) => {
-      throw new Error(`unexpected policy warning: ${m}`);
-    },
-  });
+  const { policy } = policyFromYaml(yaml, [WEB, DB, LONE, OFF, MON].map(info), { baseline });
   return { learner: new Learner(policy, baseline), baseline, policy };
 }
 
-interface EvOpts {
-  ts?: number;
-  from?: ContainerRef | null;
-  to?: ContainerRef | null;
-  ip?: string;
-  port?: number;
-  proto?: Proto;
-  names?: string[];
-}
+type EvOpts = Pick<ConnectionOptions, "ts" | "from" | "to" | "ip" | "port" | "proto" | "names">;
 
+/** From WEB unless given, 2 ms after the attempt for later states; the direction is always "outbound". */
 function conn(state: ConnectionState, o: EvOpts = {}): ConnectionEvent {
-  const from = o.from === undefined ? WEB : o.from;
-  const to = o.to ?? null;
-  const ev: ConnectionEvent = {
-    kind: "connection",
-    ts: o.ts ?? T0,
-    proto: o.proto ?? "tcp",
+  return connectionEvent({
+    ...o,
     state,
-    src: { ip: "172.18.0.2", port: 40_000, container: from },
-    dst: { ip: o.ip ?? "203.0.113.7", port: o.port ?? 443, container: to },
+    ts: o.ts ?? T0,
+    from: o.from === undefined ? WEB : o.from,
     direction: "outbound",
-    packets: 1,
-    iface: "br-0123456789ab",
-  };
-  if (o.names !== undefined) ev.dst.names = o.names;
-  if (state !== "attempt") ev.durationMs = 2;
-  return ev;
+    durationMs: state === "attempt" ? undefined : 2,
+  });
 }
 
 function listener(o: Partial<Omit<ListenerEvent, "kind">> = {}): ListenerEvent {
-  return {
-    kind: "listener",
-    ts: T0,
-    state: "opened",
-    container: WEB,
-    proto: "tcp",
-    family: 4,
-    address: "0.0.0.0",
-    port: 8080,
-    dockerDns: false,
-    ...o,
-  };
+  const { container = WEB, ...rest } = o;
+  return listenerEvent(container, { ts: T0, family: 4, ...rest });
 }
 
 const egressOf = (b: Baseline, w: string) => b.describe(w)?.egress ?? [];

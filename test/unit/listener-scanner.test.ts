@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import type { ContainerRef, ListenerEvent } from "../../src/events.js";
 import { ListenerScanner } from "../../src/listeners/listener-scanner.js";
 import { scheduleListenerScan } from "../../src/listeners/listener-schedule.js";
+import { containerRef } from "../support/fixtures.js";
 
 const V4_HEADER =
   "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode";
@@ -66,7 +67,7 @@ class FakeProc {
 }
 
 function ref(id: string): ContainerRef {
-  return { id, name: `name-${id}`, image: "busybox", service: "web", project: "demo" };
+  return containerRef(`name-${id}`, { id, image: "busybox", service: "web", project: "demo" });
 }
 
 /** Compact view of events for assertions. */

@@ -1,54 +1,18 @@
-import { pino } from "pino";
 import { describe, expect, it } from "vitest";
 import type { Alert } from "../../src/alerts/alert.js";
 import { AlertManager } from "../../src/alerts/alert-manager.js";
 import type { Finding } from "../../src/alerts/finding.js";
 import { fingerprintOf } from "../../src/alerts/fingerprint.js";
 import { LogAlertSink } from "../../src/alerts/log-sink.js";
-import type { Logger } from "../../src/logger.js";
+import { alertOf } from "../support/fixtures.js";
+import { captureLog, NETMON_LOG_FORMAT } from "../support/log-capture.js";
 
 const T0 = Date.UTC(2024, 0, 2, 3, 4, 5, 678);
 const MIN = 60_000;
 const FP = fingerprintOf("egress", "shop/web", "203.0.113.7:443/tcp");
 
-/** A logger configured like src/logger.ts, writing parsed lines into an array. */
-function capture(): { log: Logger; lines: Record<string, unknown>[] } {
-  const lines: Record<string, unknown>[] = [];
-  const log = pino(
-    {
-      level: "debug",
-      base: { app: "netmon" },
-      timestamp: pino.stdTimeFunctions.isoTime,
-      formatters: { level: (label) => ({ level: label }) },
-    },
-    { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) },
-  );
-  return { log, lines };
-}
-
 function alert(extra: Partial<Alert> = {}): Alert {
-  return {
-    fingerprint: FP,
-    detector: "egress",
-    severity: "warning",
-    workload: "shop/web",
-    container: {
-      id: "0123456789abcdef0123456789abcdef",
-      name: "shop-web-1",
-      image: "shop/web:1.2",
-      service: "web",
-      project: "shop",
-    },
-    summary: "shop-web-1 connected to api.example.com (203.0.113.7:443/tcp)",
-    src: { ip: "172.18.0.5", port: 40312, proto: "tcp" },
-    dst: { ip: "203.0.113.7", port: 443, proto: "tcp", names: ["api.example.com"] },
-    count: 1,
-    firstSeen: T0,
-    lastSeen: T0,
-    action: "none",
-    state: "active",
-    ...extra,
-  };
+  return alertOf({ fingerprint: FP, detector: "egress", firstSeen: T0, lastSeen: T0, ...extra });
 }
 
 const CONTAINER = { id: "0123456789ab", name: "shop-web-1", image: "shop/web:1.2", service: "web" };
@@ -56,7 +20,7 @@ const CONTAINER = { id: "0123456789ab", name: "shop-web-1", image: "shop/web:1.2
 describe("LogAlertSink", () => {
   // fired: the exact contract line, warn level, names kept, container trimmed to the contract fields.
   it("writes the contract line for a fired alert", () => {
-    const { log, lines } = capture();
+    const { log, lines } = captureLog(NETMON_LOG_FORMAT);
     new LogAlertSink(log).onAlert(alert({ details: { attempts: 3 } }), "fired");
     expect(lines).toEqual([
       {
@@ -87,7 +51,7 @@ describe("LogAlertSink", () => {
 
   // repeated: same msg, folded count and times, critical → error; no names key when there are none.
   it("writes the contract line for a repeated alert without names", () => {
-    const { log, lines } = capture();
+    const { log, lines } = captureLog(NETMON_LOG_FORMAT);
     const a = alert({
       severity: "critical",
       count: 42,
@@ -120,7 +84,7 @@ describe("LogAlertSink", () => {
 
   // resolved: "alert resolved" at info whatever the severity; no src/dst/details keys when absent.
   it("writes the contract line for a resolved alert without endpoints", () => {
-    const { log, lines } = capture();
+    const { log, lines } = captureLog(NETMON_LOG_FORMAT);
     const a = alert({ severity: "critical", state: "resolved", count: 7, src: undefined, dst: undefined });
     new LogAlertSink(log).onAlert(a, "resolved");
     expect(lines).toHaveLength(1);
@@ -144,7 +108,7 @@ describe("LogAlertSink", () => {
 
   // Level follows severity: info → info, warning → warn, critical → error; a null service stays null.
   it("maps severity to level", () => {
-    const { log, lines } = capture();
+    const { log, lines } = captureLog(NETMON_LOG_FORMAT);
     const sink = new LogAlertSink(log);
     const noService = { id: "abc", name: "solo", image: "alpine", service: null, project: null };
     sink.onAlert(alert({ severity: "info", container: noService }), "fired");
@@ -161,7 +125,7 @@ describe("LogAlertSink", () => {
 
   // Through the manager: fired, repeated with the folded count, resolved — one line each.
   it("logs each manager transition once", () => {
-    const { log, lines } = capture();
+    const { log, lines } = captureLog(NETMON_LOG_FORMAT);
     const mgr = new AlertManager([new LogAlertSink(log)], { suppressMs: 10 * MIN, resolveAfterMs: 15 * MIN });
     const f: Finding = {
       detector: "egress",

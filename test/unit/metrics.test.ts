@@ -32,7 +32,9 @@ function setup() {
     containersMonitored: () => 3,
     dockerConnected: () => state.docker,
     activeAlerts: () => state.active,
-    detectorCounters: () => ({ "unexpected-outbound": { events: state.events, errors: 0, findings: 1 } }),
+    detectorCounters: () => ({
+      "unexpected-outbound": { events: state.events, errors: 0, findings: 1, seconds: 0.25 },
+    }),
     suppressed: () => ({ "unexpected-outbound": 4 }),
     alertmanagerStats: () => null,
     blocksActive: () => 2,

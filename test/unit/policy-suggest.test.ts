@@ -8,8 +8,6 @@ import { saveBaseline } from "../../src/baseline/baseline-store.js";
 import { policySuggestCommand } from "../../src/commands/policy-suggest.js";
 import { parseEgressList } from "../../src/config/egress-rule.js";
 import { parseListenList } from "../../src/config/listen-rule.js";
-import { parseConfigText } from "../../src/config/load.js";
-import { Policy } from "../../src/config/policy.js";
 import type { NetmonConfig } from "../../src/config/schema.js";
 import { NetmonError } from "../../src/errors.js";
 import { logEvent } from "../../src/event-log.js";
@@ -18,6 +16,8 @@ import type { ContainerInfo } from "../../src/inventory/types.js";
 import { parseEventLine, readConnectionEvents } from "../../src/posture/event-file.js";
 import { policyChainName, suggestPolicy } from "../../src/posture/suggest.js";
 import { formatSuggestion } from "../../src/posture/suggest-format.js";
+import { bridgeNetwork, connectionEvent, containerInfo } from "../support/fixtures.js";
+import { configFromYaml as config, policyFromYaml } from "../support/policy.js";
 
 // Far from zero on purpose: nothing may depend on the wall clock.
 const T0 = 1_700_000_000_000;
@@ -52,29 +52,22 @@ function info(
   ipv6: string | null = null,
   labels: Record<string, string> = {},
 ): ContainerInfo {
-  return {
-    ref,
+  return containerInfo(ref, {
     imageId: `sha256:${"0".repeat(64)}`,
     labels,
     imageLabels: {},
     networks: [
-      {
+      bridgeNetwork({
         networkName: "shop_default",
         networkId: "d".repeat(64),
         ipv4,
         ipv6,
-        mac: null,
-        gateway: "172.18.0.1",
         bridge: "br-dddddddddddd",
-      },
+      }),
     ],
     pid: 100,
-    exposedPorts: [],
-    publishedPorts: [],
     startedAt: T0,
-    finishedAt: null,
-    running: true,
-  };
+  });
 }
 
 const CONTAINERS = [info(WEB, "172.18.0.5", "fd00::5"), info(DB, "172.18.0.7"), info(OTHER, "172.18.0.9")];
@@ -96,22 +89,17 @@ function conn(
   dst: { ip: string; port: number; container?: ContainerRef; names?: string[] },
   o: { proto?: Proto; ts?: number; state?: ConnectionEvent["state"] } = {},
 ): ConnectionEvent {
-  return {
-    kind: "connection",
+  return connectionEvent({
+    ...o,
     ts: o.ts ?? T0 + 1000,
-    proto: o.proto ?? "tcp",
-    state: o.state ?? "attempt",
-    src: { ip: "172.18.0.5", port: 40000, container: src },
-    dst: {
-      ip: dst.ip,
-      port: dst.port,
-      container: dst.container ?? null,
-      ...(dst.names ? { names: dst.names } : {}),
-    },
-    direction: dst.container ? "internal" : "outbound",
-    packets: 1,
+    from: src,
+    srcIp: "172.18.0.5",
+    to: dst.container,
+    ip: dst.ip,
+    port: dst.port,
+    names: dst.names,
     iface: "br-dddddddddddd",
-  };
+  });
 }
 
 /** The traffic the baseline was learned from. */
@@ -122,12 +110,6 @@ const SAME_TRAFFIC = [
   conn(WEB, { ip: "2001:db8::7", port: 443 }),
 ];
 const TO_NAME = conn(WEB, { ip: "198.51.100.20", port: 443, names: ["api.example.com"] });
-
-function config(yaml = ""): NetmonConfig {
-  const r = parseConfigText(yaml, "test.yaml");
-  if (!r.ok) throw new Error(r.errors.join("\n"));
-  return r.config;
-}
 
 describe("suggestPolicy: labels", () => {
   const s = suggestPolicy(learned(), W, CONTAINERS);
@@ -158,11 +140,8 @@ describe("suggestPolicy: labels", () => {
     const labelled = info(WEB, "172.18.0.5", "fd00::5", s.labels);
     const warnings: string[] = [];
     const all = new Map([labelled, ...CONTAINERS.slice(1)].map((c) => [c.ref.id, c]));
-    const policy = new Policy({
-      config: config("baseline:\n  learnForSeconds: 0\n"),
-      containers: all,
+    const { policy } = policyFromYaml("baseline:\n  learnForSeconds: 0\n", all, {
       baseline: new Baseline(),
-      denylist: null,
       warn: (m) => warnings.push(m),
     });
     const verdict = (ev: ConnectionEvent) =>

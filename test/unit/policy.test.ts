@@ -1,53 +1,26 @@
 import { describe, expect, it } from "vitest";
-import { Baseline } from "../../src/baseline/baseline.js";
+import type { Baseline } from "../../src/baseline/baseline.js";
 import { CidrSet, parseCidr } from "../../src/config/cidr.js";
-import { parseConfigText } from "../../src/config/load.js";
-import { Policy } from "../../src/config/policy.js";
-import type { Mode, NetmonConfig } from "../../src/config/schema.js";
+import type { Policy } from "../../src/config/policy.js";
+import type { Mode } from "../../src/config/schema.js";
 import type { AllowedBy, EgressTarget } from "../../src/detector-api.js";
 import type { ContainerRef, Proto } from "../../src/events.js";
 import type { ContainerInfo } from "../../src/inventory/types.js";
+import { bridgeNetwork, containerInfo, containerRef as ref } from "../support/fixtures.js";
+import { policyFromYaml } from "../support/policy.js";
 
 // Far from zero on purpose: nothing may depend on the wall clock.
 const T0 = 1_700_000_000_000;
 const SEC = 1_000;
 const DIGEST = `sha256:${"0123456789abcdef".repeat(4)}`;
 
-function ref(name: string, o: Partial<ContainerRef> = {}): ContainerRef {
-  return { id: `${name}-id`, name, image: `${name}:1.0`, service: null, project: null, ...o };
-}
-
 function info(r: ContainerRef, o: Partial<Omit<ContainerInfo, "ref">> = {}): ContainerInfo {
-  return {
-    ref: r,
+  return containerInfo(r, {
     imageId: DIGEST,
-    labels: {},
-    imageLabels: null,
-    networks: [
-      {
-        networkName: "app",
-        networkId: "net-app",
-        ipv4: "172.18.0.2",
-        ipv6: null,
-        mac: "02:42:ac:12:00:02",
-        gateway: "172.18.0.1",
-        bridge: "br-0123456789ab",
-      },
-    ],
-    pid: 4242,
-    exposedPorts: [],
-    publishedPorts: [],
+    networks: [bridgeNetwork({ mac: "02:42:ac:12:00:02" })],
     startedAt: T0,
-    finishedAt: null,
-    running: true,
     ...o,
-  };
-}
-
-function config(yaml = ""): NetmonConfig {
-  const r = parseConfigText(yaml, "test.yaml");
-  if (!r.ok) throw new Error(r.errors.join("\n"));
-  return r.config;
+  });
 }
 
 interface World {
@@ -62,15 +35,11 @@ function world(
   infos: ContainerInfo[],
   o: { denylist?: CidrSet | null; baseline?: Baseline } = {},
 ): World {
-  const cfg = config(yaml);
-  const baseline = o.baseline ?? new Baseline(cfg.baseline.maxEntriesPerWorkload);
   const warnings: string[] = [];
   const containers = new Map(infos.map((i) => [i.ref.id, i]));
-  const policy = new Policy({
-    config: cfg,
-    containers,
-    baseline,
-    denylist: o.denylist ?? null,
+  const { policy, baseline } = policyFromYaml(yaml, containers, {
+    baseline: o.baseline,
+    denylist: o.denylist,
     warn: (m) => warnings.push(m),
   });
   return { policy, baseline, warnings, containers };

@@ -3,12 +3,10 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
-import { pino } from "pino";
 import { Registry } from "prom-client";
 import { describe, expect, it } from "vitest";
 import { Baseline } from "../../src/baseline/baseline.js";
 import type { ConnectionEvent, ContainerRef } from "../../src/events.js";
-import type { Logger } from "../../src/logger.js";
 import { runAudit } from "../../src/posture/audit.js";
 import { ListenHitTracker, PostureAuditor } from "../../src/posture/auditor.js";
 import { formatAuditJson, formatAuditTable } from "../../src/posture/format.js";
@@ -16,6 +14,8 @@ import { registerPostureMetrics } from "../../src/posture/metrics.js";
 import type { PostureContainerApi, PostureDockerClient } from "../../src/posture/probe.js";
 import { pathExists } from "../../src/posture/probe.js";
 import { firstFileInTar } from "../../src/posture/tar.js";
+import { connectionEvent, containerRef } from "../support/fixtures.js";
+import { captureLog } from "../support/log-capture.js";
 
 const T0 = 1_700_000_000_000;
 const HOUR = 3_600_000;
@@ -284,42 +284,26 @@ describe("filesystem probe", () => {
   });
 });
 
-/** A logger configured like src/logger.ts, writing parsed lines into an array. */
-function capture(): { log: Logger; lines: Record<string, unknown>[] } {
-  const lines: Record<string, unknown>[] = [];
-  const log = pino(
-    { level: "debug", formatters: { level: (label) => ({ level: label }) } },
-    { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) },
-  );
-  return { log, lines };
-}
-
-const ref = (id: string, name: string): ContainerRef => ({
-  id,
-  name,
-  image: "shop/app:1",
-  service: null,
-  project: null,
-});
+const ref = (id: string, name: string): ContainerRef => containerRef(name, { id, image: "shop/app:1" });
 
 function accepted(dst: ContainerRef | null, port: number): ConnectionEvent {
-  return {
-    kind: "connection",
+  return connectionEvent({
     ts: T0,
-    proto: "tcp",
     state: "accepted",
-    src: { ip: "203.0.113.9", port: 40000, container: null },
-    dst: { ip: "172.18.0.5", port, container: dst },
+    srcIp: "203.0.113.9",
+    ip: "172.18.0.5",
+    port,
+    to: dst,
     direction: "inbound",
     packets: 2,
     iface: "br-x",
-  };
+  });
 }
 
 describe("PostureAuditor (the daemon's scheduled audit)", () => {
   it("logs a finding once when it appears and once when it is resolved; the gauge follows", async () => {
     // Second audit: same findings, no new line; third: the container got --read-only.
-    const { log, lines } = capture();
+    const { log, lines } = captureLog();
     const docker = fakeDocker(
       [container(hex("a"), "web-1", { Config: { User: "1000" }, HostConfig: { CapDrop: ["ALL"] } })],
       {},
@@ -365,7 +349,7 @@ describe("PostureAuditor (the daemon's scheduled audit)", () => {
 
   it("logs warnings and criticals at warn level, and an audit failure without throwing", async () => {
     // Root → warning at level warn; a Docker error is one warn line, findings kept.
-    const { log, lines } = capture();
+    const { log, lines } = captureLog();
     const docker = fakeDocker([container(hex("a"), "web-1")], {});
     const auditor = new PostureAuditor({ docker, log });
     await auditor.runOnce();

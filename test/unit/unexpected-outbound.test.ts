@@ -2,8 +2,7 @@ import { describe, expect, it } from "vitest";
 import { type UnexpectedOutboundOptions, unexpectedOutbound } from "../../detectors/unexpected-outbound.js";
 import { Baseline } from "../../src/baseline/baseline.js";
 import { CidrSet, parseCidr } from "../../src/config/cidr.js";
-import { parseConfigText } from "../../src/config/load.js";
-import { Policy } from "../../src/config/policy.js";
+import type { Policy } from "../../src/config/policy.js";
 import {
   type AllowedBy,
   type DetectorContext,
@@ -11,46 +10,28 @@ import {
   type EgressTarget,
   NO_FINDINGS,
 } from "../../src/detector-api.js";
-import type {
-  ConnectionEvent,
-  ConnectionState,
-  ContainerRef,
-  ListenerEvent,
-  Proto,
-} from "../../src/events.js";
+import type { ConnectionEvent, ConnectionState, ContainerRef, ListenerEvent } from "../../src/events.js";
 import type { ContainerInfo } from "../../src/inventory/types.js";
+import { fakeDetectorContext } from "../support/detector-context.js";
+import {
+  bridgeNetwork,
+  type ConnectionOptions,
+  connectionEvent,
+  containerInfo,
+  containerRef as ref,
+} from "../support/fixtures.js";
+import { policyFromYaml } from "../support/policy.js";
 
 // Far from zero on purpose: nothing may depend on the wall clock.
 const T0 = 1_700_000_000_000;
 
-function ref(name: string, o: Partial<ContainerRef> = {}): ContainerRef {
-  return { id: `${name}-id`, name, image: `${name}:1.0`, service: null, project: null, ...o };
-}
-
 function info(r: ContainerRef, labels: Record<string, string> = {}): ContainerInfo {
-  return {
-    ref: r,
+  return containerInfo(r, {
     imageId: `sha256:${"ab".repeat(32)}`,
     labels,
-    imageLabels: null,
-    networks: [
-      {
-        networkName: "app",
-        networkId: "net-app",
-        ipv4: "172.18.0.2",
-        ipv6: null,
-        mac: null,
-        gateway: "172.18.0.1",
-        bridge: "br-0123456789ab",
-      },
-    ],
-    pid: 4242,
-    exposedPorts: [],
-    publishedPorts: [],
+    networks: [bridgeNetwork()],
     startedAt: T0,
-    finishedAt: null,
-    running: true,
-  };
+  });
 }
 
 const WEB = ref("web-1", { project: "shop", service: "web", image: "shop-web:1.0" });
@@ -75,56 +56,33 @@ policy:
 
 /** The real Policy over a hand-built inventory, with 192.0.2.66 and 198.51.100.0/24 denylisted. */
 function realPolicy(): Policy {
-  const r = parseConfigText(YAML, "test.yaml");
-  if (!r.ok) throw new Error(r.errors.join("\n"));
   const infos = [
     info(WEB, { "netmon.egress": "203.0.113.200:8443/tcp" }),
     ...[DB, LEARNER, OFF, ENFORCER].map((c) => info(c)),
   ];
   const baseline = new Baseline();
   baseline.recordEgress("shop/web", "203.0.113.100", 22, "tcp", T0);
-  return new Policy({
-    config: r.config,
-    containers: new Map(infos.map((i) => [i.ref.id, i])),
+  return policyFromYaml(YAML, infos, {
     baseline,
     denylist: new CidrSet([parseCidr("192.0.2.66")!, parseCidr("198.51.100.0/24")!]),
-    warn: (m) => {
-      throw new Error(`unexpected policy warning: ${m}`);
-    },
-  });
+  }).policy;
 }
 
 function detector(opts: Partial<UnexpectedOutboundOptions> = {}, ctx: DetectorContext = realPolicy()) {
   return unexpectedOutbound.create(unexpectedOutbound.options.parse(opts), ctx);
 }
 
-interface EvOpts {
-  from?: ContainerRef | null;
-  to?: ContainerRef | null;
-  ip?: string;
-  port?: number;
-  proto?: Proto;
-  names?: string[];
-}
+type EvOpts = Pick<ConnectionOptions, "from" | "to" | "ip" | "port" | "proto" | "names">;
 
+/** From WEB at T0 unless `o` says otherwise; 3 ms after the attempt for any later state. */
 function conn(state: ConnectionState, o: EvOpts = {}): ConnectionEvent {
-  const from = o.from === undefined ? WEB : o.from;
-  const to = o.to ?? null;
-  const ev: ConnectionEvent = {
-    kind: "connection",
-    ts: T0,
-    proto: o.proto ?? "tcp",
+  return connectionEvent({
+    ...o,
     state,
-    src: { ip: "172.18.0.2", port: 40_000, container: from },
-    dst: { ip: o.ip ?? "203.0.113.7", port: o.port ?? 443, container: to },
-    direction:
-      to !== null ? (from !== null ? "internal" : "inbound") : from !== null ? "outbound" : "external",
-    packets: 1,
-    iface: "br-0123456789ab",
-  };
-  if (o.names !== undefined) ev.dst.names = o.names;
-  if (state !== "attempt") ev.durationMs = 3;
-  return ev;
+    ts: T0,
+    from: o.from === undefined ? WEB : o.from,
+    durationMs: state === "attempt" ? undefined : 3,
+  });
 }
 
 function only(d: DetectorInstance, ev: ConnectionEvent) {
@@ -205,12 +163,7 @@ describe("verdicts", () => {
   ];
   it.each(every)("any allowedBy (%s) → nothing", (allowedBy) => {
     // The detector must not second-guess the reason: any non-null verdict allows.
-    const ctx: DetectorContext = {
-      workloadOf: (c) => c.name,
-      modeOf: () => "monitor",
-      egress: () => ({ allowedBy, denylisted: false }),
-      listenAllowed: () => null,
-    };
+    const ctx = fakeDetectorContext({ egress: () => ({ allowedBy, denylisted: false }) });
     expect(detector({}, ctx).onEvent(conn("attempt"))).toBe(NO_FINDINGS);
   });
 
@@ -219,6 +172,7 @@ describe("verdicts", () => {
     const f = only(detector(), conn("attempt", { ip: "203.0.113.7", port: 443 }));
     expect(f).toEqual({
       detector: "unexpected-outbound",
+      kind: "unexpected",
       severity: "warning",
       key: "203.0.113.7:443/tcp",
       container: WEB,
@@ -321,15 +275,12 @@ describe("options", () => {
   it("the target passed to the context has the destination's names and container", () => {
     // The policy matches names and destination containers: they must reach it intact.
     const seen: EgressTarget[] = [];
-    const ctx: DetectorContext = {
-      workloadOf: (c) => c.name,
-      modeOf: () => "monitor",
+    const ctx = fakeDetectorContext({
       egress: (_c, dst) => {
         seen.push(dst);
         return { allowedBy: "config", denylisted: false };
       },
-      listenAllowed: () => null,
-    };
+    });
     const d = detector({}, ctx);
     d.onEvent(conn("attempt", { to: DB, ip: "172.18.0.9", port: 5432, names: ["db.internal"] }));
     d.onEvent(conn("attempt", { ip: "203.0.113.7", port: 53, proto: "udp" }));

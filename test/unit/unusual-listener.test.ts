@@ -1,8 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { type UnusualListenerOptions, unusualListener } from "../../detectors/unusual-listener.js";
 import { Baseline } from "../../src/baseline/baseline.js";
-import { parseConfigText } from "../../src/config/load.js";
-import { Policy } from "../../src/config/policy.js";
+import type { Policy } from "../../src/config/policy.js";
 import { type DetectorInstance, NO_FINDINGS } from "../../src/detector-api.js";
 import type {
   ConnectionEvent,
@@ -13,29 +12,14 @@ import type {
   Proto,
 } from "../../src/events.js";
 import type { ContainerInfo } from "../../src/inventory/types.js";
+import { connectionEvent, containerInfo, listenerEvent, containerRef as ref } from "../support/fixtures.js";
+import { policyFromYaml } from "../support/policy.js";
 
 // Far from zero on purpose: nothing may depend on the wall clock.
 const T0 = 1_700_000_000_000;
 
-function ref(name: string, o: Partial<ContainerRef> = {}): ContainerRef {
-  return { id: `${name}-id`, name, image: `${name}:1.0`, service: null, project: null, ...o };
-}
-
 function info(r: ContainerRef, o: Partial<Omit<ContainerInfo, "ref">> = {}): ContainerInfo {
-  return {
-    ref: r,
-    imageId: `sha256:${"cd".repeat(32)}`,
-    labels: {},
-    imageLabels: null,
-    networks: [],
-    pid: 4242,
-    exposedPorts: [],
-    publishedPorts: [],
-    startedAt: T0,
-    finishedAt: null,
-    running: true,
-    ...o,
-  };
+  return containerInfo(r, { imageId: `sha256:${"cd".repeat(32)}`, startedAt: T0, ...o });
 }
 
 const WEB = ref("web-1", { project: "shop", service: "web", image: "shop-web:1.0" });
@@ -57,8 +41,6 @@ policy:
 `;
 
 function realPolicy(): Policy {
-  const r = parseConfigText(YAML, "test.yaml");
-  if (!r.ok) throw new Error(r.errors.join("\n"));
   const infos = [
     info(WEB, {
       exposedPorts: ["80/tcp"],
@@ -71,15 +53,7 @@ function realPolicy(): Policy {
   ];
   const baseline = new Baseline();
   baseline.recordListen("shop/web", 3000, "tcp", T0);
-  return new Policy({
-    config: r.config,
-    containers: new Map(infos.map((i) => [i.ref.id, i])),
-    baseline,
-    denylist: null,
-    warn: (m) => {
-      throw new Error(`unexpected policy warning: ${m}`);
-    },
-  });
+  return policyFromYaml(YAML, infos, { baseline }).policy;
 }
 
 function detector(opts: Partial<UnusualListenerOptions> = {}): DetectorInstance {
@@ -96,18 +70,8 @@ interface ListenOpts {
 }
 
 function listener(o: ListenOpts = {}): ListenerEvent {
-  const address = o.address ?? "0.0.0.0";
-  return {
-    kind: "listener",
-    ts: T0,
-    state: o.state ?? "opened",
-    container: o.container ?? WEB,
-    proto: o.proto ?? "tcp",
-    family: address.includes(":") ? 6 : 4,
-    address,
-    port: o.port ?? 4444,
-    dockerDns: o.dockerDns ?? false,
-  };
+  const { container = WEB, port = 4444, ...rest } = o;
+  return listenerEvent(container, { ts: T0, port, ...rest });
 }
 
 /** A client connecting to a container: `to` answers (accepted) on `port`. */
@@ -117,19 +81,19 @@ function wire(
 ): ConnectionEvent {
   const from = o.from === undefined ? CLIENT : o.from;
   const to = o.to === undefined ? WEB : o.to;
-  const ev: ConnectionEvent = {
-    kind: "connection",
+  return connectionEvent({
     ts: T0,
-    proto: o.proto ?? "tcp",
+    proto: o.proto,
     state,
-    src: { ip: "172.18.0.3", port: 40_000, container: from },
-    dst: { ip: "172.18.0.2", port: o.port ?? 4444, container: to },
+    from,
+    to,
+    srcIp: "172.18.0.3",
+    ip: "172.18.0.2",
+    port: o.port ?? 4444,
     direction: from !== null && to !== null ? "internal" : to !== null ? "inbound" : "outbound",
     packets: 2,
-    iface: "br-0123456789ab",
-  };
-  if (state !== "attempt") ev.durationMs = 1;
-  return ev;
+    durationMs: state === "attempt" ? undefined : 1,
+  });
 }
 
 function only(d: DetectorInstance, ev: NetmonEvent) {
@@ -144,6 +108,7 @@ describe("listener events", () => {
     const f = only(detector(), listener({ address: "0.0.0.0", port: 4444 }));
     expect(f).toEqual({
       detector: "unusual-listener",
+      kind: "undeclared-port",
       severity: "warning",
       key: "4444/tcp",
       container: WEB,

@@ -1,0 +1,83 @@
+import type { Alert } from "./alert.js";
+import type { FindingEndpoint } from "./finding.js";
+
+/** One alert as Alertmanager's API v2 takes it (`POST /api/v2/alerts`, a JSON array of these). */
+export interface AmAlert {
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  startsAt?: string;
+  /** Only on resolutions: a firing alert is kept alive by re-sending it, as Prometheus does. */
+  endsAt?: string;
+}
+
+/**
+ * `Netmon` + the detector name in PascalCase: "unexpected-outbound" → "NetmonUnexpectedOutbound".
+ * One alertname per detector so Alertmanager routes and inhibits per kind of finding, like one
+ * Prometheus alerting rule per condition; `detector` carries the raw name as well.
+ */
+export function alertnameOf(detector: string): string {
+  const pascal = detector
+    .split(/[^A-Za-z0-9]+/)
+    .filter((part) => part.length > 0)
+    .map((part) => part[0]!.toUpperCase() + part.slice(1))
+    .join("");
+  return `Netmon${pascal}`;
+}
+
+/** ISO 8601 for a ms timestamp; undefined for one Date cannot represent. */
+export function iso(ms: number): string | undefined {
+  const d = new Date(ms);
+  return Number.isNaN(d.getTime()) ? undefined : d.toISOString();
+}
+
+/** "ip:port/proto (name, name)"; IPv6 in brackets. */
+export function describeEndpoint(e: FindingEndpoint): string {
+  const host = e.ip.includes(":") ? `[${e.ip}]` : e.ip;
+  const names = e.names !== undefined && e.names.length > 0 ? ` (${e.names.join(", ")})` : "";
+  return `${host}:${e.port}/${e.proto}${names}`;
+}
+
+/**
+ * The API v2 alert for a netmon alert. Labels (the alert's identity in Alertmanager, all strings,
+ * empty ones dropped): alertname, detector, severity, container (name), workload, host, fingerprint.
+ * `endsAt` (resolutions only) is the alert's last finding time.
+ */
+export function toAmAlert(alert: Alert, host: string, resolved: boolean): AmAlert {
+  const labels: Record<string, string> = {};
+  const put = (name: string, value: string): void => {
+    if (value !== "") labels[name] = value;
+  };
+  put("alertname", alertnameOf(alert.detector));
+  put("detector", alert.detector);
+  put("severity", alert.severity);
+  put("container", alert.container.name);
+  put("workload", alert.workload);
+  put("host", host);
+  put("fingerprint", alert.fingerprint);
+
+  const firstSeen = iso(alert.firstSeen);
+  const lastSeen = iso(alert.lastSeen);
+  const destination = alert.dst !== undefined ? describeEndpoint(alert.dst) : undefined;
+  const lines = [alert.summary];
+  if (destination !== undefined) lines.push(`destination: ${destination}`);
+  lines.push(`count: ${alert.count}`);
+  if (firstSeen !== undefined) lines.push(`first seen: ${firstSeen}`);
+  if (lastSeen !== undefined) lines.push(`last seen: ${lastSeen}`);
+  const annotations: Record<string, string> = {
+    summary: alert.summary,
+    description: lines.join("\n"),
+    count: String(alert.count),
+  };
+  if (destination !== undefined) annotations.destination = destination;
+
+  const out: AmAlert = { labels, annotations };
+  // Without startsAt Alertmanager uses its receive time: better than failing on a bad timestamp.
+  if (firstSeen !== undefined) out.startsAt = firstSeen;
+  if (resolved) out.endsAt = lastSeen ?? new Date().toISOString();
+  return out;
+}
+
+/** Alertmanager tells alerts apart by their label set: this is the queue's dedupe key. */
+export function amAlertIdentity(a: AmAlert): string {
+  return JSON.stringify(a.labels);
+}

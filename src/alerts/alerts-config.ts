@@ -1,0 +1,30 @@
+import { z } from "zod";
+import { doc } from "../config/config-meta.js";
+
+/** `alerts:` in the config: how findings fold into alerts and how many lines they may write. */
+export const alertsSchema = z
+  .strictObject({
+    suppressSeconds: doc(
+      z.number().int().min(0).default(600),
+      "A repeat of an active alert within this window (s) only increments its count (and is counted as suppressed): longer = quieter logs, staler counts.",
+    ),
+    resolveAfterSeconds: doc(
+      z.number().int().min(1).default(900),
+      "An alert with no new finding for this long (s) is resolved (logged once).",
+    ),
+    maxActive: doc(
+      z.number().int().min(10).default(10_000),
+      "Active alerts kept at most; when full, the one quiet the longest is resolved early.",
+    ),
+    logLinesPerSecond: doc(
+      z.number().min(0.1).default(50),
+      "Alert log lines per second at most (event time), on top of the per-alert suppression, so a flood of distinct alerts cannot fill the disk; the dropped lines are counted and summarised. Critical alerts always pass.",
+    ),
+    logLineBurst: doc(
+      z.number().int().min(1).default(500),
+      "Lines allowed in one burst before the per-second budget applies.",
+    ),
+  })
+  .prefault({});
+
+export type AlertsConfig = z.output<typeof alertsSchema>;

@@ -1,0 +1,158 @@
+import type { AlertDecider, AlertSink } from "../alerts/alert.js";
+import { AlertManager, alertManagerOptions } from "../alerts/alert-manager.js";
+import { LogAlertSink } from "../alerts/log-sink.js";
+import type { Baseline } from "../baseline/baseline.js";
+import type { RawPacketHandler } from "../capture/source.js";
+import type { CidrSet } from "../config/cidr.js";
+import { loadDenylist } from "../config/denylist.js";
+import { Policy } from "../config/policy.js";
+import type { NetmonConfig } from "../config/schema.js";
+import { Detection } from "../detection.js";
+import { judgeAttempt } from "../detector-api.js";
+import { logEvent } from "../event-log.js";
+import type { ListenerEvent, NetmonEvent } from "../events.js";
+import type { TopologyGraph } from "../graph/model.js";
+import { edgeVerdictOf } from "../graph/verdict.js";
+import type { ContainerInfo, IpResolver } from "../inventory/types.js";
+import type { Logger } from "../logger.js";
+import { Pipeline } from "../pipeline.js";
+import { PacketClock } from "./packet-clock.js";
+import { connectionVerdictLabel } from "./verdict-label.js";
+
+/** Something told every event after detection (the topology map, the posture auditor). */
+export interface EventObserver {
+  onEvent(ev: NetmonEvent): void;
+}
+
+export interface EngineOptions {
+  config: NetmonConfig;
+  /** Who held an IP when, and each container's details (labels, networks) for the policy. */
+  containers: IpResolver & { get(id: string): ContainerInfo | undefined };
+  baseline: Baseline;
+  log: Logger;
+  /** Log every connection and listener event as one JSON line. */
+  logEvents: boolean;
+  /** The decide stage (the blocker): sets each alert's action before any sink hears of it. */
+  decider?: AlertDecider | null;
+  /** Passive alert sinks after the log sink, in this order (metrics, Alertmanager push). */
+  sinks?: readonly AlertSink[];
+  /** Told the direction and verdict of every connection attempt (netmon_connections_total). */
+  onConnectionVerdict?: (direction: string, verdict: string) => void;
+  /** The topology map: observes every connection event with its edge verdict. */
+  graph?: Pick<TopologyGraph, "observe"> | null;
+  /** Further observers of every event (the posture auditor), after detection and the map. */
+  observers?: readonly EventObserver[];
+}
+
+/**
+ * The one engine behind `netmon run` and `netmon replay`: packets → decode → DNS → flows → events;
+ * each attempt judged once by the policy; then learner → detectors → alerts (decide, then sinks), the
+ * map and the other observers, in that fixed order. Time is packet time for all of it: every
+ * TICK_EVERY_MS of packet time the engine runs flow timeouts, DNS cache sweeps, detector ticks and
+ * alert resolutions, so a replay logs the same lines, in the same order, as the daemon would have.
+ */
+export class Engine {
+  readonly policy: Policy;
+  readonly pipeline: Pipeline;
+  readonly detection: Detection;
+  readonly alerts: AlertManager;
+  readonly clock = new PacketClock();
+  /** Events fanned out since start. */
+  events = 0;
+  /** Event time of the latest event (ms); -Infinity before any. */
+  lastEventMs = Number.NEGATIVE_INFINITY;
+  private readonly opts: EngineOptions;
+  private logEvents: boolean;
+
+  constructor(opts: EngineOptions, denylist: CidrSet | null) {
+    this.opts = opts;
+    const { config, log } = opts;
+    this.logEvents = opts.logEvents;
+    this.policy = new Policy({
+      config,
+      containers: opts.containers,
+      baseline: opts.baseline,
+      denylist,
+      warn: (m) => log.warn(m),
+    });
+    const logSink = new LogAlertSink(log, config.alerts.logLinesPerSecond, config.alerts.logLineBurst);
+    this.alerts = new AlertManager([logSink, ...(opts.sinks ?? [])], {
+      ...alertManagerOptions(config.alerts),
+      decide: opts.decider ?? null,
+      onSinkError: (err) => log.error({ err: String(err) }, "alert sink failed"),
+    });
+    this.detection = new Detection(config.detectors, this.policy, opts.baseline, this.alerts, log);
+    this.pipeline = new Pipeline(config, opts.containers, (ev) => this.onEvent(ev));
+  }
+
+  /** A packet handler for one capture interface ("file" in replay): the clock ticks on packet time. */
+  handlerFor(iface: string): RawPacketHandler {
+    const decode = this.pipeline.handlerFor(iface);
+    const clock = this.clock;
+    return (buf, start, caplen, wireLength, tsMs, linkType) => {
+      if (clock.due(tsMs)) this.tick(tsMs);
+      decode(buf, start, caplen, wireLength, tsMs, linkType);
+    };
+  }
+
+  /** A listener event from the /proc scan: through the same fan-out as connection events. */
+  listener(ev: ListenerEvent): void {
+    this.onEvent(ev);
+  }
+
+  /**
+   * Runs everything due by `nowMs`: flow timeouts and DNS sweeps, detector ticks, alert resolutions.
+   * Packet time calls it; the daemon also calls it from the wall clock when no packet arrives.
+   */
+  tick(nowMs: number): void {
+    if (!this.clock.advance(nowMs)) return;
+    this.pipeline.tick(nowMs);
+    this.detection.tick(nowMs);
+  }
+
+  /**
+   * End of a replay: pending flows time out as they would have, then one last tick at the time of the
+   * latest event, so what the daemon would have resolved by then is resolved.
+   */
+  finish(): void {
+    this.pipeline.finish();
+    if (Number.isFinite(this.lastEventMs)) this.tick(this.lastEventMs);
+  }
+
+  /** SIGHUP: a new (validated) config and denylist for the policy, the detectors and the event log. */
+  reconfigure(config: NetmonConfig, denylist: CidrSet | null, logEvents: boolean): void {
+    this.policy.update(config, denylist);
+    this.detection.reconfigure(config.detectors);
+    this.logEvents = logEvents;
+  }
+
+  private onEvent(ev: NetmonEvent): void {
+    this.events++;
+    if (ev.ts > this.lastEventMs) this.lastEventMs = ev.ts;
+    if (ev.kind === "connection" && ev.state === "attempt" && ev.src.container !== null) {
+      ev.verdict = judgeAttempt(this.policy, ev.src.container, ev);
+    }
+    if (this.logEvents) logEvent(this.opts.log, ev);
+    if (ev.kind === "connection" && ev.state === "attempt")
+      this.opts.onConnectionVerdict?.(ev.direction, connectionVerdictLabel(ev.verdict));
+    this.detection.onEvent(ev);
+    const graph = this.opts.graph;
+    if (graph && ev.kind === "connection")
+      graph.observe(ev, ev.state === "attempt" ? edgeVerdictOf(ev.verdict) : undefined);
+    for (const o of this.opts.observers ?? []) o.onEvent(ev);
+  }
+}
+
+/** Reads the configured denylist (logging what it skipped), or null when none is configured. */
+export function loadConfiguredDenylist(config: NetmonConfig, log: Logger): CidrSet | null {
+  if (config.policy.denylistFile === null) return null;
+  const loaded = loadDenylist(config.policy.denylistFile);
+  for (const e of loaded.errors) log.warn(e);
+  log.info({ file: config.policy.denylistFile, entries: loaded.entries }, "denylist loaded");
+  return loaded.set;
+}
+
+/** Builds the engine for `netmon run` and `netmon replay` alike (the denylist read from the config). */
+export function buildEngine(opts: EngineOptions): Engine {
+  return new Engine(opts, loadConfiguredDenylist(opts.config, opts.log));
+}

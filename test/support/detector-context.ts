@@ -1,0 +1,15 @@
+import type { DetectorContext } from "../../src/detector-api.js";
+
+/**
+ * A stand-in for the Policy a detector consults: the workload is the container name, every
+ * container monitors, no destination and no listening port is allowed. `o` replaces any answer.
+ */
+export function fakeDetectorContext(o: Partial<DetectorContext> = {}): DetectorContext {
+  return {
+    workloadOf: (c) => c.name,
+    modeOf: () => "monitor",
+    egress: () => ({ allowedBy: null, denylisted: false }),
+    listenAllowed: () => null,
+    ...o,
+  };
+}
