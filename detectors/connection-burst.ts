@@ -1,8 +1,10 @@
+// A long file (about 660 lines): the five shapes (burst, brute-force, fast and slow port/host scans)
+// share one per-container target table with an age list, which is what keeps them allocation-light;
+// the long-window counting itself is in src/counting/target-tally.ts.
 import { z } from "zod";
-import type { Finding, Severity } from "../src/alerts/finding.js";
-import { doc } from "../src/config/config-meta.js";
 import { LeakyBucket } from "../src/counting/leaky-bucket.js";
 import { type TallyHit, TargetTally } from "../src/counting/target-tally.js";
+import { doc } from "../src/model/config-meta.js";
 import {
   type DetectorContext,
   type DetectorModule,
@@ -11,8 +13,9 @@ import {
   isAlerting,
   NO_FINDINGS,
   verdictOf,
-} from "../src/detector-api.js";
-import type { ConnectionEvent, ContainerRef, NetmonEvent, Proto } from "../src/events.js";
+} from "../src/model/detector-api.js";
+import type { ConnectionEvent, ContainerRef, NetmonEvent, Proto } from "../src/model/events.js";
+import type { Finding, Severity } from "../src/model/finding.js";
 
 /**
  * connection-burst: a container that opens connections like a scanner or a brute-forcer.

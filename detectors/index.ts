@@ -1,4 +1,4 @@
-import type { DetectorModule } from "../src/detector-api.js";
+import type { DetectorModule } from "../src/model/detector-api.js";
 import { connectionBurst } from "./connection-burst.js";
 import { unexpectedOutbound } from "./unexpected-outbound.js";
 import { unusualListener } from "./unusual-listener.js";

@@ -1,8 +1,8 @@
 import { z } from "zod";
-import type { Finding } from "../src/alerts/finding.js";
-import { doc } from "../src/config/config-meta.js";
-import { type DetectorModule, isAlerting, NO_FINDINGS, verdictOf } from "../src/detector-api.js";
-import type { NetmonEvent } from "../src/events.js";
+import { doc } from "../src/model/config-meta.js";
+import { type DetectorModule, isAlerting, NO_FINDINGS, verdictOf } from "../src/model/detector-api.js";
+import type { NetmonEvent } from "../src/model/events.js";
+import type { Finding } from "../src/model/finding.js";
 
 const options = z.strictObject({
   udp: doc(

@@ -1,8 +1,8 @@
 import { z } from "zod";
-import type { Finding } from "../src/alerts/finding.js";
-import { doc } from "../src/config/config-meta.js";
-import { type DetectorModule, isAlerting, NO_FINDINGS } from "../src/detector-api.js";
-import type { ContainerRef, NetmonEvent, Proto } from "../src/events.js";
+import { doc } from "../src/model/config-meta.js";
+import { type DetectorModule, isAlerting, NO_FINDINGS } from "../src/model/detector-api.js";
+import type { ContainerRef, NetmonEvent, Proto } from "../src/model/events.js";
+import type { Finding } from "../src/model/finding.js";
 
 const severity = z.enum(["info", "warning", "critical"]);
 

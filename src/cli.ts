@@ -10,9 +10,9 @@ import { policySuggestCommand } from "./commands/policy-suggest.js";
 import { replayFile } from "./commands/replay.js";
 import { loadConfig } from "./config/load.js";
 import type { NetmonConfig } from "./config/schema.js";
-import { Daemon } from "./daemon.js";
-import { NetmonError } from "./errors.js";
-import { createLogger } from "./logger.js";
+import { Daemon } from "./daemon/daemon.js";
+import { NetmonError } from "./util/errors.js";
+import { createLogger } from "./util/logger.js";
 
 const VERSION = "0.1.0";
 

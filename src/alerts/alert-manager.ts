@@ -1,6 +1,6 @@
+import type { Finding, Severity } from "../model/finding.js";
 import type { Alert, AlertAction, AlertDecider, AlertSink, AlertTransition } from "./alert.js";
 import { type AlertsConfig, alertsSchema } from "./alerts-config.js";
-import type { Finding, Severity } from "./finding.js";
 import { fingerprintOf } from "./fingerprint.js";
 
 export interface AlertManagerOptions {

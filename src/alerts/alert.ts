@@ -1,5 +1,5 @@
-import type { ContainerRef } from "../events.js";
-import type { FindingEndpoint, Severity } from "./finding.js";
+import type { ContainerRef } from "../model/events.js";
+import type { FindingEndpoint, Severity } from "../model/finding.js";
 
 export type AlertAction = "none" | "dry-run-block" | "blocked";
 

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { doc } from "../config/config-meta.js";
+import { doc } from "../model/config-meta.js";
 
 /**
  * `alertmanager:` in the configuration: netmon pushes its alerts straight to Alertmanager (API v2).

@@ -1,5 +1,5 @@
+import type { FindingEndpoint } from "../model/finding.js";
 import type { Alert } from "./alert.js";
-import type { FindingEndpoint } from "./finding.js";
 
 /** One alert as Alertmanager's API v2 takes it (`POST /api/v2/alerts`, a JSON array of these). */
 export interface AmAlert {

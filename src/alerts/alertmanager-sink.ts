@@ -1,5 +1,5 @@
 import os from "node:os";
-import type { Logger } from "../logger.js";
+import type { Logger } from "../util/logger.js";
 import type { Alert, AlertSink, AlertTransition } from "./alert.js";
 import { alertmanagerSchema } from "./alertmanager-options.js";
 import { type AmAlert, amAlertIdentity, iso, toAmAlert } from "./alertmanager-payload.js";

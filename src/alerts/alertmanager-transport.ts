@@ -1,4 +1,4 @@
-import type { Logger } from "../logger.js";
+import type { Logger } from "../util/logger.js";
 import type { AmAlert } from "./alertmanager-payload.js";
 
 export type TimerHandle = unknown;

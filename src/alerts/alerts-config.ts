@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { doc } from "../config/config-meta.js";
+import { doc } from "../model/config-meta.js";
 
 /** `alerts:` in the config: how findings fold into alerts and how many lines they may write. */
 export const alertsSchema = z

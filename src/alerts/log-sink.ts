@@ -1,7 +1,7 @@
 import { LeakyBucket } from "../counting/leaky-bucket.js";
-import type { Logger } from "../logger.js";
+import type { FindingEndpoint, Severity } from "../model/finding.js";
+import type { Logger } from "../util/logger.js";
 import type { Alert, AlertAction, AlertSink, AlertTransition } from "./alert.js";
-import type { FindingEndpoint, Severity } from "./finding.js";
 
 export interface AlertLogEndpoint {
   ip: string;

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { Proto } from "../events.js";
+import type { Proto } from "../model/events.js";
 
 /** One workload's learned behaviour. Destinations are DNS names when the container resolved one, else IPs. */
 interface WorkloadBaseline {

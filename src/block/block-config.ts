@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { parseCidr } from "../config/cidr.js";
-import { doc } from "../config/config-meta.js";
+import { doc } from "../model/config-meta.js";
+import { parseCidr } from "../net/cidr.js";
 
 const ruleSchema = z.strictObject({
   detector: z.string().min(1),

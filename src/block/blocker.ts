@@ -1,8 +1,8 @@
 import type { Alert, AlertAction, AlertDecider } from "../alerts/alert.js";
-import type { Mode } from "../config/schema.js";
-import type { ContainerRef } from "../events.js";
 import type { ContainerInfo } from "../inventory/types.js";
-import type { Logger } from "../logger.js";
+import type { ContainerRef } from "../model/events.js";
+import type { Mode } from "../model/mode.js";
+import type { Logger } from "../util/logger.js";
 import type { BlockingConfig } from "./block-config.js";
 import { type BlockStateData, blockId, loadBlockState, saveBlockState } from "./block-state.js";
 import { decideBlock } from "./decision.js";

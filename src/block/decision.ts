@@ -1,5 +1,5 @@
 import type { Alert } from "../alerts/alert.js";
-import type { Proto } from "../events.js";
+import type { Proto } from "../model/events.js";
 import type { BlockingConfig, BlockRule } from "./block-config.js";
 import type { BlockEntry } from "./types.js";
 

@@ -1,4 +1,4 @@
-import type { Logger } from "../logger.js";
+import type { Logger } from "../util/logger.js";
 import type { Argv } from "./commands.js";
 import type { Runner } from "./exec.js";
 

@@ -1,5 +1,5 @@
-import { normalizeIp } from "../capture/ip-format.js";
-import type { Cidr } from "../config/cidr.js";
+import type { Cidr } from "../net/cidr.js";
+import { normalizeIp } from "../net/ip-format.js";
 import {
   type Argv,
   addEntry,

@@ -1,4 +1,4 @@
-import { type Cidr, CidrSet, parseCidr } from "../config/cidr.js";
+import { type Cidr, CidrSet, parseCidr } from "../net/cidr.js";
 import type { BlockEntry } from "./types.js";
 
 /**

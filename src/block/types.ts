@@ -1,4 +1,4 @@
-import type { Proto } from "../events.js";
+import type { Proto } from "../model/events.js";
 
 /**
  * What a block cuts. `destination`: this container IP → that IP:port/proto (both directions, open

@@ -1,4 +1,4 @@
-import type { Logger } from "../logger.js";
+import type { Logger } from "../util/logger.js";
 import { LiveCapture, type LiveCaptureOptions } from "./live-capture.js";
 import { addStats, type CaptureStats, type RawPacketHandler } from "./source.js";
 

@@ -3,10 +3,10 @@ import Dockerode from "dockerode";
 import type { Baseline } from "../baseline/baseline.js";
 import { loadBaseline } from "../baseline/baseline-store.js";
 import type { NetmonConfig } from "../config/schema.js";
-import { explainDockerError, NetmonError } from "../errors.js";
 import { type AuditOptions, type AuditReport, runAudit } from "../posture/audit.js";
 import { readConnectionEvents } from "../posture/event-file.js";
 import { formatAuditJson, formatAuditTable } from "../posture/format.js";
+import { explainDockerError, NetmonError } from "../util/errors.js";
 
 export interface AuditCommandOptions {
   json?: boolean;

@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { BaselineFileError, loadBaseline, saveBaseline } from "../baseline/baseline-store.js";
 import type { NetmonConfig } from "../config/schema.js";
-import { NetmonError } from "../errors.js";
+import { NetmonError } from "../util/errors.js";
 
 function baselinePath(config: NetmonConfig): string {
   return join(config.stateDir, "baseline.json");

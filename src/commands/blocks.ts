@@ -4,7 +4,7 @@ import { runCommand } from "../block/exec.js";
 import { Firewall } from "../block/firewall.js";
 import { entryText } from "../block/types.js";
 import type { NetmonConfig } from "../config/schema.js";
-import { NetmonError } from "../errors.js";
+import { NetmonError } from "../util/errors.js";
 import { formatTable } from "./containers.js";
 
 const statePath = (config: NetmonConfig) => join(config.stateDir, "blocks.json");

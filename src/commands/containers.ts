@@ -1,10 +1,10 @@
 import Dockerode from "dockerode";
 import type { NetmonConfig } from "../config/schema.js";
-import { explainDockerError, NetmonError } from "../errors.js";
 import { DockerInventory } from "../inventory/docker-inventory.js";
 import { Inventory } from "../inventory/inventory.js";
 import type { ContainerInfo } from "../inventory/types.js";
-import type { Logger } from "../logger.js";
+import { explainDockerError, NetmonError } from "../util/errors.js";
+import type { Logger } from "../util/logger.js";
 
 const MODES = new Set(["learn", "monitor", "enforce", "off"]);
 

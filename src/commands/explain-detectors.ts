@@ -1,7 +1,7 @@
 import type { z } from "zod";
 import { DETECTORS } from "../../detectors/index.js";
-import { configKeys } from "../config/config-meta.js";
 import type { NetmonConfig } from "../config/schema.js";
+import { configKeys } from "../model/config-meta.js";
 
 /**
  * `netmon check-config FILE --explain`: each detector with its help, the findings it can raise and

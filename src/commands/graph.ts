@@ -1,8 +1,8 @@
 import { writeFileSync } from "node:fs";
 import type { NetmonConfig } from "../config/schema.js";
-import { NetmonError } from "../errors.js";
 import { formatGraph, GRAPH_FORMATS, type GraphFormat, parseGraphSnapshot } from "../graph/format.js";
 import type { GraphSnapshot } from "../graph/snapshot-types.js";
+import { NetmonError } from "../util/errors.js";
 
 export const DEFAULT_GRAPH_URL = "http://127.0.0.1:9797";
 

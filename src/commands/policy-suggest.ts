@@ -2,12 +2,12 @@ import { join } from "node:path";
 import type { Baseline } from "../baseline/baseline.js";
 import { BaselineFileError, loadBaseline } from "../baseline/baseline-store.js";
 import type { NetmonConfig } from "../config/schema.js";
-import { NetmonError } from "../errors.js";
-import type { ConnectionEvent } from "../events.js";
 import type { ContainerInfo } from "../inventory/types.js";
-import { createLogger } from "../logger.js";
+import type { ConnectionEvent } from "../model/events.js";
 import { type PolicySuggestion, suggestPolicy } from "../posture/suggest.js";
 import { formatSuggestion } from "../posture/suggest-format.js";
+import { NetmonError } from "../util/errors.js";
+import { createLogger } from "../util/logger.js";
 import { readEventsOrThrow } from "./audit.js";
 import { listContainers } from "./containers.js";
 

@@ -4,7 +4,6 @@ import { isDecodableLinkType, linkTypeName } from "../capture/link-types.js";
 import { readPcapFile } from "../capture/pcap-file-reader.js";
 import type { NetmonConfig } from "../config/schema.js";
 import { buildEngine } from "../engine/engine.js";
-import { NetmonError } from "../errors.js";
 import { TopologyGraph } from "../graph/model.js";
 import { hostAddressesOf } from "../graph/node-keys.js";
 import { lifetimesOutsideCapture, outsideCaptureWarning } from "../inventory/capture-coverage.js";
@@ -14,7 +13,8 @@ import {
   InventoryFileError,
   loadStaticInventory,
 } from "../inventory/static-inventory.js";
-import type { Logger } from "../logger.js";
+import { NetmonError } from "../util/errors.js";
+import type { Logger } from "../util/logger.js";
 import { writeGraphFile } from "./graph.js";
 
 export interface ReplaySummary {

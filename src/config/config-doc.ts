@@ -1,5 +1,5 @@
 import { parse as parseYaml } from "yaml";
-import { type ConfigKey, configKeys } from "./config-meta.js";
+import { type ConfigKey, configKeys } from "../model/config-meta.js";
 import { configSchema, type NetmonConfig } from "./schema.js";
 
 /**

@@ -4,10 +4,11 @@ import { DETECTORS } from "../../detectors/index.js";
 import { alertmanagerSchema } from "../alerts/alertmanager-options.js";
 import { alertsSchema } from "../alerts/alerts-config.js";
 import { blockingSchema } from "../block/block-config.js";
-import { normalizeIp } from "../capture/ip-format.js";
-import { doc } from "./config-meta.js";
-import { parseEgressRule } from "./egress-rule.js";
-import { parseListenList } from "./listen-rule.js";
+import { doc } from "../model/config-meta.js";
+import { modeSchema } from "../model/mode.js";
+import { normalizeIp } from "../net/ip-format.js";
+import { parseEgressRule } from "../rules/egress-rule.js";
+import { parseListenList } from "../rules/listen-rule.js";
 
 /**
  * The configuration file's schema. Every key has a default, so an empty file (or none) is a
@@ -15,8 +16,6 @@ import { parseListenList } from "./listen-rule.js";
  * carries its description (and restart flag) as metadata: config/netmon.yaml and the README's
  * reference are generated from them (config-doc.ts).
  */
-export const modeSchema = z.enum(["learn", "monitor", "enforce", "off"]);
-export type Mode = z.infer<typeof modeSchema>;
 
 const captureSchema = z
   .strictObject({

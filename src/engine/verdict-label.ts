@@ -1,4 +1,4 @@
-import type { ConnectionVerdict } from "../detector-api.js";
+import type { ConnectionVerdict } from "../model/detector-api.js";
 
 /**
  * The `verdict` label of netmon_connections_total: allowed / unexpected / denylisted for attempts

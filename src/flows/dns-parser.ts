@@ -4,7 +4,7 @@
  * strictly backwards and are capped, and counts must be plausible for the message size.
  * It never throws and never reads outside buf[offset, offset + length).
  */
-import { wordsToIp } from "../capture/ip-format.js";
+import { wordsToIp } from "../net/ip-format.js";
 
 export interface DnsRecord {
   /** Owner name, lower-case, without the trailing dot ("" for the root). */

@@ -1,4 +1,4 @@
-import type { ContainerRef, Direction } from "../events.js";
+import type { ContainerRef, Direction } from "../model/events.js";
 
 /** TCP: SYN seen, no answer yet. UDP: datagrams from the initiator only. */
 export const FLOW_ATTEMPT = 0;

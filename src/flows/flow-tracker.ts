@@ -1,4 +1,3 @@
-import { wordsToIp } from "../capture/ip-format.js";
 import {
   type DecodedPacket,
   PROTO_TCP,
@@ -8,8 +7,9 @@ import {
   TCP_RST,
   TCP_SYN,
 } from "../capture/packet.js";
-import type { ConnectionEvent, ConnectionState, ContainerRef, Direction } from "../events.js";
 import type { IpResolver } from "../inventory/types.js";
+import type { ConnectionEvent, ConnectionState, ContainerRef, Direction } from "../model/events.js";
+import { wordsToIp } from "../net/ip-format.js";
 import { flowHash } from "./flow-hash.js";
 import { FLOW_ACCEPTED, FLOW_ATTEMPT, FLOW_UNANSWERED, FlowRecord } from "./flow-record.js";
 

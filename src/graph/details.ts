@@ -1,11 +1,11 @@
 import type { Alert } from "../alerts/alert.js";
-import type { Severity } from "../alerts/finding.js";
 import type { Baseline } from "../baseline/baseline.js";
 import { type BlockRecord, entryText } from "../block/types.js";
-import { LABEL_EGRESS, LABEL_LISTEN, LABEL_MODE, labelPolicyOf } from "../config/label-policy.js";
-import type { Mode } from "../config/schema.js";
-import type { ContainerRef } from "../events.js";
 import type { ContainerInfo } from "../inventory/types.js";
+import type { ContainerRef } from "../model/events.js";
+import type { Severity } from "../model/finding.js";
+import type { Mode } from "../model/mode.js";
+import { LABEL_EGRESS, LABEL_LISTEN, LABEL_MODE, labelPolicyOf } from "../rules/label-policy.js";
 
 /** Labels shown on the page: netmon's own and Compose's. Others may carry secrets, and the page is readable by every local user. */
 const SHOWN_LABELS = new Set([

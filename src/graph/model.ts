@@ -1,7 +1,7 @@
 import type { Alert } from "../alerts/alert.js";
-import type { Severity } from "../alerts/finding.js";
 import type { BlockRecord } from "../block/types.js";
-import type { ConnectionEvent, ContainerRef, Proto } from "../events.js";
+import type { ConnectionEvent, ContainerRef, Proto } from "../model/events.js";
+import type { Severity } from "../model/finding.js";
 import { type NodeKey, NodeKeys, projectNodeId } from "./node-keys.js";
 import {
   EDGE_VERDICTS,

@@ -1,7 +1,7 @@
-import { ipToWords, wordsToIp } from "../capture/ip-format.js";
-import { workloadOf } from "../config/workload.js";
-import type { ContainerRef, Endpoint } from "../events.js";
 import type { ContainerInfo } from "../inventory/types.js";
+import type { ContainerRef, Endpoint } from "../model/events.js";
+import { workloadOf } from "../model/workload.js";
+import { ipToWords, wordsToIp } from "../net/ip-format.js";
 import type { GraphNode, NodeKind } from "./snapshot-types.js";
 
 /** What identifies a node: its id and label, and what it groups (computed once per container, DNS name or address). */

@@ -1,5 +1,5 @@
-import type { Severity } from "../alerts/finding.js";
-import type { Proto } from "../events.js";
+import type { Proto } from "../model/events.js";
+import type { Severity } from "../model/finding.js";
 
 // The JSON shapes GET /api/graph returns (TopologyGraph.snapshot()); the page and `netmon graph` read them.
 

@@ -1,4 +1,4 @@
-import type { ConnectionVerdict } from "../detector-api.js";
+import type { ConnectionVerdict } from "../model/detector-api.js";
 import type { EdgeVerdict } from "./snapshot-types.js";
 
 /**

@@ -1,6 +1,6 @@
 import { EventEmitter } from "node:events";
 import type Dockerode from "dockerode";
-import type { Logger } from "../logger.js";
+import type { Logger } from "../util/logger.js";
 import { type DockerEvent, parseDockerEvent } from "./docker-event.js";
 import { EventLineSplitter } from "./event-lines.js";
 import type { Inventory } from "./inventory.js";

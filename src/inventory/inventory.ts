@@ -1,4 +1,4 @@
-import type { ContainerRef } from "../events.js";
+import type { ContainerRef } from "../model/events.js";
 import { IpIndex, type IpIndexOptions, type TenureSpan } from "./ip-index.js";
 import type { ContainerInfo, IpResolver } from "./types.js";
 

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { normalizeIp } from "../capture/ip-format.js";
+import { normalizeIp } from "../net/ip-format.js";
 import type { ContainerInfo, NetworkAttachment, PublishedPort } from "./types.js";
 
 /**

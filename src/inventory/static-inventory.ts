@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import type { ContainerRef } from "../events.js";
+import type { ContainerRef } from "../model/events.js";
 import { Inventory } from "./inventory.js";
 import type { TenureSpan } from "./ip-index.js";
 import { imageLabelsOf, parseContainerInspect } from "./parse-inspect.js";

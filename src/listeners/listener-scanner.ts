@@ -21,7 +21,7 @@
  * (`network_mode: container:x`) report the same sockets, and `network_mode: host` containers
  * report the host's.
  */
-import type { ContainerRef, ListenerEvent } from "../events.js";
+import type { ContainerRef, ListenerEvent } from "../model/events.js";
 import {
   DEFAULT_MAX_SOCKETS,
   type ListeningSocket,

@@ -4,8 +4,8 @@
  * the kernel but is read while it changes, so bad lines are counted and skipped, never thrown.
  */
 import { endianness } from "node:os";
-import { wordsToIp } from "../capture/ip-format.js";
 import { listenersSchema } from "../config/schema.js";
+import { wordsToIp } from "../net/ip-format.js";
 
 export interface ListeningSocket {
   proto: "tcp" | "udp";

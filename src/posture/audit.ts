@@ -1,7 +1,7 @@
 import type { Baseline } from "../baseline/baseline.js";
-import { workloadOf } from "../config/workload.js";
 import { parseContainerInspect } from "../inventory/parse-inspect.js";
 import type { ContainerInfo } from "../inventory/types.js";
+import { workloadOf } from "../model/workload.js";
 import {
   CHECKS,
   type ContainerPosture,

@@ -1,6 +1,6 @@
 import type { Baseline } from "../baseline/baseline.js";
-import type { NetmonEvent } from "../events.js";
-import type { Logger } from "../logger.js";
+import type { NetmonEvent } from "../model/events.js";
+import type { Logger } from "../util/logger.js";
 import { type AuditReport, runAudit } from "./audit.js";
 import type { PostureDockerClient } from "./probe.js";
 import type { PostureFinding } from "./types.js";

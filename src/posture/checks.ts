@@ -1,5 +1,7 @@
-import { type Cidr, parseCidr } from "../config/cidr.js";
+// A long file (about 470 lines) on purpose: one small pure function per posture check, side by side,
+// so the checks read as one table; splitting them would scatter the table across files.
 import type { ContainerInfo } from "../inventory/types.js";
+import { type Cidr, parseCidr } from "../net/cidr.js";
 import type { HostSecurity, NetworkFacts, SecurityFacts } from "./inspect-schema.js";
 import type { FindingDraft, PostureCheckId, PostureSeverity } from "./types.js";
 

@@ -1,7 +1,7 @@
 import { createReadStream } from "node:fs";
 import { createInterface } from "node:readline";
 import { z } from "zod";
-import type { ConnectionEvent } from "../events.js";
+import type { ConnectionEvent } from "../model/events.js";
 
 /**
  * Reads the connection events back from a log of `netmon run --log-events` (or log.events: true):

@@ -1,12 +1,14 @@
+// Slightly over 400 lines: the suggestion builder and its dry run share private helpers; the
+// formatting lives in suggest-format.ts already.
 import { createHash } from "node:crypto";
 import type { Baseline } from "../baseline/baseline.js";
-import { normalizeIp } from "../capture/ip-format.js";
-import { type EgressRule, normalizeHostName, parseEgressRule, ruleMatches } from "../config/egress-rule.js";
-import { LABEL_EGRESS, LABEL_LISTEN } from "../config/label-policy.js";
-import { collectRules, MAX_LIST_CHARS, MAX_LIST_ITEMS, parseListenRule } from "../config/listen-rule.js";
-import { imageRepository, workloadOf } from "../config/workload.js";
-import type { ConnectionEvent, ContainerRef, Proto } from "../events.js";
 import type { ContainerInfo } from "../inventory/types.js";
+import type { ConnectionEvent, ContainerRef, Proto } from "../model/events.js";
+import { imageRepository, workloadOf } from "../model/workload.js";
+import { normalizeIp } from "../net/ip-format.js";
+import { type EgressRule, normalizeHostName, parseEgressRule, ruleMatches } from "../rules/egress-rule.js";
+import { LABEL_EGRESS, LABEL_LISTEN } from "../rules/label-policy.js";
+import { collectRules, MAX_LIST_CHARS, MAX_LIST_ITEMS, parseListenRule } from "../rules/listen-rule.js";
 
 /**
  * `netmon policy suggest`: from a workload's learned baseline, the least-privilege policy that
@@ -55,7 +57,7 @@ export interface PolicySuggestion {
   learned: { firstSeen: string; egress: number; listen: number };
   /** The workload's running containers (their IPs go into the iptables jump rules). */
   containers: { id: string; name: string; ips: string[] }[];
-  /** Egress and listen rules, in the label grammar (src/config/egress-rule.ts, listen-rule.ts). */
+  /** Egress and listen rules, in the label grammar (src/rules/egress-rule.ts, listen-rule.ts). */
   egress: string[];
   listen: string[];
   /** Labels to set: netmon.egress / netmon.listen, only when there is something to allow. */

@@ -1,4 +1,4 @@
-import type { ContainerRef } from "../events.js";
+import type { ContainerRef } from "../model/events.js";
 
 export type PostureSeverity = "critical" | "warning" | "info";
 

@@ -21,11 +21,11 @@
 import { closeSync, openSync, readSync } from "node:fs";
 import { type DecodedPacket, LINKTYPE_ETHERNET, PROTO_TCP, PROTO_UDP } from "../../src/capture/packet.js";
 import type { RawPacketHandler } from "../../src/capture/source.js";
-import { CidrSet } from "../../src/config/cidr.js";
-import { Detection } from "../../src/detection.js";
-import type { ConnectionEvent, ContainerRef } from "../../src/events.js";
+import { Detection } from "../../src/detection/detection.js";
+import { Pipeline } from "../../src/engine/pipeline.js";
 import { FlowTracker } from "../../src/flows/flow-tracker.js";
-import { Pipeline } from "../../src/pipeline.js";
+import type { ConnectionEvent, ContainerRef } from "../../src/model/events.js";
+import { CidrSet } from "../../src/net/cidr.js";
 
 // ---------------------------------------------------------------- 1. reader
 

@@ -18,7 +18,7 @@ import type { NetmonConfig } from "../../src/config/schema.js";
 import { buildEngine } from "../../src/engine/engine.js";
 import { Inventory } from "../../src/inventory/inventory.js";
 import { parseContainerInspect } from "../../src/inventory/parse-inspect.js";
-import { createLogger } from "../../src/logger.js";
+import { createLogger } from "../../src/util/logger.js";
 import { buildDns } from "../support/dns-builder.js";
 import { Scenario } from "../support/scenario.js";
 

@@ -18,11 +18,11 @@ import { replayFile } from "../../src/commands/replay.js";
 import { loadConfig } from "../../src/config/load.js";
 import type { NetmonConfig } from "../../src/config/schema.js";
 import { buildEngine } from "../../src/engine/engine.js";
+import { Pipeline } from "../../src/engine/pipeline.js";
 import { FlowTracker } from "../../src/flows/flow-tracker.js";
 import { Inventory } from "../../src/inventory/inventory.js";
 import { loadStaticInventory } from "../../src/inventory/static-inventory.js";
-import { createLogger } from "../../src/logger.js";
-import { Pipeline } from "../../src/pipeline.js";
+import { createLogger } from "../../src/util/logger.js";
 import { applyPatches, applySweepPatch, makeDecodeFast, readClassicFast } from "./hot-path-proto.js";
 
 export type ReplayMode = "read" | "decode" | "tracker" | "pipeline" | "full" | "proto";

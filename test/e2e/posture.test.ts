@@ -7,16 +7,16 @@ import Dockerode from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Baseline } from "../../src/baseline/baseline.js";
 import { listContainers } from "../../src/commands/containers.js";
-import { parseEgressList } from "../../src/config/egress-rule.js";
-import { parseListenList } from "../../src/config/listen-rule.js";
 import { parseConfigText } from "../../src/config/load.js";
 import type { NetmonConfig } from "../../src/config/schema.js";
-import type { ConnectionEvent } from "../../src/events.js";
-import { createLogger } from "../../src/logger.js";
+import type { ConnectionEvent } from "../../src/model/events.js";
 import { type AuditReport, runAudit } from "../../src/posture/audit.js";
 import { readConnectionEvents } from "../../src/posture/event-file.js";
 import { type PolicySuggestion, policyChainName, suggestPolicy } from "../../src/posture/suggest.js";
 import type { PostureFinding } from "../../src/posture/types.js";
+import { parseEgressList } from "../../src/rules/egress-rule.js";
+import { parseListenList } from "../../src/rules/listen-rule.js";
+import { createLogger } from "../../src/util/logger.js";
 import {
   CLI,
   createInternalNetwork,
@@ -365,7 +365,7 @@ describe.runIf(ready)("posture audit and policy suggest on real containers", () 
 
   describe("the daemon's scheduled audit", () => {
     it("logs each finding once and exports netmon_posture_findings", async () => {
-      // Needs PostureAuditor wired into src/daemon.ts and its gauge into the metrics registry.
+      // Needs PostureAuditor wired into src/daemon/daemon.ts and its gauge into the metrics registry.
       const netmon = new NetmonProcess(`stateDir: ${join(tmp, "state-daemon")}\n`, []);
       netmon.start();
       try {

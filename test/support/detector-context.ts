@@ -1,4 +1,4 @@
-import type { DetectorContext } from "../../src/detector-api.js";
+import type { DetectorContext } from "../../src/model/detector-api.js";
 
 /**
  * A stand-in for the Policy a detector consults: the workload is the container name, every

@@ -2,7 +2,7 @@
  * Hand-rolled DNS message builder for tests: well-formed messages (optionally with name
  * compression) via `buildDns`, and raw byte helpers for crafting hostile ones.
  */
-import { ipToWords } from "../../src/capture/ip-format.js";
+import { ipToWords } from "../../src/net/ip-format.js";
 
 export const T_A = 1;
 export const T_NS = 2;

@@ -4,6 +4,7 @@
  */
 import type { Alert } from "../../src/alerts/alert.js";
 import { fingerprintOf } from "../../src/alerts/fingerprint.js";
+import type { ContainerInfo, NetworkAttachment } from "../../src/inventory/types.js";
 import type {
   ConnectionEvent,
   ConnectionState,
@@ -11,8 +12,7 @@ import type {
   Direction,
   ListenerEvent,
   Proto,
-} from "../../src/events.js";
-import type { ContainerInfo, NetworkAttachment } from "../../src/inventory/types.js";
+} from "../../src/model/events.js";
 
 /** The default packet time: far from zero on purpose, nothing may depend on the wall clock. */
 export const FIXTURE_TS = 1_700_000_000_000;

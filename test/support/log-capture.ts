@@ -1,5 +1,5 @@
 import { type LoggerOptions, pino } from "pino";
-import type { Logger } from "../../src/logger.js";
+import type { Logger } from "../../src/util/logger.js";
 
 export interface LogCapture {
   log: Logger;
@@ -7,14 +7,14 @@ export interface LogCapture {
   lines: Record<string, unknown>[];
 }
 
-/** The `app` field and ISO time src/logger.ts puts on every line. */
+/** The `app` field and ISO time src/util/logger.ts puts on every line. */
 export const NETMON_LOG_FORMAT: LoggerOptions = {
   base: { app: "netmon" },
   timestamp: pino.stdTimeFunctions.isoTime,
 };
 
 /**
- * A debug-level pino logger with the level written as its label (as in src/logger.ts) that keeps
+ * A debug-level pino logger with the level written as its label (as in src/util/logger.ts) that keeps
  * each JSON line it writes. `options` adds to or overrides that (e.g. `base`, `timestamp`).
  */
 export function captureLog(options: LoggerOptions = {}): LogCapture {

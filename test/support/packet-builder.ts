@@ -8,7 +8,7 @@
  * - TCP and UDP checksums: computed over the RFC 793 / RFC 8200 pseudo-header when the builder is
  *   given `pseudo: {src, dst}`, otherwise left 0. `tcpPacket` / `udpPacket` always compute them.
  *
- * The address parser here is deliberately independent of src/capture/ip-format.ts, so the tests of
+ * The address parser here is deliberately independent of src/net/ip-format.ts, so the tests of
  * that module and of the decoder do not check the code against itself.
  */
 

@@ -1,9 +1,9 @@
 import { Baseline } from "../../src/baseline/baseline.js";
-import type { CidrSet } from "../../src/config/cidr.js";
 import { parseConfigText } from "../../src/config/load.js";
-import { Policy, type PolicySources } from "../../src/config/policy.js";
 import type { NetmonConfig } from "../../src/config/schema.js";
+import { Policy, type PolicySources } from "../../src/detection/policy.js";
 import type { ContainerInfo } from "../../src/inventory/types.js";
+import type { CidrSet } from "../../src/net/cidr.js";
 
 /** The config a YAML text gives; throws with the loader's errors when it does not parse. */
 export function configFromYaml(yaml = "", source = "test.yaml"): NetmonConfig {

@@ -2,9 +2,9 @@ import { describe, expect, it } from "vitest";
 import type { Alert, AlertSink, AlertTransition } from "../../src/alerts/alert.js";
 import { AlertManager } from "../../src/alerts/alert-manager.js";
 import { alertsSchema } from "../../src/alerts/alerts-config.js";
-import type { Finding } from "../../src/alerts/finding.js";
 import { fingerprintOf } from "../../src/alerts/fingerprint.js";
-import type { ContainerRef } from "../../src/events.js";
+import type { ContainerRef } from "../../src/model/events.js";
+import type { Finding } from "../../src/model/finding.js";
 import { SHOP_WEB } from "../support/fixtures.js";
 
 const T0 = 1_700_000_000_000;

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
 import type { Alert } from "../../src/alerts/alert.js";
-import type { FindingEndpoint, Severity } from "../../src/alerts/finding.js";
 import { type BlockingConfig, blockingSchema } from "../../src/block/block-config.js";
 import { decideBlock } from "../../src/block/decision.js";
 import type { BlockEntry } from "../../src/block/types.js";
+import type { FindingEndpoint, Severity } from "../../src/model/finding.js";
 import { alertOf, SHOP_WEB } from "../support/fixtures.js";
 
 const T0 = 1_700_000_000_000;

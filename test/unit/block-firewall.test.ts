@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { Argv } from "../../src/block/commands.js";
 import { Firewall, FirewallError, parseSaveLine } from "../../src/block/firewall.js";
 import type { BlockEntry } from "../../src/block/types.js";
-import { type Cidr, parseCidr } from "../../src/config/cidr.js";
+import { type Cidr, parseCidr } from "../../src/net/cidr.js";
 import { bad, FakeHost, type Family, ok } from "../support/fake-host.js";
 
 /** "iptables -w 5 -S NETMON" → argv (no netmon argument contains a space). */

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { CAP_NET_ADMIN, CAP_NET_RAW, hasCapability } from "../../src/capabilities.js";
+import { CAP_NET_ADMIN, CAP_NET_RAW, hasCapability } from "../../src/daemon/capabilities.js";
 
 /** /proc/self/status as Linux prints it, with the capability lines given. */
 function status(caps: { inh?: string; prm: string; eff: string; bnd?: string }): string {

@@ -1,11 +1,11 @@
 import { describe, expect, it } from "vitest";
-import type { ContainerRef } from "../../src/events.js";
 import {
   type CaptureSpan,
   lifetimesOutsideCapture,
   outsideCaptureWarning,
 } from "../../src/inventory/capture-coverage.js";
 import { type ContainerLifetime, staticInventoryOf } from "../../src/inventory/static-inventory.js";
+import type { ContainerRef } from "../../src/model/events.js";
 import { Scenario, SCENARIO_T0 as T0 } from "../support/scenario.js";
 
 function ref(name: string): ContainerRef {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { ipToWords } from "../../src/capture/ip-format.js";
-import { Cidr, CidrSet, parseCidr } from "../../src/config/cidr.js";
+import { Cidr, CidrSet, parseCidr } from "../../src/net/cidr.js";
+import { ipToWords } from "../../src/net/ip-format.js";
 
 describe("parseCidr", () => {
   it.each([

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { needsRestart, sectionsNeedingRestart } from "../../src/config/config-doc.js";
-import { configKeys, doc } from "../../src/config/config-meta.js";
 import { configSchema } from "../../src/config/schema.js";
+import { configKeys, doc } from "../../src/model/config-meta.js";
 
 describe("restart metadata", () => {
   it("names the sections SIGHUP cannot apply, in schema order", () => {

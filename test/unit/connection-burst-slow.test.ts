@@ -5,9 +5,9 @@
  */
 import { describe, expect, it } from "vitest";
 import { type ConnectionBurstOptions, connectionBurst } from "../../detectors/connection-burst.js";
-import type { Finding } from "../../src/alerts/finding.js";
-import type { DetectorContext, DetectorInstance } from "../../src/detector-api.js";
-import type { ConnectionEvent, ConnectionState } from "../../src/events.js";
+import type { DetectorContext, DetectorInstance } from "../../src/model/detector-api.js";
+import type { ConnectionEvent, ConnectionState } from "../../src/model/events.js";
+import type { Finding } from "../../src/model/finding.js";
 import { fakeDetectorContext } from "../support/detector-context.js";
 import { connectionEvent, containerRef } from "../support/fixtures.js";
 

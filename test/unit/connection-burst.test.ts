@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { type ConnectionBurstOptions, connectionBurst } from "../../detectors/connection-burst.js";
-import type { Finding } from "../../src/alerts/finding.js";
-import type { Mode } from "../../src/config/schema.js";
-import { type DetectorContext, type DetectorInstance, NO_FINDINGS } from "../../src/detector-api.js";
-import type { ConnectionEvent, ConnectionState, ContainerRef, Proto } from "../../src/events.js";
+import { type DetectorContext, type DetectorInstance, NO_FINDINGS } from "../../src/model/detector-api.js";
+import type { ConnectionEvent, ConnectionState, ContainerRef, Proto } from "../../src/model/events.js";
+import type { Finding } from "../../src/model/finding.js";
+import type { Mode } from "../../src/model/mode.js";
 import { fakeDetectorContext } from "../support/detector-context.js";
 import { connectionEvent, containerRef } from "../support/fixtures.js";
 

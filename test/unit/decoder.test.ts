@@ -1,7 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { decodePacket } from "../../src/capture/decoder.js";
-import { ipToWords, normalizeIp, wordsToIp } from "../../src/capture/ip-format.js";
 import { DECODABLE_LINK_TYPES } from "../../src/capture/link-types.js";
 import {
   DecodedPacket,
@@ -16,6 +15,7 @@ import {
   TCP_RST,
   TCP_SYN,
 } from "../../src/capture/packet.js";
+import { ipToWords, normalizeIp, wordsToIp } from "../../src/net/ip-format.js";
 import {
   ETHERTYPE_IPV4,
   ETHERTYPE_IPV6,

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { loadDenylist, MAX_DENYLIST_ENTRIES, parseDenylist } from "../../src/config/denylist.js";
+import { loadDenylist, MAX_DENYLIST_ENTRIES, parseDenylist } from "../../src/detection/denylist.js";
 
 const SRC = "/etc/netmon/deny.txt";
 

@@ -6,7 +6,7 @@ import {
   parseEgressList,
   parseEgressRule,
   ruleMatches,
-} from "../../src/config/egress-rule.js";
+} from "../../src/rules/egress-rule.js";
 
 function rule(text: string): EgressRule {
   const r = parseEgressRule(text);

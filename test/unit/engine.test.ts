@@ -15,9 +15,9 @@ import { parseConfigText } from "../../src/config/load.js";
 import type { NetmonConfig } from "../../src/config/schema.js";
 import { buildEngine } from "../../src/engine/engine.js";
 import { TICK_EVERY_MS } from "../../src/engine/packet-clock.js";
-import type { NetmonEvent } from "../../src/events.js";
 import { loadStaticInventory } from "../../src/inventory/static-inventory.js";
-import type { Logger } from "../../src/logger.js";
+import type { NetmonEvent } from "../../src/model/events.js";
+import type { Logger } from "../../src/util/logger.js";
 import { PcapWriter } from "../support/pcap-writer.js";
 import { Scenario, type ScenarioOutput } from "../support/scenario.js";
 

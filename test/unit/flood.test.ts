@@ -6,9 +6,9 @@ import { Baseline } from "../../src/baseline/baseline.js";
 import { DecodedPacket, PROTO_TCP, TCP_SYN } from "../../src/capture/packet.js";
 import { parseConfigText } from "../../src/config/load.js";
 import { buildEngine } from "../../src/engine/engine.js";
-import type { ConnectionEvent, ContainerRef } from "../../src/events.js";
 import { FlowTracker } from "../../src/flows/flow-tracker.js";
 import { Inventory } from "../../src/inventory/inventory.js";
+import type { ConnectionEvent, ContainerRef } from "../../src/model/events.js";
 
 // FLOOD_EVENTS raises the count for a longer run; the suite uses 1M (a few seconds).
 const EVENTS = Number(process.env.FLOOD_EVENTS ?? 1_000_000);

@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
 import { decodePacket } from "../../src/capture/decoder.js";
-import { ipToWords } from "../../src/capture/ip-format.js";
 import {
   DecodedPacket,
   LINKTYPE_ETHERNET,
@@ -11,10 +10,11 @@ import {
   TCP_RST,
   TCP_SYN,
 } from "../../src/capture/packet.js";
-import type { ConnectionEvent, ContainerRef } from "../../src/events.js";
 import { endpointHash, flowHash } from "../../src/flows/flow-hash.js";
 import { FlowTracker, type FlowTrackerOptions } from "../../src/flows/flow-tracker.js";
 import type { IpResolver } from "../../src/inventory/types.js";
+import type { ConnectionEvent, ContainerRef } from "../../src/model/events.js";
+import { ipToWords } from "../../src/net/ip-format.js";
 import { containerRef } from "../support/fixtures.js";
 import { tcpPacket, udpPacket } from "../support/packet-builder.js";
 

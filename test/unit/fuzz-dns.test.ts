@@ -7,8 +7,8 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { normalizeIp } from "../../src/capture/ip-format.js";
 import { type DnsParseResult, MAX_ANSWERS, parseDnsMessage } from "../../src/flows/dns-parser.js";
+import { normalizeIp } from "../../src/net/ip-format.js";
 import {
   buildDns,
   C_CH,

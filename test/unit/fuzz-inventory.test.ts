@@ -9,11 +9,11 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { normalizeIp } from "../../src/capture/ip-format.js";
 import { parseDockerEvent } from "../../src/inventory/docker-event.js";
 import { EventLineSplitter } from "../../src/inventory/event-lines.js";
 import { parseContainerInspect } from "../../src/inventory/parse-inspect.js";
 import type { ContainerInfo } from "../../src/inventory/types.js";
+import { normalizeIp } from "../../src/net/ip-format.js";
 import { FUZZ_TIMEOUT_MS, fuzzParams } from "../support/mutate.js";
 
 const PROTO_KEYS = ["__proto__", "constructor", "prototype", "toString", "hasOwnProperty", "valueOf"];

@@ -1,5 +1,5 @@
 /**
- * Fuzzing container-label policy parsing (src/config/label-policy.ts, egress-rule.ts,
+ * Fuzzing container-label policy parsing (src/rules/label-policy.ts, egress-rule.ts,
  * listen-rule.ts): labels are set by whoever builds the image or starts the container.
  * Properties: labelPolicyOf / parseEgressList / parseListenList never throw, do bounded work and
  * give bounded messages for huge values, every rule they return is well-formed, a label that came
@@ -8,16 +8,16 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { normalizeIp } from "../../src/capture/ip-format.js";
-import { type EgressRule, normalizeHostName, parseEgressList } from "../../src/config/egress-rule.js";
-import { LABEL_EGRESS, LABEL_LISTEN, LABEL_MODE, labelPolicyOf } from "../../src/config/label-policy.js";
+import type { ContainerInfo } from "../../src/inventory/types.js";
+import { normalizeIp } from "../../src/net/ip-format.js";
+import { type EgressRule, normalizeHostName, parseEgressList } from "../../src/rules/egress-rule.js";
+import { LABEL_EGRESS, LABEL_LISTEN, LABEL_MODE, labelPolicyOf } from "../../src/rules/label-policy.js";
 import {
   MAX_LIST_CHARS,
   MAX_LIST_ITEMS,
   type PortRange,
   parseListenList,
-} from "../../src/config/listen-rule.js";
-import type { ContainerInfo } from "../../src/inventory/types.js";
+} from "../../src/rules/listen-rule.js";
 import { FUZZ_TIMEOUT_MS, fuzzParams } from "../support/mutate.js";
 
 /** Longest message any one label may produce: the value is capped at 4096 characters. */

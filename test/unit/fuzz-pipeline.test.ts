@@ -1,5 +1,5 @@
 /**
- * Fuzzing the whole packet path (src/pipeline.ts: decode → DNS cache → FlowTracker → events) with
+ * Fuzzing the whole packet path (src/engine/pipeline.ts: decode → DNS cache → FlowTracker → events) with
  * a small inventory: random streams of TCP control packets, UDP datagrams, DNS answers, mutated
  * frames and raw junk, with timestamps that repeat, jump and go backwards. Properties: nothing
  * throws; the flow table never holds more than maxFlows and the DNS cache never more than its
@@ -12,7 +12,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { normalizeIp } from "../../src/capture/ip-format.js";
 import {
   LINKTYPE_ETHERNET,
   LINKTYPE_LINUX_SLL,
@@ -26,10 +25,11 @@ import {
 import { PcapFormatError, readPcapFile } from "../../src/capture/pcap-file-reader.js";
 import { defaultConfig } from "../../src/config/load.js";
 import type { NetmonConfig } from "../../src/config/schema.js";
-import type { ConnectionEvent, NetmonEvent } from "../../src/events.js";
+import { Pipeline } from "../../src/engine/pipeline.js";
 import { Inventory } from "../../src/inventory/inventory.js";
 import type { ContainerInfo } from "../../src/inventory/types.js";
-import { Pipeline } from "../../src/pipeline.js";
+import type { ConnectionEvent, NetmonEvent } from "../../src/model/events.js";
+import { normalizeIp } from "../../src/net/ip-format.js";
 import { buildDns, type MessageSpec } from "../support/dns-builder.js";
 import {
   FUZZ_TIMEOUT_MS,

@@ -8,7 +8,6 @@
 import { endianness } from "node:os";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { normalizeIp } from "../../src/capture/ip-format.js";
 import {
   DEFAULT_MAX_SOCKETS,
   type ListeningSocket,
@@ -16,6 +15,7 @@ import {
   type ProcNetParseResult,
   parseProcNet,
 } from "../../src/listeners/proc-net-parser.js";
+import { normalizeIp } from "../../src/net/ip-format.js";
 import { FUZZ_TIMEOUT_MS, fuzzParams, mutated } from "../support/mutate.js";
 
 const FILES: ProcNetFile[] = ["tcp", "tcp6", "udp", "udp6"];

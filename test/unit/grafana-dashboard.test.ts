@@ -3,14 +3,14 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
 
-// The Grafana dashboard and the Prometheus rules only use metrics netmon exports (src/metrics.ts), so
+// The Grafana dashboard and the Prometheus rules only use metrics netmon exports (src/daemon/metrics.ts), so
 // a renamed metric cannot leave a panel empty or an alert silently dead.
 
 const repoFile = (path: string): string => fileURLToPath(new URL(`../../${path}`, import.meta.url));
 const DASHBOARD = repoFile("config/grafana/netmon.dashboard.json");
 const RULES = repoFile("config/prometheus/netmon.rules.yml");
 const RULE_TESTS = repoFile("config/prometheus/netmon.rules.test.yml");
-const METRICS_TS = repoFile("src/metrics.ts");
+const METRICS_TS = repoFile("src/daemon/metrics.ts");
 
 /** In the DESIGN.md contract but not exported yet (the block backend): allowed ahead of time. */
 const FUTURE_METRICS = ["netmon_blocks_active", "netmon_block_actions_total"];
@@ -47,7 +47,7 @@ function integer(value: unknown, what: string): number {
   return value;
 }
 
-/** Every series name src/metrics.ts can expose: its netmon_* names, plus _bucket/_sum/_count of histograms. */
+/** Every series name src/daemon/metrics.ts can expose: its netmon_* names, plus _bucket/_sum/_count of histograms. */
 function exportedMetrics(): Set<string> {
   const source = readFileSync(METRICS_TS, "utf8");
   const names = new Set<string>([...source.matchAll(/"(netmon_[a-z0-9_]+)"/g)].map((m) => m[1]!));
@@ -101,7 +101,7 @@ describe("metricNames (PromQL metric extraction)", () => {
     ]);
   });
 
-  it("reports names src/metrics.ts does not export", () => {
+  it("reports names src/daemon/metrics.ts does not export", () => {
     expect(unknownMetrics("rate(netmon_packets_lost_total[5m]) + netmon_flows_active")).toEqual([
       "netmon_packets_lost_total",
     ]);

@@ -15,7 +15,6 @@ import {
   writeGraphFile,
 } from "../../src/commands/graph.js";
 import { parseConfigText } from "../../src/config/load.js";
-import type { ConnectionEvent, ContainerRef } from "../../src/events.js";
 import {
   dotString,
   formatGraph,
@@ -27,6 +26,7 @@ import {
 } from "../../src/graph/format.js";
 import { TopologyGraph } from "../../src/graph/model.js";
 import type { EdgeVerdict, GraphSnapshot } from "../../src/graph/snapshot-types.js";
+import type { ConnectionEvent, ContainerRef } from "../../src/model/events.js";
 
 const T0 = Date.UTC(2026, 0, 1);
 

@@ -1,17 +1,17 @@
 import { describe, expect, it } from "vitest";
 import type { Alert } from "../../src/alerts/alert.js";
-import type { Severity } from "../../src/alerts/finding.js";
 import { Baseline } from "../../src/baseline/baseline.js";
 import type { BlockRecord } from "../../src/block/types.js";
-import { CidrSet, parseCidr } from "../../src/config/cidr.js";
-import type { Policy } from "../../src/config/policy.js";
-import { verdictOf } from "../../src/detector-api.js";
-import type { ConnectionEvent, ConnectionState, ContainerRef } from "../../src/events.js";
+import type { Policy } from "../../src/detection/policy.js";
 import { TopologyGraph } from "../../src/graph/model.js";
 import { hostAddressesOf, networkOf } from "../../src/graph/node-keys.js";
 import { EDGE_VERDICTS, type EdgeVerdict, type GraphSnapshot } from "../../src/graph/snapshot-types.js";
 import { edgeVerdictOf } from "../../src/graph/verdict.js";
 import type { ContainerInfo } from "../../src/inventory/types.js";
+import { verdictOf } from "../../src/model/detector-api.js";
+import type { ConnectionEvent, ConnectionState, ContainerRef } from "../../src/model/events.js";
+import type { Severity } from "../../src/model/finding.js";
+import { CidrSet, parseCidr } from "../../src/net/cidr.js";
 import {
   type ConnectionOptions,
   connectionEvent,

@@ -7,7 +7,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AlertManager } from "../../src/alerts/alert-manager.js";
 import { Baseline } from "../../src/baseline/baseline.js";
 import type { BlockRecord } from "../../src/block/types.js";
-import type { ConnectionEvent, ContainerRef } from "../../src/events.js";
 import {
   type ContainerDetails,
   type ContainerDetailsSources,
@@ -18,6 +17,7 @@ import { pageScript, renderPage } from "../../src/graph/page.js";
 import { type GraphRouteDeps, handleGraphRoute, UI_CSP } from "../../src/graph/routes.js";
 import type { EdgeVerdict, GraphSnapshot } from "../../src/graph/snapshot-types.js";
 import type { ContainerInfo } from "../../src/inventory/types.js";
+import type { ConnectionEvent, ContainerRef } from "../../src/model/events.js";
 import { bridgeNetwork, connectionEvent, containerInfo } from "../support/fixtures.js";
 import { policyFromYaml } from "../support/policy.js";
 
@@ -375,7 +375,7 @@ describe.runIf(chromiumReady())(
         },
         container: (id) => containerDetails(id, w.sources),
       };
-      // The same contract as src/http-server.ts: GET/HEAD only, query string stripped.
+      // The same contract as src/daemon/http-server.ts: GET/HEAD only, query string stripped.
       server = createServer((req, res) => {
         requests.push(`${req.method} ${req.url}`);
         if (req.method !== "GET" && req.method !== "HEAD") return void res.writeHead(405).end();

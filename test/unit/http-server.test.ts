@@ -1,7 +1,7 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { startHttpServer } from "../../src/http-server.js";
+import { startHttpServer } from "../../src/daemon/http-server.js";
 
 const servers: { close(): void }[] = [];
 afterEach(() => {

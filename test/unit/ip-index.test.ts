@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { ContainerRef } from "../../src/events.js";
 import { IpIndex } from "../../src/inventory/ip-index.js";
+import type { ContainerRef } from "../../src/model/events.js";
 import { containerRef } from "../support/fixtures.js";
 
 function ref(name: string, id = `${name}00`.padEnd(64, "a")): ContainerRef {

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { parseIpv4 } from "../../src/capture/ip-format.js";
+import { parseIpv4 } from "../../src/net/ip-format.js";
 
 /** The straightforward definition the fast parser must agree with. */
 function reference(ip: string): number | null {

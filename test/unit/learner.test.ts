@@ -1,9 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { Baseline } from "../../src/baseline/baseline.js";
-import { Learner } from "../../src/baseline/learner.js";
-import type { Policy } from "../../src/config/policy.js";
-import type { ConnectionEvent, ConnectionState, ContainerRef, ListenerEvent } from "../../src/events.js";
+import { Learner } from "../../src/detection/learner.js";
+import type { Policy } from "../../src/detection/policy.js";
 import type { ContainerInfo } from "../../src/inventory/types.js";
+import type {
+  ConnectionEvent,
+  ConnectionState,
+  ContainerRef,
+  ListenerEvent,
+} from "../../src/model/events.js";
 import {
   type ConnectionOptions,
   connectionEvent,

@@ -11,9 +11,9 @@ import { DECODABLE_LINK_TYPES, linkTypeName } from "../../src/capture/link-types
 import { LINKTYPE_ETHERNET, LINKTYPE_IPV4, LINKTYPE_IPV6 } from "../../src/capture/packet.js";
 import { readPcapFile } from "../../src/capture/pcap-file-reader.js";
 import { defaultConfig } from "../../src/config/load.js";
-import type { NetmonEvent } from "../../src/events.js";
+import { Pipeline } from "../../src/engine/pipeline.js";
 import { loadStaticInventory } from "../../src/inventory/static-inventory.js";
-import { Pipeline } from "../../src/pipeline.js";
+import type { NetmonEvent } from "../../src/model/events.js";
 import { linkTypeTraffic } from "../cases/make-cases.js";
 import { type PcapFileFormat, PcapWriter } from "../support/pcap-writer.js";
 

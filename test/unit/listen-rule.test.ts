@@ -5,7 +5,7 @@ import {
   parseListenList,
   parseListenRule,
   parsePortRange,
-} from "../../src/config/listen-rule.js";
+} from "../../src/rules/listen-rule.js";
 
 function rule(text: string): ListenRule {
   const r = parseListenRule(text);

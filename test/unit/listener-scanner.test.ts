@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import type { ContainerRef, ListenerEvent } from "../../src/events.js";
 import { ListenerScanner } from "../../src/listeners/listener-scanner.js";
 import { scheduleListenerScan } from "../../src/listeners/listener-schedule.js";
+import type { ContainerRef, ListenerEvent } from "../../src/model/events.js";
 import { containerRef } from "../support/fixtures.js";
 
 const V4_HEADER =

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
 import type { Alert } from "../../src/alerts/alert.js";
 import { AlertManager } from "../../src/alerts/alert-manager.js";
-import type { Finding } from "../../src/alerts/finding.js";
 import { fingerprintOf } from "../../src/alerts/fingerprint.js";
 import { LogAlertSink } from "../../src/alerts/log-sink.js";
+import type { Finding } from "../../src/model/finding.js";
 import { alertOf } from "../support/fixtures.js";
 import { captureLog, NETMON_LOG_FORMAT } from "../support/log-capture.js";
 

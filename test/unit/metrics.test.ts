@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { Alert } from "../../src/alerts/alert.js";
 import type { CaptureStats } from "../../src/capture/source.js";
-import { type MetricSources, NetmonMetrics } from "../../src/metrics.js";
+import { type MetricSources, NetmonMetrics } from "../../src/daemon/metrics.js";
 
 function alert(container: string, detector = "unexpected-outbound"): Alert {
   return {

@@ -6,16 +6,16 @@ import { describe, expect, it } from "vitest";
 import { Baseline } from "../../src/baseline/baseline.js";
 import { saveBaseline } from "../../src/baseline/baseline-store.js";
 import { policySuggestCommand } from "../../src/commands/policy-suggest.js";
-import { parseEgressList } from "../../src/config/egress-rule.js";
-import { parseListenList } from "../../src/config/listen-rule.js";
 import type { NetmonConfig } from "../../src/config/schema.js";
-import { NetmonError } from "../../src/errors.js";
-import { logEvent } from "../../src/event-log.js";
-import type { ConnectionEvent, ContainerRef, Proto } from "../../src/events.js";
+import { logEvent } from "../../src/engine/event-log.js";
 import type { ContainerInfo } from "../../src/inventory/types.js";
+import type { ConnectionEvent, ContainerRef, Proto } from "../../src/model/events.js";
 import { parseEventLine, readConnectionEvents } from "../../src/posture/event-file.js";
 import { policyChainName, suggestPolicy } from "../../src/posture/suggest.js";
 import { formatSuggestion } from "../../src/posture/suggest-format.js";
+import { parseEgressList } from "../../src/rules/egress-rule.js";
+import { parseListenList } from "../../src/rules/listen-rule.js";
+import { NetmonError } from "../../src/util/errors.js";
 import { bridgeNetwork, connectionEvent, containerInfo } from "../support/fixtures.js";
 import { configFromYaml as config, policyFromYaml } from "../support/policy.js";
 
@@ -126,7 +126,7 @@ describe("suggestPolicy: labels", () => {
   });
 
   it("prints labels that parse back with zero errors, one rule per learned entry", () => {
-    // The contract with src/config/egress-rule.ts and listen-rule.ts.
+    // The contract with src/rules/egress-rule.ts and listen-rule.ts.
     const egress = parseEgressList(s.labels["netmon.egress"]!);
     const listen = parseListenList(s.labels["netmon.listen"]!);
     expect(egress.errors).toEqual([]);

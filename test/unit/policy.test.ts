@@ -1,11 +1,11 @@
 import { describe, expect, it } from "vitest";
 import type { Baseline } from "../../src/baseline/baseline.js";
-import { CidrSet, parseCidr } from "../../src/config/cidr.js";
-import type { Policy } from "../../src/config/policy.js";
-import type { Mode } from "../../src/config/schema.js";
-import type { AllowedBy, EgressTarget } from "../../src/detector-api.js";
-import type { ContainerRef, Proto } from "../../src/events.js";
+import type { Policy } from "../../src/detection/policy.js";
 import type { ContainerInfo } from "../../src/inventory/types.js";
+import type { AllowedBy, EgressTarget } from "../../src/model/detector-api.js";
+import type { ContainerRef, Proto } from "../../src/model/events.js";
+import type { Mode } from "../../src/model/mode.js";
+import { CidrSet, parseCidr } from "../../src/net/cidr.js";
 import { bridgeNetwork, containerInfo, containerRef as ref } from "../support/fixtures.js";
 import { policyFromYaml } from "../support/policy.js";
 

@@ -6,7 +6,7 @@ import { Readable } from "node:stream";
 import { Registry } from "prom-client";
 import { describe, expect, it } from "vitest";
 import { Baseline } from "../../src/baseline/baseline.js";
-import type { ConnectionEvent, ContainerRef } from "../../src/events.js";
+import type { ConnectionEvent, ContainerRef } from "../../src/model/events.js";
 import { runAudit } from "../../src/posture/audit.js";
 import { ListenHitTracker, PostureAuditor } from "../../src/posture/auditor.js";
 import { formatAuditJson, formatAuditTable } from "../../src/posture/format.js";

@@ -6,10 +6,10 @@ import { describe, expect, it } from "vitest";
 import { readPcapFile } from "../../src/capture/pcap-file-reader.js";
 import { replayFile } from "../../src/commands/replay.js";
 import { defaultConfig } from "../../src/config/load.js";
-import type { ConnectionEvent, NetmonEvent } from "../../src/events.js";
+import { Pipeline } from "../../src/engine/pipeline.js";
 import { Inventory } from "../../src/inventory/inventory.js";
 import { loadStaticInventory } from "../../src/inventory/static-inventory.js";
-import { Pipeline } from "../../src/pipeline.js";
+import type { ConnectionEvent, NetmonEvent } from "../../src/model/events.js";
 import { makeFixtures, T0 } from "../fixtures/make-fixtures.js";
 
 function who(e: ConnectionEvent["src"]): string {

@@ -1,17 +1,22 @@
 import { describe, expect, it } from "vitest";
 import { type UnexpectedOutboundOptions, unexpectedOutbound } from "../../detectors/unexpected-outbound.js";
 import { Baseline } from "../../src/baseline/baseline.js";
-import { CidrSet, parseCidr } from "../../src/config/cidr.js";
-import type { Policy } from "../../src/config/policy.js";
+import type { Policy } from "../../src/detection/policy.js";
+import type { ContainerInfo } from "../../src/inventory/types.js";
 import {
   type AllowedBy,
   type DetectorContext,
   type DetectorInstance,
   type EgressTarget,
   NO_FINDINGS,
-} from "../../src/detector-api.js";
-import type { ConnectionEvent, ConnectionState, ContainerRef, ListenerEvent } from "../../src/events.js";
-import type { ContainerInfo } from "../../src/inventory/types.js";
+} from "../../src/model/detector-api.js";
+import type {
+  ConnectionEvent,
+  ConnectionState,
+  ContainerRef,
+  ListenerEvent,
+} from "../../src/model/events.js";
+import { CidrSet, parseCidr } from "../../src/net/cidr.js";
 import { fakeDetectorContext } from "../support/detector-context.js";
 import {
   bridgeNetwork,

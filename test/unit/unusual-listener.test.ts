@@ -1,8 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { type UnusualListenerOptions, unusualListener } from "../../detectors/unusual-listener.js";
 import { Baseline } from "../../src/baseline/baseline.js";
-import type { Policy } from "../../src/config/policy.js";
-import { type DetectorInstance, NO_FINDINGS } from "../../src/detector-api.js";
+import type { Policy } from "../../src/detection/policy.js";
+import type { ContainerInfo } from "../../src/inventory/types.js";
+import { type DetectorInstance, NO_FINDINGS } from "../../src/model/detector-api.js";
 import type {
   ConnectionEvent,
   ConnectionState,
@@ -10,8 +11,7 @@ import type {
   ListenerEvent,
   NetmonEvent,
   Proto,
-} from "../../src/events.js";
-import type { ContainerInfo } from "../../src/inventory/types.js";
+} from "../../src/model/events.js";
 import { connectionEvent, containerInfo, listenerEvent, containerRef as ref } from "../support/fixtures.js";
 import { policyFromYaml } from "../support/policy.js";
 

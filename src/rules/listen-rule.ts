@@ -1,4 +1,4 @@
-import type { Proto } from "../events.js";
+import type { Proto } from "../model/events.js";
 
 /**
  * Listening-port rules, as in a container label: comma-separated `port[/proto]` items, e.g.

@@ -1,4 +1,4 @@
-import { ipToWords, wordsToIp } from "../capture/ip-format.js";
+import { ipToWords, wordsToIp } from "./ip-format.js";
 
 /**
  * IP networks for policy: "192.0.2.0/24", "192.0.2.7" (= /32), "fd00::/8", "2001:db8::1" (= /128).

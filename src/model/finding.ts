@@ -1,4 +1,4 @@
-import type { ContainerRef, Proto } from "../events.js";
+import type { ContainerRef, Proto } from "./events.js";
 
 export type Severity = "info" | "warning" | "critical";
 
@@ -24,7 +24,7 @@ export interface Finding {
   /** Identity of the alert within detector + workload, e.g. "203.0.113.7:443/tcp" or "port-scan:198.18.0.5". */
   key: string;
   container: ContainerRef;
-  /** Workload identity (see src/config/workload.ts): Compose project/service, image repository, or name. */
+  /** Workload identity (see src/model/workload.ts): Compose project/service, image repository, or name. */
   workload: string;
   /** One human sentence that names the container and what it did. */
   summary: string;

@@ -1,7 +1,7 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
-import type { Alert, AlertSink, AlertTransition } from "./alerts/alert.js";
-import type { CaptureStats } from "./capture/source.js";
-import type { DetectorCounters } from "./detection.js";
+import type { Alert, AlertSink, AlertTransition } from "../alerts/alert.js";
+import type { CaptureStats } from "../capture/source.js";
+import type { DetectorCounters } from "../detection/detection.js";
 
 /** What the metrics read at scrape time: cheap snapshots, never the hot path. */
 export interface MetricSources {

@@ -1,6 +1,6 @@
 import { createServer, type Server } from "node:http";
-import { NetmonError } from "./errors.js";
-import { type GraphRouteDeps, handleGraphRoute } from "./graph/routes.js";
+import { type GraphRouteDeps, handleGraphRoute } from "../graph/routes.js";
+import { NetmonError } from "../util/errors.js";
 
 export interface HttpHandlers {
   metrics(): Promise<{ contentType: string; body: string }>;

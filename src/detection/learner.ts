@@ -1,6 +1,6 @@
-import type { Policy } from "../config/policy.js";
-import type { ContainerRef, NetmonEvent } from "../events.js";
-import type { Baseline } from "./baseline.js";
+import type { Baseline } from "../baseline/baseline.js";
+import type { ContainerRef, NetmonEvent } from "../model/events.js";
+import type { Policy } from "./policy.js";
 
 /**
  * Records what workloads in `learn` mode do: the egress destinations they open (by DNS name when

@@ -1,5 +1,5 @@
-import type { Proto } from "../events.js";
-import { type Cidr, parseCidr } from "./cidr.js";
+import type { Proto } from "../model/events.js";
+import { type Cidr, parseCidr } from "../net/cidr.js";
 import { collectRules, type PortRange, parsePortProto, portInRange, splitList } from "./listen-rule.js";
 
 /**

@@ -1,13 +1,14 @@
 import { performance } from "node:perf_hooks";
-import { DETECTORS } from "../detectors/index.js";
-import type { AlertManager } from "./alerts/alert-manager.js";
-import type { Baseline } from "./baseline/baseline.js";
-import { Learner } from "./baseline/learner.js";
-import type { Policy } from "./config/policy.js";
-import type { Mode, NetmonConfig } from "./config/schema.js";
-import type { DetectorInstance } from "./detector-api.js";
-import type { ContainerRef, NetmonEvent } from "./events.js";
-import type { Logger } from "./logger.js";
+import { DETECTORS } from "../../detectors/index.js";
+import type { AlertManager } from "../alerts/alert-manager.js";
+import type { Baseline } from "../baseline/baseline.js";
+import type { NetmonConfig } from "../config/schema.js";
+import type { DetectorInstance } from "../model/detector-api.js";
+import type { ContainerRef, NetmonEvent } from "../model/events.js";
+import type { Mode } from "../model/mode.js";
+import type { Logger } from "../util/logger.js";
+import { Learner } from "./learner.js";
+import type { Policy } from "./policy.js";
 
 export interface DetectorCounters {
   events: number;

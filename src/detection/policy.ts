@@ -1,14 +1,18 @@
 import type { Baseline } from "../baseline/baseline.js";
-import { normalizeIp } from "../capture/ip-format.js";
-import type { AllowedBy, DetectorContext, EgressTarget, EgressVerdict } from "../detector-api.js";
-import type { ContainerRef, Proto } from "../events.js";
+import type { NetmonConfig, WorkloadRule } from "../config/schema.js";
+
+/** The config sections the policy reads: the global mode, the policy rules, the learning period. */
+export type PolicyConfig = Pick<NetmonConfig, "mode" | "policy" | "baseline">;
 import type { ContainerInfo } from "../inventory/types.js";
-import type { CidrSet } from "./cidr.js";
-import { type EgressRule, ruleMatches } from "./egress-rule.js";
-import { labelPolicyOf } from "./label-policy.js";
-import { type ListenRule, listenMatches } from "./listen-rule.js";
-import type { Mode, NetmonConfig, WorkloadRule } from "./schema.js";
-import { imageRepository, workloadOf } from "./workload.js";
+import type { AllowedBy, DetectorContext, EgressTarget, EgressVerdict } from "../model/detector-api.js";
+import type { ContainerRef, Proto } from "../model/events.js";
+import type { Mode } from "../model/mode.js";
+import { imageRepository, workloadOf } from "../model/workload.js";
+import type { CidrSet } from "../net/cidr.js";
+import { normalizeIp } from "../net/ip-format.js";
+import { type EgressRule, ruleMatches } from "../rules/egress-rule.js";
+import { labelPolicyOf } from "../rules/label-policy.js";
+import { type ListenRule, listenMatches } from "../rules/listen-rule.js";
 
 /** Stricter modes win when an image label may only tighten. */
 const STRICTNESS: Record<Mode, number> = { off: 0, learn: 1, monitor: 2, enforce: 3 };
@@ -26,7 +30,7 @@ interface ContainerPolicy {
 }
 
 export interface PolicySources {
-  config: NetmonConfig;
+  config: PolicyConfig;
   containers: { get(id: string): ContainerInfo | undefined };
   baseline: Baseline;
   denylist: CidrSet | null;
@@ -72,7 +76,7 @@ function ruleApplies(rule: WorkloadRule, info: ContainerInfo): boolean {
 const portKey = (port: number, proto: Proto): string => `${port}/${proto}`;
 
 /** Configured resolvers in canonical text, as destination IPs arrive ("2001:DB8:0::53" → "2001:db8::53"). */
-const configuredResolvers = (config: NetmonConfig): Set<string> =>
+const configuredResolvers = (config: PolicyConfig): Set<string> =>
   new Set(config.policy.dnsResolvers.map((r) => normalizeIp(r) ?? r));
 
 /**
@@ -89,7 +93,7 @@ export class Policy implements DetectorContext {
   }
 
   /** SIGHUP: a new config and denylist; every container's policy is computed again on next use. */
-  update(config: NetmonConfig, denylist: CidrSet | null): void {
+  update(config: PolicyConfig, denylist: CidrSet | null): void {
     this.src = { ...this.src, config, denylist };
     this.learnForMs = config.baseline.learnForSeconds * 1000;
     this.cache = new WeakMap();

@@ -1,10 +1,10 @@
 import type { z } from "zod";
-import type { Finding } from "./alerts/finding.js";
-import type { Mode } from "./config/schema.js";
 import type { ConnectionEvent, ContainerRef, NetmonEvent, Proto } from "./events.js";
+import type { Finding } from "./finding.js";
+import type { Mode } from "./mode.js";
+import type { AllowedBy, ConnectionVerdict, EgressVerdict } from "./verdict.js";
 
-/** Why a destination or a listening port is allowed, or null when nothing allows it. */
-export type AllowedBy = "config" | "label" | "baseline" | "dns-name" | "dns-resolver" | "declared" | null;
+export type { AllowedBy, ConnectionVerdict, EgressVerdict };
 
 export interface EgressTarget {
   ip: string;
@@ -23,24 +23,6 @@ export function egressTargetOf(ev: ConnectionEvent): EgressTarget {
     names: ev.dst.names ?? [],
     container: ev.dst.container,
   };
-}
-
-export interface EgressVerdict {
-  allowedBy: AllowedBy;
-  /** The destination is on the denylist: critical whatever else allows it. */
-  denylisted: boolean;
-}
-
-/**
- * The policy's judgement of one connection attempt, made once by the engine and handed to metrics,
- * the topology map and the detectors (ConnectionEvent.verdict). In mode `off` nothing is judged:
- * allowedBy is null and denylisted false.
- */
-export interface ConnectionVerdict extends EgressVerdict {
-  /** The initiating container's workload. */
-  workload: string;
-  /** Its effective mode at the attempt's time (learning ends by itself). */
-  mode: Mode;
 }
 
 /** Judges an attempt from `container` (the initiator): mode first, then the destination. */

@@ -1,5 +1,5 @@
-import type { ContainerRef, Endpoint, NetmonEvent } from "./events.js";
-import type { Logger } from "./logger.js";
+import type { ContainerRef, Endpoint, NetmonEvent } from "../model/events.js";
+import type { Logger } from "../util/logger.js";
 
 function containerFields(c: ContainerRef | null): Record<string, string | null> | null {
   return c === null ? null : { id: c.id.slice(0, 12), name: c.name, image: c.image, service: c.service };

@@ -1,13 +1,13 @@
-import { decodePacket } from "./capture/decoder.js";
-import { wordsToIp } from "./capture/ip-format.js";
-import { DecodedPacket, PROTO_UDP } from "./capture/packet.js";
-import type { RawPacketHandler } from "./capture/source.js";
-import type { NetmonConfig } from "./config/schema.js";
-import type { ConnectionEvent, NetmonEvent } from "./events.js";
-import { DnsCache } from "./flows/dns-cache.js";
-import { parseDnsMessage } from "./flows/dns-parser.js";
-import { FlowTracker } from "./flows/flow-tracker.js";
-import type { IpResolver } from "./inventory/types.js";
+import { decodePacket } from "../capture/decoder.js";
+import { DecodedPacket, PROTO_UDP } from "../capture/packet.js";
+import type { RawPacketHandler } from "../capture/source.js";
+import type { NetmonConfig } from "../config/schema.js";
+import { DnsCache } from "../flows/dns-cache.js";
+import { parseDnsMessage } from "../flows/dns-parser.js";
+import { FlowTracker } from "../flows/flow-tracker.js";
+import type { IpResolver } from "../inventory/types.js";
+import type { ConnectionEvent, NetmonEvent } from "../model/events.js";
+import { wordsToIp } from "../net/ip-format.js";
 
 export interface PipelineCounters {
   packets: number;
@@ -34,7 +34,7 @@ export class Pipeline {
   private nextDnsSweep = Number.NEGATIVE_INFINITY;
 
   constructor(
-    config: NetmonConfig,
+    config: Pick<NetmonConfig, "flows" | "dns">,
     private readonly resolver: IpResolver,
     private readonly sink: (ev: NetmonEvent) => void,
   ) {

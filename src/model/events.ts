@@ -1,4 +1,4 @@
-import type { ConnectionVerdict } from "./detector-api.js";
+import type { ConnectionVerdict } from "./verdict.js";
 
 /**
  * The events that flow from the sources (flow tracker, listener scan) to detectors and sinks.

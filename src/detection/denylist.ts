@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
-import { NetmonError } from "../errors.js";
-import { CidrSet, parseCidr } from "./cidr.js";
+import { CidrSet, parseCidr } from "../net/cidr.js";
+import { NetmonError } from "../util/errors.js";
 
 /**
  * Denylist files: one IP address or CIDR per line; "#" starts a comment (whole line or trailing),

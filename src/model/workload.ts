@@ -1,4 +1,4 @@
-import type { ContainerRef } from "../events.js";
+import type { ContainerRef } from "./events.js";
 
 /**
  * The repository part of an image reference: no tag, no digest ("registry:5000/app:1.2@sha256:…"

@@ -1,7 +1,7 @@
 import type { ContainerInfo } from "../inventory/types.js";
+import { type Mode, modeSchema } from "../model/mode.js";
 import { type EgressRule, parseEgressList } from "./egress-rule.js";
 import { type ListenRule, parseListenList } from "./listen-rule.js";
-import { type Mode, modeSchema } from "./schema.js";
 
 export const LABEL_MODE = "netmon.mode";
 export const LABEL_EGRESS = "netmon.egress";
