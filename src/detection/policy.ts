@@ -1,8 +1,6 @@
 import type { Baseline } from "../baseline/baseline.js";
 import type { NetmonConfig, WorkloadRule } from "../config/schema.js";
 
-/** The config sections the policy reads: the global mode, the policy rules, the learning period. */
-export type PolicyConfig = Pick<NetmonConfig, "mode" | "policy" | "baseline">;
 import type { ContainerInfo } from "../inventory/types.js";
 import type { AllowedBy, DetectorContext, EgressTarget, EgressVerdict } from "../model/detector-api.js";
 import type { ContainerRef, Proto } from "../model/events.js";
@@ -13,6 +11,9 @@ import { normalizeIp } from "../net/ip-format.js";
 import { type EgressRule, ruleMatches } from "../rules/egress-rule.js";
 import { labelPolicyOf } from "../rules/label-policy.js";
 import { type ListenRule, listenMatches } from "../rules/listen-rule.js";
+
+/** The config sections the policy reads: the global mode, the policy rules, the learning period. */
+export type PolicyConfig = Pick<NetmonConfig, "mode" | "policy" | "baseline">;
 
 /** Stricter modes win when an image label may only tighten. */
 const STRICTNESS: Record<Mode, number> = { off: 0, learn: 1, monitor: 2, enforce: 3 };
