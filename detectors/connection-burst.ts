@@ -1,8 +1,11 @@
 // A long file (about 660 lines): the five shapes (burst, brute-force, fast and slow port/host scans)
 // share one per-container target table with an age list, which is what keeps them allocation-light;
-// the long-window counting itself is in src/counting/target-tally.ts.
+// the long-window counting itself is in src/counting/target-tally.ts, the rate profiles behind
+// brute force against allowed destinations in src/counting/rate-bursts.ts and rate-profiles.ts.
 import { z } from "zod";
 import { LeakyBucket } from "../src/counting/leaky-bucket.js";
+import { type RateBurst, RateBurstWatch } from "../src/counting/rate-bursts.js";
+import { RATE_BUCKET_MS, RateProfiles } from "../src/counting/rate-profiles.js";
 import { type TallyHit, TargetTally } from "../src/counting/target-tally.js";
 import { doc } from "../src/model/config-meta.js";
 import {
@@ -25,77 +28,111 @@ import type { Finding, Severity } from "../src/model/finding.js";
  *   within `shortMs`) overflows;
  * - port-scan (vertical): `portScanThreshold` distinct ports on one destination IP within the window;
  * - host-scan (horizontal): `hostScanThreshold` distinct destination IPs on one port within the window;
- * - brute-force: `bruteForceThreshold` bad connections to one ip:port within the window.
+ * - brute-force: to a destination nothing allows, `bruteForceThreshold` bad connections to one
+ *   ip:port within the window; to an allowed one, short or failed connections to one destination
+ *   (a service, a DNS name or an ip, with the port) that reach `bruteForceFloor` within
+ *   `bruteForceWindowMs` AND exceed `bruteForceRateMultiple` times what is normal for that workload
+ *   and destination: the p99 of its 10 s counts over the last hour, learned continuously for every
+ *   workload in the engine's rate profiles (saved with the baseline), checked as 10 s buckets close.
  *
- * Scan shapes count distinct targets the container tried (`attempt` events by default), since a
- * scan that finds open ports is still a scan; burst and brute-force count bad outcomes only. Each
+ * Scan shapes count distinct targets the container tried that nothing allows, and failed attempts
+ * (rejected, unanswered) to any destination: a scan that finds open ports is still a scan, but a
+ * client reaching many allowed addresses (CDN answers, object stores, a monitoring prober) is not.
+ * Burst counts bad outcomes except short successful connections to allowed destinations. Each
  * shape fires once when its threshold is reached and then starts again from zero, so a sustained
  * scan re-fires once per full threshold; the alert manager folds the repeats.
  */
 
 const options = z
-  .strictObject({
-    shortMs: doc(
-      z.number().int().nonnegative().default(1_000),
-      "A TCP connection closed within this many ms counts as bad (probe, refused login). Higher catches slower probes but counts short legitimate requests (health checks); 0 = only rejected and unanswered connections count.",
-    ),
-    includeUdp: doc(
-      z.boolean().default(false),
-      "Also watch UDP (attempts feed the scan shapes, unanswered counts as bad). Off: DNS and QUIC fan-out are common and an unanswered datagram is often just lost.",
-    ),
-    countAllowedShort: doc(
-      z.boolean().default(false),
-      "Count short closed connections to destinations the policy allows. Off: clients that open a connection per request (HTTP/1.0, PHP→MySQL, health checks) would look like brute force; rejected and unanswered connections count either way. On: catches password guessing against an allowed service, with those false alarms.",
-    ),
-    burstCapacity: doc(
-      z.number().int().nonnegative().default(50),
-      "Leaky bucket size (bad connections): the burst that overflows it fires. Larger tolerates retry storms, notices a fast scan later. 0 disables the burst shape.",
-    ),
-    burstLeakPerSecond: doc(
-      z.number().positive().default(5),
-      "Leak rate (bad connections per second): a steady rate at or below it never fires.",
-    ),
-    scanWindowMs: doc(
-      z.number().int().positive().default(300_000),
-      "Sliding window (ms) for port-scan, host-scan and brute-force.",
-    ),
-    scanCounts: doc(
-      z.enum(["attempts", "failures"]).default("attempts"),
-      "What makes a scan target count: attempts (any connection attempt: catches scans that find open ports) or failures (only rejected/unanswered: Zeek's rule, quieter).",
-    ),
-    portScanThreshold: doc(
-      z.number().int().nonnegative().default(15),
-      "Distinct ports on one IP within the window that make a port-scan (vertical). 0 disables.",
-    ),
-    hostScanThreshold: doc(
-      z.number().int().nonnegative().default(25),
-      "Distinct IPs on one port within the window that make a host-scan (horizontal). 0 disables.",
-    ),
-    bruteForceThreshold: doc(
-      z.number().int().nonnegative().default(30),
-      "Bad connections to one ip:port within the window that make a brute-force. 0 disables.",
-    ),
-    slowScanWindowMs: doc(
-      z.number().int().nonnegative().default(3_600_000),
-      "A second, long window (ms) for slow scans that stay under the thresholds within scanWindowMs. Only attempts nothing allows and failed attempts count, and it is checked once a minute of event time. 0 disables.",
-    ),
-    slowPortScanThreshold: doc(
-      z.number().int().nonnegative().default(30),
-      "Distinct ports on one IP within slowScanWindowMs that make a (slow) port-scan. Lower catches stealthier scans; a client that keeps failing on many ports of one host reaches it too. 0 disables.",
-    ),
-    slowHostScanThreshold: doc(
-      z.number().int().nonnegative().default(50),
-      "Distinct IPs on one port within slowScanWindowMs that make a (slow) host-scan. 0 disables.",
-    ),
-    maxTrackedContainers: doc(
-      z.number().int().positive().default(10_000),
-      "Containers tracked at once (least recently active forgotten beyond it, counted).",
-    ),
-    maxTargetsPerContainer: doc(
-      z.number().int().positive().default(4_096),
-      "Destinations remembered per container (oldest forgotten beyond it, counted); at least the scan thresholds.",
-    ),
-  })
+  .strictObject(
+    {
+      shortMs: doc(
+        z.number().int().nonnegative().default(1_000),
+        "A TCP connection closed within this many ms counts as bad (probe, refused login). Higher catches slower probes but counts short legitimate requests (health checks); 0 = only rejected and unanswered connections count.",
+      ),
+      includeUdp: doc(
+        z.boolean().default(false),
+        "Also watch UDP (attempts feed the scan shapes, unanswered counts as bad). Off: DNS and QUIC fan-out are common and an unanswered datagram is often just lost.",
+      ),
+      burstCapacity: doc(
+        z.number().int().nonnegative().default(50),
+        "Leaky bucket size (bad connections): the burst that overflows it fires. Larger tolerates retry storms, notices a fast scan later. 0 disables the burst shape.",
+      ),
+      burstLeakPerSecond: doc(
+        z.number().positive().default(5),
+        "Leak rate (bad connections per second): a steady rate at or below it never fires.",
+      ),
+      scanWindowMs: doc(
+        z.number().int().positive().default(300_000),
+        "Sliding window (ms) for port-scan, host-scan and brute-force.",
+      ),
+      scanCounts: doc(
+        z
+          .enum(["unallowed-or-failed", "failures"], {
+            error: (iss) =>
+              iss.input === "attempts"
+                ? 'scanCounts "attempts" was replaced by "unallowed-or-failed": attempts to allowed destinations that succeed no longer count'
+                : undefined,
+          })
+          .default("unallowed-or-failed"),
+        "What makes a scan target count: unallowed-or-failed (an attempt nothing allows, or any rejected/unanswered attempt: catches scans that find open ports, not clients fanning out to allowed addresses) or failures (only rejected/unanswered: Zeek's rule, quieter, misses a scan of hosts that answer).",
+      ),
+      portScanThreshold: doc(
+        z.number().int().nonnegative().default(15),
+        "Distinct ports on one IP within the window that make a port-scan (vertical). 0 disables.",
+      ),
+      hostScanThreshold: doc(
+        z.number().int().nonnegative().default(25),
+        "Distinct IPs on one port within the window that make a host-scan (horizontal). 0 disables.",
+      ),
+      bruteForceThreshold: doc(
+        z.number().int().nonnegative().default(30),
+        "Bad connections (rejected, unanswered, shorter than shortMs) to one ip:port nothing allows within scanWindowMs that make a brute-force. 0 disables it for those destinations.",
+      ),
+      bruteForceFloor: doc(
+        z.number().int().nonnegative().default(50),
+        "Brute force against an allowed destination: short or failed connections to it (one service, DNS name or ip, and port) within bruteForceWindowMs below which nothing fires, however far above normal. Lower catches slower guessing; higher spares bursty clients of quiet services. 0 disables the rate check.",
+      ),
+      bruteForceWindowMs: doc(
+        z.number().int().min(RATE_BUCKET_MS).max(600_000).multipleOf(RATE_BUCKET_MS).default(20_000),
+        "Window (ms, whole 10 s buckets, sliding by 10 s) the floor and the rate apply to. Longer asks for a sustained rate and reports later; 10000 reacts to a single 10 s spike.",
+      ),
+      bruteForceRateMultiple: doc(
+        z.number().positive().default(5),
+        "...and the count within the window must exceed this many times the normal rate of that workload and destination (the p99 of its short or failed connections per 10 s over the last hour, learned continuously, scaled to the window). Lower catches smaller jumps; higher spares clients whose load varies.",
+      ),
+      bruteForceWarmupMs: doc(
+        z.number().int().nonnegative().default(120_000),
+        "A workload first seen less than this long ago (ms, event time; remembered across restarts in stateDir/rate-profiles.json) is still learning its rates: nothing of it is judged by rate, all of it is learned. Longer avoids alarms on a new workload's first peaks; shorter judges an attack in a new workload's first minutes instead of learning it.",
+      ),
+      slowScanWindowMs: doc(
+        z.number().int().nonnegative().default(3_600_000),
+        "A second, long window (ms) for slow scans that stay under the thresholds within scanWindowMs. Only attempts nothing allows and failed attempts count, and it is checked once a minute of event time. 0 disables.",
+      ),
+      slowPortScanThreshold: doc(
+        z.number().int().nonnegative().default(30),
+        "Distinct ports on one IP within slowScanWindowMs that make a (slow) port-scan. Lower catches stealthier scans; a client that keeps failing on many ports of one host reaches it too. 0 disables.",
+      ),
+      slowHostScanThreshold: doc(
+        z.number().int().nonnegative().default(50),
+        "Distinct IPs on one port within slowScanWindowMs that make a (slow) host-scan. 0 disables.",
+      ),
+      maxTrackedContainers: doc(
+        z.number().int().positive().default(10_000),
+        "Containers tracked at once (least recently active forgotten beyond it, counted).",
+      ),
+      maxTargetsPerContainer: doc(
+        z.number().int().positive().default(4_096),
+        "Destinations remembered per container (oldest forgotten beyond it, counted); at least the scan thresholds.",
+      ),
+    },
+    {
+      error: (iss) =>
+        iss.code === "unrecognized_keys" && iss.keys.includes("countAllowedShort")
+          ? "countAllowedShort was removed: short connections to allowed destinations now count by rate (bruteForceFloor, bruteForceWindowMs, bruteForceRateMultiple, bruteForceWarmupMs)"
+          : undefined,
+    },
+  )
   .refine(
     (o) =>
       o.maxTargetsPerContainer >=
@@ -113,7 +150,8 @@ export const CONNECTION_BURST_FINDINGS = {
   burst: "a leaky bucket of rejected, unanswered or very short connections overflowed",
   "port-scan": "many ports on one host within the window (vertical scan)",
   "host-scan": "one port on many hosts within the window (horizontal scan)",
-  "brute-force": "many failed or short connections to one ip:port within the window",
+  "brute-force":
+    "many failed or short connections to one destination: to one nothing allows, within the window; to an allowed one, far above its normal rate",
 } as const;
 
 type Shape = keyof typeof CONNECTION_BURST_FINDINGS;
@@ -126,6 +164,19 @@ export interface ConnectionBurstDetails {
   windowMs: number;
   /** Found by the long window (slowScanWindowMs), not the short one. */
   slow?: true;
+  /** Rate brute-force: what is normal for that workload and destination (p99 per 10 s over the last hour). */
+  normalPer10s?: number;
+}
+
+/** What a rate brute-force finding names: the latest connection counted for its key. */
+interface RateTag {
+  container: ContainerRef;
+  srcIp: string;
+  dstIp: string;
+  dstPort: number;
+  proto: Proto;
+  /** The destination as keyed: "shop/db:5432/tcp", "api.example.com:443/tcp", "203.0.113.5:22/tcp". */
+  label: string;
 }
 
 /** The long-window tally of one container, with what a finding needs to name it. */
@@ -134,6 +185,9 @@ interface SlowTrack {
   srcIp: string;
   tally: TargetTally;
 }
+
+/** What "normal" is for a workload and destination: this quantile of its 10 s counts. */
+const RATE_QUANTILE = 0.99;
 
 /** How often (event time) the long window is checked. */
 const SLOW_CHECK_EVERY_MS = 60_000;
@@ -221,6 +275,8 @@ class ConnectionBurstDetector {
   private evictions = 0;
   private readonly leakPerMs: number;
   private readonly scanOnAttempt: boolean;
+  /** Rate brute-force against allowed destinations, on the engine's profiles (or our own). */
+  private readonly rates: RateBurstWatch<RateTag>;
   /** Long-window tallies by container id (insertion order: least recently active first). */
   private readonly slow = new Map<string, SlowTrack>();
   private slowEvictions = 0;
@@ -231,7 +287,14 @@ class ConnectionBurstDetector {
     private readonly ctx: DetectorContext,
   ) {
     this.leakPerMs = opts.burstLeakPerSecond / 1000;
-    this.scanOnAttempt = opts.scanCounts === "attempts";
+    this.scanOnAttempt = opts.scanCounts === "unallowed-or-failed";
+    this.rates = new RateBurstWatch(ctx.rateProfiles ?? new RateProfiles(), {
+      floor: opts.bruteForceFloor,
+      windowBuckets: opts.bruteForceWindowMs / RATE_BUCKET_MS,
+      multiple: opts.bruteForceRateMultiple,
+      warmupMs: opts.bruteForceWarmupMs,
+      quantile: RATE_QUANTILE,
+    });
   }
 
   private isAllowed(container: ContainerRef, ev: ConnectionEvent): boolean {
@@ -243,11 +306,15 @@ class ConnectionBurstDetector {
     const container = ev.src.container;
     if (container === null) return NO_FINDINGS;
     const o = this.opts;
+    if (ev.proto === "udp" && !o.includeUdp) return NO_FINDINGS;
     let bad: boolean;
     let failed: boolean;
     switch (ev.state) {
       case "attempt":
-        if (!this.scanOnAttempt) return NO_FINDINGS;
+        // A workload's rate history starts at its first connection, short or not.
+        this.rates.store.seen(this.ctx.workloadOf(container), ev.ts);
+        // Only an attempt nothing allows is a scan sighting; an allowed one counts if it fails.
+        if (!this.scanOnAttempt || isAllowedVerdict(verdictOf(this.ctx, ev))) return NO_FINDINGS;
         bad = false;
         failed = false;
         break;
@@ -260,19 +327,25 @@ class ConnectionBurstDetector {
         // UDP "closed" is just an idle pseudo-flow: a quick answer is normal there.
         if (ev.proto !== "tcp" || ev.durationMs === undefined || ev.durationMs >= o.shortMs)
           return NO_FINDINGS;
-        // A short, successful connection to a destination the policy allows is a client that
-        // opens one connection per request (HTTP/1.0, PHP→MySQL, health checks): not a burst.
-        if (!o.countAllowedShort && this.isAllowed(container, ev)) return NO_FINDINGS;
         bad = true;
         failed = false;
         break;
       default:
         return NO_FINDINGS;
     }
-    if (ev.proto === "udp" && !o.includeUdp) return NO_FINDINGS;
-    if (!isAlerting(ev.verdict?.mode ?? this.ctx.modeOf(container, ev.ts))) return NO_FINDINGS;
-    if (failed || (ev.state === "attempt" && !isAllowedVerdict(verdictOf(this.ctx, ev))))
-      this.noteSlow(container, ev);
+    // Short or failed connections to an allowed destination are judged by rate against what is
+    // normal for this workload and destination. A short one that succeeded counts nowhere else: a
+    // client that opens one connection per request (HTTP/1.0, PHP→MySQL, health checks) is no burst.
+    const allowed = bad && this.isAllowed(container, ev);
+    if (allowed) {
+      this.noteRate(container, ev);
+      if (!failed) return NO_FINDINGS;
+    }
+    // Scans, brute force and floods are never normal: they fire while learning too (only off is silent).
+    const mode = ev.verdict?.mode ?? this.ctx.modeOf(container, ev.ts);
+    if (!isAlerting(mode) && mode !== "learn") return NO_FINDINGS;
+    // Here an attempt is one nothing allows (and counts for scans); closed ones are short.
+    if (ev.state !== "closed") this.noteSlow(container, ev);
 
     const track = this.track(container.id);
     if (ev.ts > track.now) track.now = ev.ts;
@@ -280,7 +353,8 @@ class ConnectionBurstDetector {
 
     const target = this.target(track, ev.dst.ip, ev.dst.port, ev.proto, ev.ts);
     let out: Finding[] | null = null;
-    const sighting = this.scanOnAttempt ? ev.state === "attempt" : failed;
+    // An attempt nothing allows was sighted when it was made; its failure adds nothing.
+    const sighting = this.scanOnAttempt ? ev.state === "attempt" || (failed && allowed) : failed;
     if (sighting) {
       const host = track.hosts.get(target.ip)!;
       const port = track.ports.get(target.portKey)!;
@@ -303,7 +377,7 @@ class ConnectionBurstDetector {
       }
     }
     if (bad) {
-      if (o.bruteForceThreshold > 0) {
+      if (o.bruteForceThreshold > 0 && !allowed) {
         const found = this.bruteForce(ev, container, track, target);
         if (found !== null) out = add(out, found);
       }
@@ -316,7 +390,12 @@ class ConnectionBurstDetector {
   }
 
   onTick(nowMs: number): readonly Finding[] {
-    const slowFindings = this.checkSlow(nowMs);
+    let slowFindings = this.checkSlow(nowMs);
+    const bursts = this.opts.bruteForceFloor > 0 ? this.rates.close(nowMs) : NO_BURSTS;
+    for (const b of bursts) {
+      const f = this.rateFinding(b);
+      if (f !== null) slowFindings = slowFindings.length === 0 ? [f] : [...slowFindings, f];
+    }
     const cutoff = nowMs - this.opts.scanWindowMs;
     for (const [id, track] of this.tracks) {
       this.prune(track, cutoff);
@@ -327,6 +406,60 @@ class ConnectionBurstDetector {
       }
     }
     return slowFindings;
+  }
+
+  /** A short or failed connection to an allowed destination: counted in its rate profile. */
+  private noteRate(container: ContainerRef, ev: ConnectionEvent): void {
+    if (this.opts.bruteForceFloor === 0) return;
+    const workload = this.ctx.workloadOf(container);
+    const label = destinationOf(this.ctx, ev);
+    const entry = this.rates.note(workload, `${workload} ${label}`, ev.ts);
+    if (entry === null) return;
+    const tag = entry.tag;
+    if (tag === null) {
+      entry.tag = {
+        container,
+        srcIp: ev.src.ip,
+        dstIp: ev.dst.ip,
+        dstPort: ev.dst.port,
+        proto: ev.proto,
+        label,
+      };
+    } else {
+      tag.container = container;
+      tag.srcIp = ev.src.ip;
+      tag.dstIp = ev.dst.ip;
+    }
+  }
+
+  /** A rate brute-force as a finding, unless the container's workload is not watched (off). */
+  private rateFinding(b: RateBurst<RateTag>): Finding | null {
+    const t = b.tag;
+    // As onEvent: bursts fire while learning too; only off is silent.
+    const mode = this.ctx.modeOf(t.container, b.ts);
+    if (!isAlerting(mode) && mode !== "learn") return null;
+    const window = formatMs(b.windowMs);
+    return {
+      detector: NAME,
+      kind: "brute-force",
+      severity: SEVERITY,
+      key: `brute-force:${t.label}`,
+      container: t.container,
+      workload: this.ctx.workloadOf(t.container),
+      summary:
+        `${t.container.name} made ${b.count} short or failed connections to ${t.label} in ${window}; ` +
+        `normal for it is at most ${b.normal} per 10 s`,
+      ts: b.ts,
+      src: { ip: t.srcIp, port: 0, proto: t.proto },
+      dst: { ip: t.dstIp, port: t.dstPort, proto: t.proto },
+      details: {
+        shape: "brute-force",
+        count: b.count,
+        targets: [t.label],
+        windowMs: b.windowMs,
+        normalPer10s: b.normal,
+      } satisfies ConnectionBurstDetails,
+    };
   }
 
   /** A failed attempt, or one nothing allows: tallied in the container's long window. */
@@ -410,7 +543,8 @@ class ConnectionBurstDetector {
     const slow = this.slow.size > 0 || this.slowEvictions > 0;
     return (
       `tracking ${this.tracks.size} containers, ${this.targetCount} targets, ${this.evictions} evictions` +
-      (slow ? `; slow-scan tallies for ${this.slow.size} containers, ${this.slowEvictions} evictions` : "")
+      (slow ? `; slow-scan tallies for ${this.slow.size} containers, ${this.slowEvictions} evictions` : "") +
+      (this.rates.store.size > 0 ? `; ${this.rates.store.status()}` : "")
     );
   }
 
@@ -634,6 +768,19 @@ class ConnectionBurstDetector {
     if (f.withDst) finding.dst = { ip: ev.dst.ip, port: ev.dst.port, proto: ev.proto };
     return finding;
   }
+}
+
+const NO_BURSTS: readonly RateBurst<RateTag>[] = Object.freeze([]);
+
+/**
+ * The destination a rate profile is kept for: the service (a container's workload, so a restart on
+ * a new IP keeps its profile), else the DNS name the client used (rotating addresses are one
+ * destination), else the IP; with the port.
+ */
+function destinationOf(ctx: DetectorContext, ev: ConnectionEvent): string {
+  const dst = ev.dst;
+  const host = dst.container !== null ? ctx.workloadOf(dst.container) : (dst.names?.[0] ?? hostPart(dst.ip));
+  return `${host}:${dst.port}/${ev.proto}`;
 }
 
 /** Allowed and not denylisted (a denylisted destination is never "allowed", whatever rule covers it). */

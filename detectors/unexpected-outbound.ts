@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { doc } from "../src/model/config-meta.js";
 import { type DetectorModule, isAlerting, NO_FINDINGS, verdictOf } from "../src/model/detector-api.js";
-import type { NetmonEvent } from "../src/model/events.js";
+import type { ConnectionEvent, NetmonEvent } from "../src/model/events.js";
 import type { Finding } from "../src/model/finding.js";
 
 const options = z.strictObject({
@@ -25,6 +25,8 @@ export type UnexpectedOutboundOptions = z.output<typeof options>;
 export const UNEXPECTED_OUTBOUND_FINDINGS = {
   unexpected: "a connection attempt to a destination nothing allows",
   denylisted: "a connection attempt to a denylisted destination (critical)",
+  "fan-out":
+    "many destinations nothing allows from one workload, folded by the alert manager into one incident past alerts.fanOutAfter",
 } as const;
 
 /** unexpected-outbound's Finding.details. */
@@ -32,6 +34,17 @@ export interface UnexpectedOutboundDetails {
   denylisted: boolean;
   allowedBy: string | null;
   direction: string;
+  /** The destination port of this attempt (the alert is per host: its ports are counted in alert.targets). */
+  port: number;
+  proto: string;
+}
+
+/**
+ * The destination host an alert is about: the DNS name the container reached it by, else the
+ * container it is, else its IP. More ports and repeats on one host are one alert.
+ */
+function hostOf(ev: ConnectionEvent): string {
+  return ev.dst.names?.[0] ?? ev.dst.container?.name ?? ev.dst.ip;
 }
 
 /**
@@ -55,11 +68,17 @@ export const unexpectedOutbound: DetectorModule<typeof options> = {
         if (ev.dst.container !== null && !opts.internal) return NO_FINDINGS;
         // The engine's one verdict of this attempt (mode, allowed-by, denylisted).
         const verdict = verdictOf(ctx, ev);
-        if (verdict === null || !isAlerting(verdict.mode)) return NO_FINDINGS;
+        // Learning never silences what is never normal: a denylisted destination alerts in learn too.
+        if (
+          verdict === null ||
+          !(isAlerting(verdict.mode) || (verdict.denylisted && verdict.mode === "learn"))
+        )
+          return NO_FINDINGS;
         judged++;
         const names = ev.dst.names ?? [];
         if (!verdict.denylisted && verdict.allowedBy !== null) return NO_FINDINGS;
         raised++;
+        const host = hostOf(ev);
         const target = ev.dst.container ? `${ev.dst.container.name} (${ev.dst.ip})` : (names[0] ?? ev.dst.ip);
         const why = verdict.denylisted
           ? "a denylisted destination"
@@ -75,7 +94,8 @@ export const unexpectedOutbound: DetectorModule<typeof options> = {
             detector: "unexpected-outbound",
             kind: verdict.denylisted ? "denylisted" : "unexpected",
             severity: verdict.denylisted ? "critical" : opts.severity,
-            key: `${ev.dst.ip}:${ev.dst.port}/${ev.proto}`,
+            // Denylisted apart: critical, and blocked per destination.
+            key: verdict.denylisted ? `denylisted:${host}` : host,
             container: src,
             workload: verdict.workload,
             summary: `${src.name} connected to ${target}:${ev.dst.port}/${ev.proto}, ${why}`,
@@ -86,7 +106,12 @@ export const unexpectedOutbound: DetectorModule<typeof options> = {
               denylisted: verdict.denylisted,
               allowedBy: verdict.allowedBy,
               direction: ev.direction,
+              port: ev.dst.port,
+              proto: ev.proto,
             } satisfies UnexpectedOutboundDetails,
+            target: { of: "ports", value: `${ev.dst.port}/${ev.proto}` },
+            // A denylisted destination is never folded into a fan-out: each is its own critical alert.
+            ...(verdict.denylisted ? {} : { host }),
           },
         ];
       },

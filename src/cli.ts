@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from "commander";
 import { auditCommand } from "./commands/audit.js";
-import { resetBaseline, showBaseline } from "./commands/baseline.js";
+import { baselineStatusCommand, forgetBaseline, resetBaseline, showBaseline } from "./commands/baseline.js";
 import { flushBlocks, listBlocks, removeBlock } from "./commands/blocks.js";
 import { containersTable, listContainers } from "./commands/containers.js";
 import { explainDetectors } from "./commands/explain-detectors.js";
@@ -78,6 +78,12 @@ function reloadConfig(daemon: Daemon, path: string | undefined, log: ReturnType<
   }
 }
 
+/** A baseline change: its result on stdout, the note that it is queued for the daemon on stderr. */
+function writeChange(change: { out: string; note: string }): void {
+  process.stdout.write(change.out);
+  process.stderr.write(change.note);
+}
+
 function buildProgram(): Command {
   const program = new Command()
     .name("netmon")
@@ -147,7 +153,28 @@ function buildProgram(): Command {
       );
     });
 
-  const baseline = program.command("baseline").description("show or reset what workloads learned");
+  const baseline = program
+    .command("baseline")
+    .description("see what workloads learned and why they have their mode; forget or reset it");
+  baseline
+    .command("status")
+    .description("per workload: mode, why that mode, learning since / time left, learned entries")
+    .option("-c, --config <file>", "configuration file (Docker socket, stateDir)")
+    .option("--json", "print JSON")
+    .action(async (opts: { config?: string; json?: boolean }) => {
+      process.stdout.write(await baselineStatusCommand(configOrThrow(opts.config), opts.json === true));
+    });
+  baseline
+    .command("forget")
+    .description(
+      "forget what a workload learned (it learns again), or one entry of it; the daemon applies it",
+    )
+    .argument("<workload>", "workload identity")
+    .argument("[entry]", "PORT/PROTO or DEST:PORT/PROTO, as baseline status prints it")
+    .option("-c, --config <file>", "configuration file (for stateDir)")
+    .action((workload: string, entry: string | undefined, opts: { config?: string }) => {
+      writeChange(forgetBaseline(configOrThrow(opts.config), workload, entry));
+    });
   baseline
     .command("show")
     .description("print the learned baseline of every workload, or of one")
@@ -159,11 +186,11 @@ function buildProgram(): Command {
     });
   baseline
     .command("reset")
-    .description("forget what a workload learned; it learns again (stop the daemon first)")
-    .argument("<workload>", "workload identity")
+    .description("forget what every workload learned (given one: that one); the daemon applies it")
+    .argument("[workload]", "only this workload (as baseline forget)")
     .option("-c, --config <file>", "configuration file (for stateDir)")
-    .action((workload: string, opts: { config?: string }) => {
-      process.stdout.write(resetBaseline(configOrThrow(opts.config), workload));
+    .action((workload: string | undefined, opts: { config?: string }) => {
+      writeChange(resetBaseline(configOrThrow(opts.config), workload));
     });
 
   const blocks = program.command("blocks").description("list or lift the firewall blocks netmon holds");

@@ -17,8 +17,12 @@ export interface Alert {
   src?: FindingEndpoint;
   dst?: FindingEndpoint;
   details?: Record<string, unknown>;
-  /** How many findings this alert folded (1 on first fire). */
+  /** How many findings this incident took in (1 on first fire), folded ones from other alerts included. */
   count: number;
+  /** What it counts distinct (ports of a host, destinations of a fan-out) and the first few, when its findings name one. */
+  targets?: AlertTargets;
+  /** Findings of other alerts folded into this incident (a fan-out's destinations, a burst's connections). */
+  folded?: number;
   /** Packet time of the first and latest finding (ms since the epoch). */
   firstSeen: number;
   lastSeen: number;
@@ -26,7 +30,20 @@ export interface Alert {
   state: "active" | "resolved";
 }
 
-/** fired: new alert (logged); repeated: still active after a suppression window (logged again with its count); resolved: quiet for resolveAfter. */
+/** Distinct values an incident took in (bounded: `distinct` stops at a cap, `samples` keeps the first few). */
+export interface AlertTargets {
+  /** Plural noun of what is counted ("ports", "destinations"). */
+  of: string;
+  distinct: number;
+  /** True when `distinct` reached the cap and is a lower bound. */
+  capped: boolean;
+  samples: string[];
+}
+
+/**
+ * fired: an incident opens (`msg:"alert"`); repeated: it grew and a suppression window passed, or
+ * its severity went up (`msg:"alert updated"`); resolved: quiet for resolveAfter (`msg:"alert resolved"`).
+ */
 export type AlertTransition = "fired" | "repeated" | "resolved";
 
 /** A passive observer of alerts (log, metrics, Alertmanager push): it never changes what happens. */
@@ -36,7 +53,9 @@ export interface AlertSink {
 
 /**
  * The one place where an alert becomes an action (the blocker): called for fired and repeated alerts
- * before any sink, it returns what it did, or null to leave the alert's action as it is.
+ * before any sink, and for each finding that brings an incident a new target while its log line is
+ * suppressed (as "repeated", the alert's kind, severity and dst those of that finding), so every new
+ * destination can be acted on. It returns what it did, or null to leave the alert's action as it is.
  */
 export interface AlertDecider {
   decide(alert: Alert, transition: Exclude<AlertTransition, "resolved">): AlertAction | null;

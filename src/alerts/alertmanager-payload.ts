@@ -1,5 +1,5 @@
 import type { FindingEndpoint } from "../model/finding.js";
-import type { Alert } from "./alert.js";
+import type { Alert, AlertTargets } from "./alert.js";
 
 /** One alert as Alertmanager's API v2 takes it (`POST /api/v2/alerts`, a JSON array of these). */
 export interface AmAlert {
@@ -37,6 +37,12 @@ export function describeEndpoint(e: FindingEndpoint): string {
   return `${host}:${e.port}/${e.proto}${names}`;
 }
 
+/** "15 (22/tcp, 23/tcp, …)": how many distinct targets an incident took in, and the first few. */
+export function describeTargets(t: AlertTargets): string {
+  const more = t.distinct > t.samples.length ? ", …" : "";
+  return `${t.distinct}${t.capped ? "+" : ""} (${t.samples.join(", ")}${more})`;
+}
+
 /**
  * The API v2 alert for a netmon alert. Labels (the alert's identity in Alertmanager, all strings,
  * empty ones dropped): alertname, detector, severity, container (name), workload, host, fingerprint.
@@ -61,6 +67,9 @@ export function toAmAlert(alert: Alert, host: string, resolved: boolean): AmAler
   const lines = [alert.summary];
   if (destination !== undefined) lines.push(`destination: ${destination}`);
   lines.push(`count: ${alert.count}`);
+  const targets = alert.targets !== undefined ? describeTargets(alert.targets) : undefined;
+  if (targets !== undefined) lines.push(`${alert.targets!.of}: ${targets}`);
+  if (alert.folded !== undefined) lines.push(`folded in: ${alert.folded}`);
   if (firstSeen !== undefined) lines.push(`first seen: ${firstSeen}`);
   if (lastSeen !== undefined) lines.push(`last seen: ${lastSeen}`);
   const annotations: Record<string, string> = {
@@ -69,6 +78,7 @@ export function toAmAlert(alert: Alert, host: string, resolved: boolean): AmAler
     count: String(alert.count),
   };
   if (destination !== undefined) annotations.destination = destination;
+  if (targets !== undefined) annotations.targets = targets;
 
   const out: AmAlert = { labels, annotations };
   // Without startsAt Alertmanager uses its receive time: better than failing on a bad timestamp.

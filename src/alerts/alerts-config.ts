@@ -6,11 +6,15 @@ export const alertsSchema = z
   .strictObject({
     suppressSeconds: doc(
       z.number().int().min(0).default(600),
-      "A repeat of an active alert within this window (s) only increments its count (and is counted as suppressed): longer = quieter logs, staler counts.",
+      "An active incident logs at most one `alert updated` line per window (s) while it grows; findings in between only add to its count (counted as suppressed): longer = quieter logs, staler counts.",
     ),
     resolveAfterSeconds: doc(
       z.number().int().min(1).default(900),
       "An alert with no new finding for this long (s) is resolved (logged once).",
+    ),
+    fanOutAfter: doc(
+      z.number().int().min(1).default(3),
+      "Destination hosts nothing allows that one workload gets alerts of their own for at once; the next ones (a sweep, fast-flux C2, a crawler) fold into one fan-out incident with counts and samples until it resolves. Higher: more detail, more lines in an attack.",
     ),
     maxActive: doc(
       z.number().int().min(10).default(10_000),

@@ -1,7 +1,7 @@
 import { LeakyBucket } from "../counting/leaky-bucket.js";
 import type { FindingEndpoint, Severity } from "../model/finding.js";
 import type { Logger } from "../util/logger.js";
-import type { Alert, AlertAction, AlertSink, AlertTransition } from "./alert.js";
+import type { Alert, AlertAction, AlertSink, AlertTargets, AlertTransition } from "./alert.js";
 
 export interface AlertLogEndpoint {
   ip: string;
@@ -20,6 +20,10 @@ export interface AlertLogFields {
   src?: AlertLogEndpoint;
   dst?: AlertLogEndpoint;
   count: number;
+  /** Distinct ports (of a host), destinations (of a fan-out) or targets (folded into a shape), and the first few. */
+  targets?: AlertTargets;
+  /** Findings of other alerts folded into this incident. */
+  folded?: number;
   /** ISO 8601. */
   firstSeen: string;
   lastSeen: string;
@@ -30,7 +34,9 @@ export interface AlertLogFields {
   details?: Record<string, unknown>;
 }
 
+/** An incident's three kinds of line: it opens, it grows (at most once per suppression window), it ends. */
 export const ALERT_MSG = "alert";
+export const ALERT_UPDATED_MSG = "alert updated";
 export const ALERT_RESOLVED_MSG = "alert resolved";
 
 function endpoint(e: FindingEndpoint): AlertLogEndpoint {
@@ -59,6 +65,8 @@ export function alertLogFields(alert: Alert, transition: AlertTransition): Alert
     ...(alert.src !== undefined ? { src: endpoint(alert.src) } : {}),
     ...(alert.dst !== undefined ? { dst: endpoint(alert.dst) } : {}),
     count: alert.count,
+    ...(alert.targets !== undefined ? { targets: alert.targets } : {}),
+    ...(alert.folded !== undefined ? { folded: alert.folded } : {}),
     firstSeen: iso(alert.firstSeen),
     lastSeen: iso(alert.lastSeen),
     action: alert.action,
@@ -70,8 +78,8 @@ export function alertLogFields(alert: Alert, transition: AlertTransition): Alert
 }
 
 /**
- * One pino line per alert transition: `msg:"alert"` for fired and repeated, `msg:"alert resolved"`
- * for resolved. Level follows severity (warn, error, info) so `level>=warn` filters keep alerts;
+ * One pino line per alert transition: `msg:"alert"` when an incident opens (fired), `msg:"alert
+ * updated"` when it grows (repeated), `msg:"alert resolved"` when it ends; each names alert.fingerprint. Level follows severity (warn, error, info) so `level>=warn` filters keep alerts;
  * a resolution is good news and logs at info.
  */
 export class LogAlertSink implements AlertSink {
@@ -124,15 +132,16 @@ export class LogAlertSink implements AlertSink {
       this.log.info(line, ALERT_RESOLVED_MSG);
       return;
     }
+    const msg = transition === "fired" ? ALERT_MSG : ALERT_UPDATED_MSG;
     switch (alert.severity) {
       case "critical":
-        this.log.error(line, ALERT_MSG);
+        this.log.error(line, msg);
         break;
       case "warning":
-        this.log.warn(line, ALERT_MSG);
+        this.log.warn(line, msg);
         break;
       case "info":
-        this.log.info(line, ALERT_MSG);
+        this.log.info(line, msg);
         break;
     }
   }

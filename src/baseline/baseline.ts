@@ -1,38 +1,70 @@
-import { z } from "zod";
 import type { Proto } from "../model/events.js";
+import { type BaselineFile, type BaselineFileEntry, parseBaselineFile } from "./baseline-file.js";
+
+export type { BaselineFile } from "./baseline-file.js";
+
+/** When a learned entry was first and last seen (packet time, ms) and how many times. */
+interface EntryStats {
+  firstSeen: number;
+  lastSeen: number;
+  count: number;
+}
 
 /** One workload's learned behaviour. Destinations are DNS names when the container resolved one, else IPs. */
 interface WorkloadBaseline {
   /** Packet time the workload was first seen (ms): its learning period starts here. */
   firstSeen: number;
   /** "dest|port|proto" */
-  egress: Set<string>;
+  egress: Map<string, EntryStats>;
   /** "port/proto" */
-  listen: Set<string>;
+  listen: Map<string, EntryStats>;
   /** Entries refused because the workload reached maxEntries (a baseline must not grow without bound). */
   dropped: number;
 }
 
-const fileSchema = z.strictObject({
-  version: z.literal(1),
-  workloads: z.record(
-    z.string().max(512),
-    z.strictObject({
-      firstSeen: z.number().finite(),
-      egress: z.array(z.string().max(600)).max(1_000_000),
-      listen: z.array(z.string().max(16)).max(65_536 * 2),
-    }),
-  ),
-});
+export type EntryKind = "egress" | "listen";
 
-export type BaselineFile = z.infer<typeof fileSchema>;
+/** A learned entry as `baseline status` and the log show it. */
+export interface BaselineEntry extends EntryStats {
+  kind: EntryKind;
+  /** "api.example.com:443/tcp" (egress) or "8080/tcp" (listen): what `baseline forget` takes. */
+  entry: string;
+}
 
 const egressKey = (dest: string, port: number, proto: Proto): string => `${dest}|${port}|${proto}`;
 const listenKey = (port: number, proto: Proto): string => `${port}/${proto}`;
 
+/** "dest|443|tcp" → "dest:443/tcp" ("[2001:db8::1]:443/tcp" for an IPv6 address). */
+function egressText(key: string): string {
+  const [dest = "", port = "", proto = ""] = key.split("|");
+  return `${dest.includes(":") ? `[${dest}]` : dest}:${port}/${proto}`;
+}
+
+const PORT_PROTO = /^(\d{1,5})\/(tcp|udp)$/;
+
+/**
+ * The entry `baseline forget` names, as status prints it: "PORT/PROTO" is a listening port,
+ * "DEST:PORT/PROTO" an egress destination (an IPv6 address in brackets, or bare). Null when malformed.
+ */
+export function parseEntry(text: string): { kind: EntryKind; key: string } | null {
+  const t = text.trim().toLowerCase();
+  const listen = PORT_PROTO.exec(t);
+  if (listen !== null) return { kind: "listen", key: `${Number(listen[1])}/${listen[2]}` };
+  const colon = t.lastIndexOf(":");
+  if (colon <= 0) return null;
+  const pp = PORT_PROTO.exec(t.slice(colon + 1));
+  let dest = t.slice(0, colon);
+  if (dest.startsWith("[") && dest.endsWith("]")) dest = dest.slice(1, -1);
+  if (pp === null || dest === "" || /[|\s]/.test(dest)) return null;
+  return { kind: "egress", key: `${dest}|${Number(pp[1])}|${pp[2]}` };
+}
+
+const textOf = (kind: EntryKind, key: string): string => (kind === "egress" ? egressText(key) : key);
+
 /**
  * The learned baseline: per workload, the egress destinations and listening ports seen while it
- * was learning. In memory, synchronous (detectors read it on the hot path); saved by the daemon.
+ * was learning, each with first/last seen and a count. In memory, synchronous (detectors read it on
+ * the hot path); saved by the daemon.
  */
 export class Baseline {
   private readonly workloads = new Map<string, WorkloadBaseline>();
@@ -44,7 +76,7 @@ export class Baseline {
   private entry(workload: string, ts: number): WorkloadBaseline {
     let w = this.workloads.get(workload);
     if (w === undefined) {
-      w = { firstSeen: ts, egress: new Set(), listen: new Set(), dropped: 0 };
+      w = { firstSeen: ts, egress: new Map(), listen: new Map(), dropped: 0 };
       this.workloads.set(workload, w);
       this.dirty = true;
     }
@@ -61,21 +93,27 @@ export class Baseline {
   }
 
   recordEgress(workload: string, dest: string, port: number, proto: Proto, ts: number): void {
-    this.add(this.entry(workload, ts), "egress", egressKey(dest, port, proto));
+    this.add(this.entry(workload, ts), "egress", egressKey(dest, port, proto), ts);
   }
 
   recordListen(workload: string, port: number, proto: Proto, ts: number): void {
-    this.add(this.entry(workload, ts), "listen", listenKey(port, proto));
+    this.add(this.entry(workload, ts), "listen", listenKey(port, proto), ts);
   }
 
-  private add(w: WorkloadBaseline, field: "egress" | "listen", key: string): void {
-    const set = w[field];
-    if (set.has(key)) return;
+  private add(w: WorkloadBaseline, kind: EntryKind, key: string, ts: number): void {
+    const map = w[kind];
+    const known = map.get(key);
+    if (known !== undefined) {
+      known.count++;
+      if (ts > known.lastSeen) known.lastSeen = ts;
+      this.dirty = true;
+      return;
+    }
     if (w.egress.size + w.listen.size >= this.maxEntries) {
       w.dropped++;
       return;
     }
-    set.add(key);
+    map.set(key, { firstSeen: ts, lastSeen: ts, count: 1 });
     this.dirty = true;
   }
 
@@ -92,10 +130,26 @@ export class Baseline {
     return this.workloads.get(workload)?.listen.has(listenKey(port, proto)) ?? false;
   }
 
+  /** Forgets a workload (and its learning clock: it learns again from its next event). */
   reset(workload: string): boolean {
     const had = this.workloads.delete(workload);
     if (had) this.dirty = true;
     return had;
+  }
+
+  /** Forgets one learned entry of a workload (as parseEntry reads it); false when it was not learned. */
+  forgetEntry(workload: string, kind: EntryKind, key: string): boolean {
+    const had = this.workloads.get(workload)?.[kind].delete(key) ?? false;
+    if (had) this.dirty = true;
+    return had;
+  }
+
+  /** Forgets every workload; returns how many there were. */
+  clear(): number {
+    const n = this.workloads.size;
+    this.workloads.clear();
+    if (n > 0) this.dirty = true;
+    return n;
   }
 
   names(): string[] {
@@ -109,38 +163,45 @@ export class Baseline {
     if (w === undefined) return null;
     return {
       firstSeen: w.firstSeen,
-      egress: [...w.egress].sort(),
-      listen: [...w.listen].sort(),
+      egress: [...w.egress.keys()].sort(),
+      listen: [...w.listen.keys()].sort(),
       dropped: w.dropped,
     };
   }
 
-  toJSON(): BaselineFile {
-    const workloads: BaselineFile["workloads"] = {};
-    for (const name of this.names()) {
-      const w = this.workloads.get(name)!;
-      workloads[name] = {
-        firstSeen: w.firstSeen,
-        egress: [...w.egress].sort(),
-        listen: [...w.listen].sort(),
-      };
+  /** A workload's learned entries, oldest first (then by text), for status and the log. */
+  entries(workload: string): BaselineEntry[] {
+    const w = this.workloads.get(workload);
+    if (w === undefined) return [];
+    const out: BaselineEntry[] = [];
+    for (const kind of ["egress", "listen"] as const) {
+      for (const [key, s] of w[kind]) out.push({ kind, entry: textOf(kind, key), ...s });
     }
-    return { version: 1, workloads };
+    return out.sort((a, b) => a.firstSeen - b.firstSeen || a.entry.localeCompare(b.entry));
   }
 
-  /** Rebuilds a baseline from a saved file; throws an Error naming the first problem. */
-  static fromJSON(raw: unknown, maxEntries = 1000): Baseline {
-    const parsed = fileSchema.safeParse(raw);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0]!;
-      throw new Error(`${issue.path.join(".") || "(top level)"}: ${issue.message}`);
+  toJSON(): BaselineFile {
+    const workloads: BaselineFile["workloads"] = {};
+    const list = (m: Map<string, EntryStats>): BaselineFileEntry[] =>
+      [...m.keys()].sort().map((entry) => ({ entry, ...m.get(entry)! }));
+    for (const name of this.names()) {
+      const w = this.workloads.get(name)!;
+      workloads[name] = { firstSeen: w.firstSeen, egress: list(w.egress), listen: list(w.listen) };
     }
+    return { version: 2, workloads };
+  }
+
+  /** Rebuilds a baseline from a saved file (version 1 or 2); throws an Error naming the first problem. */
+  static fromJSON(raw: unknown, maxEntries = 1000): Baseline {
+    const file = parseBaselineFile(raw);
     const b = new Baseline(maxEntries);
-    for (const [name, w] of Object.entries(parsed.data.workloads)) {
+    const map = (list: BaselineFileEntry[]): Map<string, EntryStats> =>
+      new Map(list.map((e) => [e.entry, { firstSeen: e.firstSeen, lastSeen: e.lastSeen, count: e.count }]));
+    for (const [name, w] of Object.entries(file.workloads)) {
       b.workloads.set(name, {
         firstSeen: w.firstSeen,
-        egress: new Set(w.egress),
-        listen: new Set(w.listen),
+        egress: map(w.egress),
+        listen: map(w.listen),
         dropped: 0,
       });
     }

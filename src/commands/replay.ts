@@ -25,6 +25,9 @@ export interface ReplaySummary {
   flowsEvicted: number;
   dnsAnswers: number;
   dnsRejected: number;
+  /** DNS cache entries at the end, and live entries dropped to make room (dns.maxEntries). */
+  dnsEntries: number;
+  dnsEvictions: number;
   alerts: number;
   suppressed: number;
   seconds: number;
@@ -139,6 +142,8 @@ export function replayFile(
     flowsEvicted: stats.evicted,
     dnsAnswers: pipeline.counters.dnsAnswers,
     dnsRejected: pipeline.counters.dnsRejected,
+    dnsEntries: pipeline.dns.size,
+    dnsEvictions: pipeline.dns.evictions,
     alerts: alertStats.fired,
     suppressed: Object.values(alertStats.suppressed).reduce((a, b) => a + b, 0),
     seconds: Number(process.hrtime.bigint() - started) / 1e9,

@@ -73,6 +73,10 @@ const dnsSchema = z
       z.number().int().min(1).default(86_400),
       "Answers are kept at most this long (s), whatever their TTL.",
     ),
+    retainSeconds: doc(
+      z.number().int().min(0).max(604_800).default(21_600),
+      "How long (s) a DNS name that let a connection through (a host-name rule or the baseline matched it) stays on the addresses of its answer after the container last connected to one of them, whatever the answer's TTL; every name also stays while the container has a connection open to the address. Longer: fewer false alarms for clients that keep an address for hours without a new lookup (NTP daemons, connection pools, JVMs); shorter: an address that changed hands stops vouching for the name sooner. 0: names live their TTL only.",
+    ),
   })
   // Written so that an invalid bound (reported on its own) does not also report this.
   .refine((d) => !(d.minTtlSeconds > d.maxTtlSeconds), {
@@ -220,7 +224,7 @@ const baselineSchema = z
   .strictObject({
     learnForSeconds: doc(
       z.number().int().min(0).default(600),
-      "A workload seen for the first time learns this long (s) before it is monitored: longer learns more of its rare paths (fewer false alarms), shorter leaves less time for an attacker to be learned as normal. 0 = never learn.",
+      "A workload that declares nothing (no netmon.* label, no matching policy.workloads rule) learns this long (s) from its first sighting before the global mode applies; one that declares anything is judged at once. Longer learns more of its rare paths (fewer false alarms), shorter leaves less time for an attacker to be learned as normal (denylisted destinations and connection-burst shapes alert while learning anyway). 0 = never learn.",
     ),
     maxEntriesPerWorkload: doc(
       z.number().int().min(1).max(1_000_000).default(1000),
@@ -228,7 +232,7 @@ const baselineSchema = z
     ),
     saveIntervalSeconds: doc(
       z.number().int().min(1).default(60),
-      "How often (s) a changed baseline is written to stateDir/baseline.json.",
+      "How often (s) a changed baseline is written to stateDir/baseline.json; the daemon applies queued `netmon baseline forget|reset` requests at the same time.",
     ),
   })
   .prefault({});

@@ -1,3 +1,4 @@
+// Long on purpose: the one place that wires every part of the daemon and owns its timers and handles.
 import { accessSync, constants, mkdirSync, renameSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import type { Server } from "node:http";
@@ -6,6 +7,7 @@ import { join } from "node:path";
 import Dockerode from "dockerode";
 import { AlertmanagerSink } from "../alerts/alertmanager-sink.js";
 import type { Baseline } from "../baseline/baseline.js";
+import { applyQueuedBaselineRequests } from "../baseline/baseline-requests.js";
 import { BaselineFileError, loadBaseline, saveBaseline } from "../baseline/baseline-store.js";
 import { Blocker } from "../block/blocker.js";
 import { recordingRunner } from "../block/dry-run.js";
@@ -15,6 +17,7 @@ import { CAPTURE_FILTER } from "../capture/bpf-filter.js";
 import { CaptureManager } from "../capture/capture-manager.js";
 import { sectionsNeedingRestart } from "../config/config-doc.js";
 import { configSchema, type NetmonConfig } from "../config/schema.js";
+import { loadRateProfilesKeepingCorruptFile, saveRateProfiles } from "../counting/rate-profiles-file.js";
 import { loadDenylist } from "../detection/denylist.js";
 import { buildEngine, type Engine } from "../engine/engine.js";
 import { TICK_EVERY_MS } from "../engine/packet-clock.js";
@@ -57,6 +60,8 @@ export class Daemon {
   readonly captures: CaptureManager;
   readonly baseline: Baseline;
   private readonly baselinePath: string;
+  /** stateDir/rate-profiles.json: connection-burst's rate profiles, saved with the baseline. */
+  private readonly rateProfilesPath: string;
   readonly metrics: NetmonMetrics;
   readonly posture: PostureAuditor;
   readonly push: AlertmanagerSink | null;
@@ -73,6 +78,8 @@ export class Daemon {
     const { config, log } = opts;
     this.baselinePath = join(config.stateDir, "baseline.json");
     this.baseline = this.loadBaselineKeepingCorruptFile();
+    // What `netmon baseline forget|reset` queued while no daemon ran.
+    applyQueuedBaselineRequests(config.stateDir, this.baseline, log, "start");
     this.blocker = this.createBlocker();
     const client = new Dockerode({ socketPath: config.docker.socketPath });
     this.docker = new DockerInventory(this.inventory, client, log, config.docker);
@@ -100,6 +107,10 @@ export class Daemon {
       {
         captureStats: () => this.captures.stats(),
         flowsActive: () => this.engine.pipeline.tracker.size,
+        dnsCache: () => ({
+          entries: this.engine.pipeline.dns.size,
+          evictions: this.engine.pipeline.dns.evictions,
+        }),
         containersMonitored: () => this.inventory.running().length,
         dockerConnected: () => this.docker.connected,
         // A removed container's alerts leave the metrics at once (they still resolve in the log).
@@ -107,16 +118,24 @@ export class Daemon {
           this.engine.alerts.active().filter((a) => this.inventory.get(a.container.id) !== undefined),
         detectorCounters: () => this.engine.detection.counters(),
         suppressed: () => this.engine.alerts.stats().suppressed,
+        findings: () => this.engine.alerts.stats().findings,
         alertmanagerStats: () => this.push?.stats() ?? null,
         blocksActive: () => this.blocker?.active().length ?? 0,
         modeChanges: () => this.engine.detection.modeSwitches,
       },
       opts.version,
     );
+    this.rateProfilesPath = join(config.stateDir, "rate-profiles.json");
     this.engine = buildEngine({
       config,
       containers: this.inventory,
       baseline: this.baseline,
+      // A corrupt file is moved aside, never a reason not to start: rates are learned again.
+      rateProfiles: loadRateProfilesKeepingCorruptFile(
+        this.rateProfilesPath,
+        (message, movedTo) => log.error({ movedTo }, message),
+        Date.now(),
+      ),
       log,
       logEvents: opts.logEvents,
       decider: this.blocker,
@@ -228,7 +247,13 @@ export class Daemon {
         if (now - this.engine.clock.now >= TICK_EVERY_MS) this.engine.tick(now);
       }, FALLBACK_CHECK_MS),
     );
-    this.timers.push(setInterval(() => this.saveBaseline(), config.baseline.saveIntervalSeconds * 1000));
+    this.timers.push(
+      setInterval(() => {
+        applyQueuedBaselineRequests(config.stateDir, this.baseline, log, "save timer");
+        this.saveBaseline();
+        this.saveRateProfiles();
+      }, config.baseline.saveIntervalSeconds * 1000),
+    );
     this.timers.push(
       setInterval(() => {
         if (config.capture.interfaces === "auto") this.reconcileCaptures();
@@ -258,6 +283,7 @@ export class Daemon {
     this.captures.closeAll();
     this.engine.tick(Date.now());
     this.saveBaseline();
+    this.saveRateProfiles();
     this.blocker?.stop();
     await this.push?.close();
     this.http?.close();
@@ -286,6 +312,7 @@ export class Daemon {
     const effective: NetmonConfig = { ...config };
     for (const k of restartKeys) Object.assign(effective, { [k]: running[k] });
     this.engine.reconfigure(effective, denylist?.set ?? null, this.opts.logEvents);
+    applyQueuedBaselineRequests(running.stateDir, this.baseline, this.opts.log, "SIGHUP");
     this.opts.log.info({ detectors: this.engine.detection.status() }, "detectors reconfigured");
     this.opts.log.level = effective.log.level;
     this.opts.config = effective;
@@ -346,6 +373,14 @@ export class Daemon {
       saveBaseline(this.baselinePath, this.baseline);
     } catch (err) {
       this.opts.log.error({ path: this.baselinePath, err: String(err) }, "cannot save the baseline");
+    }
+  }
+
+  private saveRateProfiles(): void {
+    try {
+      saveRateProfiles(this.rateProfilesPath, this.engine.rateProfiles);
+    } catch (err) {
+      this.opts.log.error({ path: this.rateProfilesPath, err: String(err) }, "cannot save the rate profiles");
     }
   }
 

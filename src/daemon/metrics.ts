@@ -7,11 +7,15 @@ import type { DetectorCounters } from "../detection/detection.js";
 export interface MetricSources {
   captureStats(): CaptureStats[];
   flowsActive(): number;
+  /** DNS cache entries now, and live entries dropped to make room since start (optional for tests). */
+  dnsCache?(): { entries: number; evictions: number };
   containersMonitored(): number;
   dockerConnected(): boolean;
   activeAlerts(): Alert[];
   detectorCounters(): Record<string, DetectorCounters>;
   suppressed(): Record<string, number>;
+  /** Every finding by detector and outcome (alert, updated, suppressed, folded): AlertManager.stats().findings. */
+  findings?(): Record<string, Record<string, number>>;
   /** Direct Alertmanager push counters (null when no push is configured). */
   alertmanagerStats(): { sent: number; failed: number; dropped: number } | null;
   blocksActive(): number;
@@ -48,6 +52,13 @@ function pulledCounter(
   });
 }
 
+/** prom-client default metrics whose names fail `promtool check metrics`. */
+const DEFAULT_METRICS_FAILING_LINT = [
+  "nodejs_active_handles_total",
+  "nodejs_active_requests_total",
+  "nodejs_active_resources_total",
+] as const;
+
 /**
  * netmon's metrics on a registry of their own (prefix netmon_, names and labels as in DESIGN.md),
  * plus Node's default process metrics. IPs and ports never become labels; container names appear
@@ -64,6 +75,10 @@ export class NetmonMetrics implements AlertSink {
   constructor(sources: MetricSources, version: string) {
     const r = this.registry;
     collectDefaultMetrics({ register: r });
+    // prom-client also exports these three gauges with a `_total` suffix, which `promtool check
+    // metrics` rejects (a gauge is not a counter); the same numbers stay in nodejs_active_handles,
+    // nodejs_active_requests and nodejs_active_resources (by type).
+    for (const name of DEFAULT_METRICS_FAILING_LINT) r.removeSingleMetric(name);
     new Gauge({
       name: "netmon_build_info",
       help: "Always 1; the labels say which netmon and Node.js run.",
@@ -72,7 +87,7 @@ export class NetmonMetrics implements AlertSink {
     }).set({ version, nodejs: process.version }, 1);
     this.alertsTotal = new Counter({
       name: "netmon_alerts_total",
-      help: "Alerts fired (a new alert, or a raise of its severity), by detector and severity.",
+      help: "Alerts fired (an incident opened), by detector and severity.",
       labelNames: ["detector", "severity"],
       registers: [r],
     });
@@ -157,6 +172,16 @@ export class NetmonMetrics implements AlertSink {
       () =>
         Object.entries(sources.suppressed()).map(([detector, value]) => ({ labels: { detector }, value })),
     );
+    pulledCounter(
+      r,
+      "netmon_findings_total",
+      "Findings raised, by detector and outcome: alert (opened an incident), updated (grew its incident, with a line), suppressed (grew it silently), folded (joined a fan-out or connection-shape incident).",
+      ["detector", "outcome"],
+      () =>
+        Object.entries(sources.findings?.() ?? {}).flatMap(([detector, byOutcome]) =>
+          Object.entries(byOutcome).map(([outcome, value]) => ({ labels: { detector, outcome }, value })),
+        ),
+    );
     const push = (field: "sent" | "failed" | "dropped") => () => {
       const s = sources.alertmanagerStats();
       return s === null ? [] : [{ labels: {}, value: s[field] }];
@@ -211,6 +236,21 @@ export class NetmonMetrics implements AlertSink {
         this.set(sources.flowsActive());
       },
     });
+    new Gauge({
+      name: "netmon_dns_cache_entries",
+      help: "Entries (container + address) in the cache of DNS answers seen on the wire.",
+      registers: [r],
+      collect() {
+        this.set(sources.dnsCache?.().entries ?? 0);
+      },
+    });
+    pulledCounter(
+      r,
+      "netmon_dns_cache_evictions_total",
+      "Live DNS cache entries dropped to make room (dns.maxEntries): names lost before they expired.",
+      [],
+      () => [{ labels: {}, value: sources.dnsCache?.().evictions ?? 0 }],
+    );
     new Gauge({
       name: "netmon_containers_monitored",
       help: "Running containers netmon knows.",

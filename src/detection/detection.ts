@@ -5,10 +5,14 @@ import type { Baseline } from "../baseline/baseline.js";
 import type { NetmonConfig } from "../config/schema.js";
 import type { DetectorInstance } from "../model/detector-api.js";
 import type { ContainerRef, NetmonEvent } from "../model/events.js";
+import type { Finding } from "../model/finding.js";
 import type { Mode } from "../model/mode.js";
 import type { Logger } from "../util/logger.js";
 import { Learner } from "./learner.js";
 import type { Policy } from "./policy.js";
+
+/** How many learned entries the "workload learning finished" line names. */
+const LEARNED_SAMPLE = 5;
 
 export interface DetectorCounters {
   events: number;
@@ -32,16 +36,23 @@ export class Detection {
   private detectors: RunningDetector[];
   private readonly learner: Learner;
   private readonly lastMode = new Map<string, Mode>();
+  /** Keys of lastMode in their learning period, with a container of theirs: the tick ends them. */
+  private readonly learning = new Map<string, ContainerRef>();
   modeSwitches = 0;
 
+  /**
+   * @param burstQuietMs how long after a connection-burst finding the learner ignores that
+   *   container (the engine passes alerts.resolveAfterSeconds: while its alert is active)
+   */
   constructor(
     detectors: NetmonConfig["detectors"],
     private readonly policy: Policy,
-    baseline: Baseline,
+    private readonly baseline: Baseline,
     readonly alerts: AlertManager,
     private readonly log: Logger,
+    burstQuietMs?: number,
   ) {
-    this.learner = new Learner(policy, baseline);
+    this.learner = new Learner(policy, baseline, burstQuietMs);
     this.detectors = this.createDetectors(detectors, []);
   }
 
@@ -83,10 +94,7 @@ export class Detection {
       const started = performance.now();
       try {
         const findings = d.instance.onEvent(ev);
-        for (const f of findings) {
-          d.counters.findings++;
-          this.alerts.onFinding(f);
-        }
+        for (const f of findings) this.found(d, f);
       } catch (err) {
         this.fail(d, err);
       }
@@ -100,16 +108,26 @@ export class Detection {
       if (!d.instance.onTick) continue;
       const started = performance.now();
       try {
-        for (const f of d.instance.onTick(nowMs)) {
-          d.counters.findings++;
-          this.alerts.onFinding(f);
-        }
+        for (const f of d.instance.onTick(nowMs)) this.found(d, f);
       } catch (err) {
         this.fail(d, err);
       }
       d.counters.seconds += (performance.now() - started) / 1000;
     }
     this.alerts.tick(nowMs);
+    this.learner.tick(nowMs);
+    // A learning period ends in event time even when the workload is quiet at that moment.
+    for (const [key, container] of this.learning) {
+      if (this.policy.modeOf(container, nowMs) !== "learn") this.noteMode(container, nowMs, null);
+      else if (this.policy.learningPeriod(container) === null) this.learning.delete(key);
+    }
+  }
+
+  private found(d: RunningDetector, f: Finding): void {
+    d.counters.findings++;
+    // A scan, brute force or flood is not normal: nothing of that container is learned meanwhile.
+    if (f.detector === "connection-burst") this.learner.onBurst(f.container, f.ts);
+    this.alerts.onFinding(f);
   }
 
   counters(): Record<string, DetectorCounters> {
@@ -140,12 +158,45 @@ export class Detection {
     const before = this.lastMode.get(key);
     if (before === mode) return;
     this.lastMode.set(key, mode);
-    if (before !== undefined) {
-      this.modeSwitches++;
+    const period = this.policy.learningPeriod(container);
+    // Learning starts at a workload's first sighting, and again after `baseline forget`.
+    if (mode === "learn") {
+      if (period !== null) this.learning.set(key, container);
+      if (before !== undefined) this.modeSwitches++;
       this.log.info(
-        { workload, from: before, to: mode, at: new Date(ts).toISOString() },
-        "workload mode changed",
+        {
+          workload,
+          ...(before === undefined ? {} : { from: before }),
+          container: container.name,
+          since: new Date(period?.since ?? ts).toISOString(),
+          until: period === null ? null : new Date(period.until ?? ts).toISOString(),
+          why: this.policy.modeSource(container, ts),
+        },
+        "workload learning started",
       );
+      return;
     }
+    if (before === undefined) return;
+    this.modeSwitches++;
+    this.learning.delete(key);
+    const at = new Date(before === "learn" && period?.until != null ? period.until : ts).toISOString();
+    if (before !== "learn") {
+      this.log.info({ workload, from: before, to: mode, at }, "workload mode changed");
+      return;
+    }
+    const learned = this.baseline.entries(workload);
+    this.log.info(
+      {
+        workload,
+        from: before,
+        to: mode,
+        at,
+        learned: learned.length,
+        sample: learned
+          .slice(0, LEARNED_SAMPLE)
+          .map((e) => (e.kind === "listen" ? `listen ${e.entry}` : e.entry)),
+      },
+      "workload learning finished",
+    );
   }
 }

@@ -1,6 +1,6 @@
 import type { Baseline } from "../baseline/baseline.js";
 import type { NetmonConfig, WorkloadRule } from "../config/schema.js";
-
+import type { RateProfiles } from "../counting/rate-profiles.js";
 import type { ContainerInfo } from "../inventory/types.js";
 import type { AllowedBy, DetectorContext, EgressTarget, EgressVerdict } from "../model/detector-api.js";
 import type { ContainerRef, Proto } from "../model/events.js";
@@ -9,7 +9,7 @@ import { imageRepository, workloadOf } from "../model/workload.js";
 import type { CidrSet } from "../net/cidr.js";
 import { normalizeIp } from "../net/ip-format.js";
 import { type EgressRule, ruleMatches } from "../rules/egress-rule.js";
-import { labelPolicyOf } from "../rules/label-policy.js";
+import { LABEL_MODE, labelPolicyOf } from "../rules/label-policy.js";
 import { type ListenRule, listenMatches } from "../rules/listen-rule.js";
 
 /** The config sections the policy reads: the global mode, the policy rules, the learning period. */
@@ -22,6 +22,13 @@ const STRICTNESS: Record<Mode, number> = { off: 0, learn: 1, monitor: 2, enforce
 interface ContainerPolicy {
   workload: string;
   mode: Mode;
+  /** Why it has that mode ("label netmon.mode", "policy.workloads[2]", "global mode"). */
+  modeSource: string;
+  /**
+   * What it declares (the first netmon.* label, or the first matching policy.workloads rule), or
+   * null: only a workload that declares nothing learns before it is judged.
+   */
+  declaredBy: string | null;
   egress: { rule: EgressRule; by: AllowedBy }[];
   listen: { rule: ListenRule; by: AllowedBy }[];
   /** "port/proto" from EXPOSE and published ports. */
@@ -37,6 +44,11 @@ export interface PolicySources {
   denylist: CidrSet | null;
   /** Called once per container version with each ignored label or rule. */
   warn: (message: string) => void;
+  /**
+   * The engine's store of short-connection rate profiles: not policy, but detectors receive the
+   * policy as their DetectorContext (src/detection/detection.ts), so it travels with it.
+   */
+  rateProfiles?: RateProfiles;
 }
 
 function glob(pattern: string, value: string): boolean {
@@ -76,6 +88,18 @@ function ruleApplies(rule: WorkloadRule, info: ContainerInfo): boolean {
 
 const portKey = (port: number, proto: Proto): string => `${port}/${proto}`;
 
+/**
+ * What a container declares, in words: any netmon.* label (even a malformed one, or one from the
+ * image: judging at once only tightens), else the first matching policy.workloads rule; else null.
+ */
+function declarationOf(info: ContainerInfo, firstRule: number | undefined): string | null {
+  const label = Object.keys(info.labels)
+    .filter((k) => k.startsWith("netmon."))
+    .sort()[0];
+  if (label !== undefined) return `label ${label}`;
+  return firstRule === undefined ? null : `policy.workloads[${firstRule}]`;
+}
+
 /** Configured resolvers in canonical text, as destination IPs arrive ("2001:DB8:0::53" → "2001:db8::53"). */
 const configuredResolvers = (config: PolicyConfig): Set<string> =>
   new Set(config.policy.dnsResolvers.map((r) => normalizeIp(r) ?? r));
@@ -89,8 +113,11 @@ export class Policy implements DetectorContext {
   private cache = new WeakMap<ContainerInfo, ContainerPolicy>();
   private learnForMs: number;
 
+  readonly rateProfiles: RateProfiles | undefined;
+
   constructor(private src: PolicySources) {
     this.learnForMs = src.config.baseline.learnForSeconds * 1000;
+    this.rateProfiles = src.rateProfiles;
   }
 
   /** SIGHUP: a new config and denylist; every container's policy is computed again on next use. */
@@ -117,6 +144,8 @@ export class Policy implements DetectorContext {
     return {
       workload: workloadOf(ref),
       mode: config.mode,
+      modeSource: "global mode",
+      declaredBy: null,
       egress: config.policy.egress.map((rule) => ({ rule, by: "config" as const })),
       listen: [],
       declared: new Set(),
@@ -128,14 +157,25 @@ export class Policy implements DetectorContext {
     const { config } = this.src;
     const labels = labelPolicyOf(info);
     for (const w of labels.warnings) this.src.warn(w);
-    const rules = config.policy.workloads.filter((r) => ruleApplies(r, info));
+    const matching = config.policy.workloads.flatMap((rule, i) =>
+      ruleApplies(rule, info) ? [{ rule, i }] : [],
+    );
+    const rules = matching.map((m) => m.rule);
     let mode: Mode = config.mode;
-    const ruleMode = rules.find((r) => r.mode !== undefined)?.mode;
-    if (ruleMode !== undefined) mode = ruleMode;
+    let modeSource = "global mode";
+    const ruleMode = matching.find((m) => m.rule.mode !== undefined);
+    if (ruleMode?.rule.mode !== undefined) {
+      mode = ruleMode.rule.mode;
+      modeSource = `policy.workloads[${ruleMode.i}]`;
+    }
     if (labels.mode !== null) {
-      if (!labels.modeFromImage) mode = labels.mode;
-      else if (STRICTNESS[labels.mode] > STRICTNESS[mode]) mode = labels.mode;
-      else if (labels.mode !== mode) {
+      if (!labels.modeFromImage) {
+        mode = labels.mode;
+        modeSource = `label ${LABEL_MODE}`;
+      } else if (STRICTNESS[labels.mode] > STRICTNESS[mode]) {
+        mode = labels.mode;
+        modeSource = `label ${LABEL_MODE} (from the image, which may only tighten)`;
+      } else if (labels.mode !== mode) {
         this.src.warn(
           `container ${info.ref.name}: label netmon.mode comes from the image and may only tighten the mode; ignored`,
         );
@@ -152,6 +192,8 @@ export class Policy implements DetectorContext {
     return {
       workload: workloadOf(info.ref),
       mode,
+      modeSource,
+      declaredBy: declarationOf(info, matching[0]?.i),
       egress: [
         ...config.policy.egress.map((rule) => ({ rule, by: "config" as const })),
         ...rules.flatMap((r) => r.egress.map((rule) => ({ rule, by: "config" as const }))),
@@ -175,11 +217,44 @@ export class Policy implements DetectorContext {
     return this.resolve(container).mode;
   }
 
+  /**
+   * A workload that declares anything is judged by its mode from its first packet; one that
+   * declares nothing learns for baseline.learnForSeconds from its first sighting, then takes it.
+   */
   modeOf(container: ContainerRef, ts: number): Mode {
     const p = this.resolve(container);
-    if (this.learnForMs === 0 || (p.mode !== "monitor" && p.mode !== "enforce")) return p.mode;
+    if (!this.learnsFirst(p)) return p.mode;
     const first = this.src.baseline.firstSeen(p.workload);
     return first === undefined || ts < first + this.learnForMs ? "learn" : p.mode;
+  }
+
+  private learnsFirst(p: ContainerPolicy): boolean {
+    return p.declaredBy === null && this.learnForMs > 0 && (p.mode === "monitor" || p.mode === "enforce");
+  }
+
+  /**
+   * The learning period of a container that declares nothing: from its workload's first sighting
+   * (null before it), learnForSeconds long. Null for a container judged at once or learning for good.
+   */
+  learningPeriod(container: ContainerRef): { since: number | null; until: number | null } | null {
+    const p = this.resolve(container);
+    if (!this.learnsFirst(p)) return null;
+    const first = this.src.baseline.firstSeen(p.workload);
+    return first === undefined
+      ? { since: null, until: null }
+      : { since: first, until: first + this.learnForMs };
+  }
+
+  /** Why the container has the mode modeOf gives at `ts`, in words, for `baseline status` and the log. */
+  modeSource(container: ContainerRef, ts: number): string {
+    const p = this.resolve(container);
+    if (this.learnsFirst(p)) {
+      return this.modeOf(container, ts) === "learn"
+        ? "learning: declares no netmon.* label and no policy.workloads rule (baseline.learnForSeconds)"
+        : "global mode after learning";
+    }
+    if (p.declaredBy === null || p.modeSource !== "global mode") return p.modeSource;
+    return `${p.declaredBy} (declared: judged at once)`;
   }
 
   egress(container: ContainerRef, dst: EgressTarget): EgressVerdict {

@@ -4,6 +4,7 @@ import { LogAlertSink } from "../alerts/log-sink.js";
 import type { Baseline } from "../baseline/baseline.js";
 import type { RawPacketHandler } from "../capture/source.js";
 import type { NetmonConfig } from "../config/schema.js";
+import { RateProfiles } from "../counting/rate-profiles.js";
 import { loadDenylist } from "../detection/denylist.js";
 import { Detection } from "../detection/detection.js";
 import { Policy } from "../detection/policy.js";
@@ -29,6 +30,8 @@ export interface EngineOptions {
   /** Who held an IP when, and each container's details (labels, networks) for the policy. */
   containers: IpResolver & { get(id: string): ContainerInfo | undefined };
   baseline: Baseline;
+  /** The detectors' rolling rate profiles, as the daemon loaded them; a new, empty store otherwise. */
+  rateProfiles?: RateProfiles;
   log: Logger;
   /** Log every connection and listener event as one JSON line. */
   logEvents: boolean;
@@ -56,6 +59,8 @@ export class Engine {
   readonly pipeline: Pipeline;
   readonly detection: Detection;
   readonly alerts: AlertManager;
+  /** Rate profiles per workload and destination (connection-burst): outlive SIGHUP, saved by the daemon. */
+  readonly rateProfiles: RateProfiles;
   readonly clock = new PacketClock();
   /** Events fanned out since start. */
   events = 0;
@@ -68,12 +73,14 @@ export class Engine {
     this.opts = opts;
     const { config, log } = opts;
     this.logEvents = opts.logEvents;
+    this.rateProfiles = opts.rateProfiles ?? new RateProfiles();
     this.policy = new Policy({
       config,
       containers: opts.containers,
       baseline: opts.baseline,
       denylist,
       warn: (m) => log.warn(m),
+      rateProfiles: this.rateProfiles,
     });
     const logSink = new LogAlertSink(log, config.alerts.logLinesPerSecond, config.alerts.logLineBurst);
     this.alerts = new AlertManager([logSink, ...(opts.sinks ?? [])], {
@@ -81,7 +88,15 @@ export class Engine {
       decide: opts.decider ?? null,
       onSinkError: (err) => log.error({ err: String(err) }, "alert sink failed"),
     });
-    this.detection = new Detection(config.detectors, this.policy, opts.baseline, this.alerts, log);
+    // While a connection-burst alert of a container is active, nothing of it is learned.
+    this.detection = new Detection(
+      config.detectors,
+      this.policy,
+      opts.baseline,
+      this.alerts,
+      log,
+      config.alerts.resolveAfterSeconds * 1000,
+    );
     this.pipeline = new Pipeline(config, opts.containers, (ev) => this.onEvent(ev));
   }
 
@@ -131,6 +146,8 @@ export class Engine {
     if (ev.ts > this.lastEventMs) this.lastEventMs = ev.ts;
     if (ev.kind === "connection" && ev.state === "attempt" && ev.src.container !== null) {
       ev.verdict = judgeAttempt(this.policy, ev.src.container, ev);
+      // Names that let the attempt through outlive their answer while the client keeps using them.
+      this.pipeline.judged(ev);
     }
     if (this.logEvents) logEvent(this.opts.log, ev);
     if (ev.kind === "connection" && ev.state === "attempt")

@@ -7,6 +7,7 @@ import { parseDnsMessage } from "../flows/dns-parser.js";
 import { FlowTracker } from "../flows/flow-tracker.js";
 import type { IpResolver } from "../inventory/types.js";
 import type { ConnectionEvent, NetmonEvent } from "../model/events.js";
+import type { ConnectionVerdict } from "../model/verdict.js";
 import { wordsToIp } from "../net/ip-format.js";
 
 export interface PipelineCounters {
@@ -42,6 +43,9 @@ export class Pipeline {
       maxEntries: config.dns.maxEntries,
       minTtlMs: config.dns.minTtlSeconds * 1000,
       maxTtlMs: config.dns.maxTtlSeconds * 1000,
+      retainMs: config.dns.retainSeconds * 1000,
+      // As long as the flow tracker keeps a silent connection open: it forgets one without an event.
+      openHoldMs: Math.max(config.flows.tcpEstablishedIdleMs, config.flows.udpIdleMs),
     });
     this.tracker = new FlowTracker(config.flows, resolver, (ev) => this.onConnection(ev));
   }
@@ -90,10 +94,42 @@ export class Pipeline {
     this.dns.record(scope, res.message, p.ts);
   }
 
+  /**
+   * The engine judged an attempt (ev.verdict): names that let it through are retained
+   * dns.retainSeconds after their last use, so a client that keeps the address past the answer's
+   * TTL stays allowed. The engine calls down here; the pipeline never calls the engine.
+   */
+  judged(ev: ConnectionEvent): void {
+    const names = ev.dst.names;
+    if (names === undefined || ev.verdict === undefined || !namesVouched(ev.verdict)) return;
+    this.dns.retain(scopeOf(ev), ev.dst.ip, names, ev.ts);
+  }
+
   private onConnection(ev: ConnectionEvent): void {
-    const scope = ev.src.container?.id ?? ev.src.ip;
+    const scope = scopeOf(ev);
     const names = this.dns.namesFor(scope, ev.dst.ip, ev.ts);
-    if (names.length > 0) ev.dst.names = names;
+    if (names.length > 0) {
+      ev.dst.names = names;
+      // After the lookup, so the event that ends a connection still carries its names.
+      if (ev.state === "attempt") this.dns.flowStarted(scope, ev.dst.ip, ev.ts);
+      else if (ev.state === "accepted") this.dns.flowActive(scope, ev.dst.ip, ev.ts);
+      else this.dns.flowEnded(scope, ev.dst.ip, ev.ts);
+    }
     this.sink(ev);
   }
+}
+
+/** Names are remembered per asking container (else per client IP): the initiator's scope. */
+function scopeOf(ev: ConnectionEvent): string {
+  return ev.src.container?.id ?? ev.src.ip;
+}
+
+/**
+ * Whether the names of an attempt vouched for it: a host-name rule matched them, or the baseline
+ * (which holds names the workload learned), or the workload is learning them now. Never for a
+ * denylisted destination.
+ */
+function namesVouched(v: ConnectionVerdict): boolean {
+  if (v.denylisted) return false;
+  return v.allowedBy === "dns-name" || v.allowedBy === "baseline" || v.mode === "learn";
 }

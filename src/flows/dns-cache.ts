@@ -3,11 +3,21 @@
  * that address can be reported with the names the client used. Keyed by scope (the asking
  * container id, or the client IP) + address text. Time comes only from the callers'
  * packet timestamps, so replay behaves like live capture.
+ *
+ * Clients keep using an address long after the answer's TTL (NTP daemons, connection pools,
+ * JVMs caching forever), so a name outlives its answer in two ways:
+ * - while the scope has connections open to the address (flowStarted / flowEnded), every name
+ *   of it stays: at most openHoldMs after the last start, since the flow tracker forgets a
+ *   silent connection without telling anyone;
+ * - a name that let a connection through (retain(), called by the engine once the policy has
+ *   judged the attempt) is kept retainMs after its last use by any connection to the address,
+ *   and so is that name on the other addresses of the same answer (clients fail over to them
+ *   from their own cache).
  */
 import type { DnsMessage, DnsRecord } from "./dns-parser.js";
 
 export interface DnsCacheOptions {
-  /** Scope+address entries kept; the least recently refreshed are evicted beyond this. */
+  /** Scope+address entries kept; the least recently refreshed or used are evicted beyond this. */
   maxEntries: number;
   /** Lower bound on how long an answer is kept (ms), so TTL 0 answers still label the connection. */
   minTtlMs: number;
@@ -15,24 +25,49 @@ export interface DnsCacheOptions {
   maxTtlMs: number;
   /** Names kept per entry (default 32): wildcard domains could otherwise grow one entry without bound. */
   maxNamesPerIp?: number;
+  /** How long (ms) a retained name lives after its last use (default 0: answers only live their TTL). */
+  retainMs?: number;
+  /**
+   * The longest (ms) open connections hold an address's names without a new start (default 0: no
+   * hold). The flow tracker's idle timeout: a connection it forgot ends without an event.
+   */
+  openHoldMs?: number;
 }
 
 /** Names followed from one question through CNAMEs; bounds crafted chains and loops. */
 const MAX_CHAIN_NAMES = 16;
 const DEFAULT_MAX_NAMES_PER_IP = 32;
 
-/** name → expiry (ms). Map order = least recently refreshed first. */
-type Entry = Map<string, number>;
+/** One name as one answer gave it; shared by the addresses of that answer. */
+interface NameState {
+  /** Until when (ms) the answer, or its retention after the last use, keeps the name. */
+  expiresAt: number;
+  /** It let a connection through: it lives on until retainMs after each later use. */
+  retained: boolean;
+}
+
+/** The names one scope resolved for one address, and that scope's connections open to it. */
+interface Entry {
+  /** name → state. Map order = least recently refreshed first. */
+  names: Map<string, NameState>;
+  /** Connections started and not yet ended; best effort (an end may come without its start). */
+  open: number;
+  /** The open connections hold the names until then at most (ms). */
+  openUntil: number;
+}
 
 export class DnsCache {
+  /** Map order = least recently refreshed or used first, for eviction. */
   private readonly entries = new Map<string, Entry>();
   private readonly maxEntries: number;
   private readonly minTtlMs: number;
   private readonly maxTtlMs: number;
   private readonly maxNamesPerIp: number;
+  private readonly retainMs: number;
+  private readonly openHoldMs: number;
   private evicted = 0;
 
-  /** maxEntries and the TTL bounds come from the validated `dns:` config section (schema.ts checks them). */
+  /** The bounds come from the validated `dns:` and `flows:` config sections (schema.ts checks them). */
   constructor(opts: DnsCacheOptions) {
     const maxNames = opts.maxNamesPerIp ?? DEFAULT_MAX_NAMES_PER_IP;
     if (!Number.isInteger(maxNames) || maxNames < 1) {
@@ -42,6 +77,8 @@ export class DnsCache {
     this.minTtlMs = opts.minTtlMs;
     this.maxTtlMs = opts.maxTtlMs;
     this.maxNamesPerIp = maxNames;
+    this.retainMs = opts.retainMs ?? 0;
+    this.openHoldMs = opts.openHoldMs ?? 0;
   }
 
   get size(): number {
@@ -65,37 +102,73 @@ export class DnsCache {
       else cnames.set(rr.name, [rr.data]);
     }
 
+    // The addresses of one answer share each name's state: a client that was let through to one
+    // of them may fail over to another from the same answer without a new lookup.
+    const shared = new Map<string, NameState>();
     for (const q of msg.questions) {
       // Only addresses reachable from the question count: an unrelated A record in the
       // answer section must not attach the asked name to a third party's address.
       const parent = chainFrom(q.name, cnames);
       for (const rr of msg.answers) {
         if (rr.type === "CNAME" || !parent.has(rr.name)) continue;
-        this.add(scope, rr, pathTo(rr.name, parent), nowMs);
+        this.add(scope, rr, pathTo(rr.name, parent), nowMs, shared);
       }
     }
   }
 
-  /** Unexpired names for scope+ip, sorted; [] when none. `ip` must be canonical text (as wordsToIp gives). */
+  /** Live names for scope+ip, sorted; [] when none. `ip` must be canonical text (as wordsToIp gives). */
   namesFor(scope: string, ip: string, nowMs: number): string[] {
     const key = keyOf(scope, ip);
     const entry = this.entries.get(key);
     if (!entry) return [];
-    const out: string[] = [];
-    for (const [name, expiresAt] of entry) {
-      if (expiresAt > nowMs) out.push(name);
-      else entry.delete(name);
+    this.dropExpired(entry, nowMs);
+    if (entry.names.size === 0) {
+      this.entries.delete(key);
+      return [];
     }
-    if (entry.size === 0) this.entries.delete(key);
-    return out.sort();
+    return [...entry.names.keys()].sort();
+  }
+
+  /** A connection from scope to ip started: its names stay while it is open. No-op for an unknown ip. */
+  flowStarted(scope: string, ip: string, nowMs: number): void {
+    const entry = this.use(scope, ip, nowMs);
+    if (entry === undefined) return;
+    entry.open++;
+    entry.openUntil = Math.max(entry.openUntil, nowMs + this.openHoldMs);
+  }
+
+  /** A connection from scope to ip was answered or is still in use: retained names count it as a use. */
+  flowActive(scope: string, ip: string, nowMs: number): void {
+    this.use(scope, ip, nowMs);
+  }
+
+  /** A connection from scope to ip ended (closed, refused, unanswered). */
+  flowEnded(scope: string, ip: string, nowMs: number): void {
+    const entry = this.use(scope, ip, nowMs);
+    if (entry !== undefined && entry.open > 0) entry.open--;
+  }
+
+  /**
+   * `names` let a connection from scope to ip through (a host-name rule or the baseline matched
+   * them): they stay retainMs after this use, and after every later use of the address.
+   */
+  retain(scope: string, ip: string, names: readonly string[], nowMs: number): void {
+    const entry = this.entries.get(keyOf(scope, ip));
+    if (entry === undefined) return;
+    for (const name of names) {
+      const state = entry.names.get(name);
+      if (state === undefined) continue;
+      state.retained = true;
+      state.expiresAt = Math.max(state.expiresAt, nowMs + this.retainMs);
+    }
   }
 
   /** Drops expired names and empty entries; returns how many entries were removed. */
   sweep(nowMs: number): number {
     let removed = 0;
     for (const [key, entry] of this.entries) {
-      for (const [name, expiresAt] of entry) if (expiresAt <= nowMs) entry.delete(name);
-      if (entry.size === 0) {
+      this.dropExpired(entry, nowMs);
+      if (entry.names.size === 0) {
         this.entries.delete(key);
         removed++;
       }
@@ -103,7 +176,48 @@ export class DnsCache {
     return removed;
   }
 
-  private add(scope: string, rr: DnsRecord, names: string[], nowMs: number): void {
+  /** One use of scope+ip by a connection: moved to the young end, retained names extended. */
+  private use(scope: string, ip: string, nowMs: number): Entry | undefined {
+    const key = keyOf(scope, ip);
+    const entry = this.entries.get(key);
+    if (entry === undefined) return undefined;
+    this.settleOpen(entry, nowMs);
+    for (const state of entry.names.values()) {
+      // A use never revives a name that has already gone.
+      const live = entry.open > 0 || state.expiresAt > nowMs;
+      if (state.retained && live) state.expiresAt = Math.max(state.expiresAt, nowMs + this.retainMs);
+    }
+    this.entries.delete(key);
+    this.entries.set(key, entry);
+    return entry;
+  }
+
+  /**
+   * Open connections not heard of for openHoldMs were forgotten by the flow tracker: they end
+   * then, which is their last use.
+   */
+  private settleOpen(entry: Entry, nowMs: number): void {
+    if (entry.open === 0 || nowMs < entry.openUntil) return;
+    entry.open = 0;
+    for (const state of entry.names.values()) {
+      if (state.retained) state.expiresAt = Math.max(state.expiresAt, entry.openUntil + this.retainMs);
+    }
+  }
+
+  private dropExpired(entry: Entry, nowMs: number): void {
+    this.settleOpen(entry, nowMs);
+    // Open connections keep every name, whatever its answer said.
+    if (entry.open > 0) return;
+    for (const [name, state] of entry.names) if (state.expiresAt <= nowMs) entry.names.delete(name);
+  }
+
+  private add(
+    scope: string,
+    rr: DnsRecord,
+    names: string[],
+    nowMs: number,
+    shared: Map<string, NameState>,
+  ): void {
     const ttlMs = Math.min(this.maxTtlMs, Math.max(this.minTtlMs, rr.ttl * 1000));
     const expiresAt = nowMs + ttlMs;
     const key = keyOf(scope, rr.data);
@@ -113,17 +227,27 @@ export class DnsCache {
       this.entries.delete(key);
     } else {
       this.makeRoom(nowMs);
-      entry = new Map();
+      entry = { names: new Map(), open: 0, openUntil: 0 };
     }
     this.entries.set(key, entry);
     for (const name of names) {
-      const old = entry.get(name);
-      if (old !== undefined) entry.delete(name);
-      // A shorter TTL in a later answer never cuts short what an earlier one allowed.
-      entry.set(name, old !== undefined && old > expiresAt ? old : expiresAt);
-      if (entry.size > this.maxNamesPerIp) {
-        const oldest = entry.keys().next();
-        if (!oldest.done) entry.delete(oldest.value);
+      let state = shared.get(name);
+      if (state === undefined) {
+        state = { expiresAt, retained: false };
+        shared.set(name, state);
+      } else state.expiresAt = Math.max(state.expiresAt, expiresAt);
+      const old = entry.names.get(name);
+      if (old !== undefined) {
+        entry.names.delete(name);
+        // A shorter TTL in a later answer never cuts short what an earlier one allowed, nor forgets
+        // that the name let a connection through.
+        state.expiresAt = Math.max(state.expiresAt, old.expiresAt);
+        state.retained ||= old.retained;
+      }
+      entry.names.set(name, state);
+      if (entry.names.size > this.maxNamesPerIp) {
+        const oldest = entry.names.keys().next();
+        if (!oldest.done) entry.names.delete(oldest.value);
       }
     }
   }
@@ -134,18 +258,20 @@ export class DnsCache {
       if (first.done) return;
       const [key, entry] = first.value;
       this.entries.delete(key);
-      if (hasLiveName(entry, nowMs)) this.evicted++;
+      if (this.isLive(entry, nowMs)) this.evicted++;
     }
+  }
+
+  private isLive(entry: Entry, nowMs: number): boolean {
+    this.settleOpen(entry, nowMs);
+    if (entry.open > 0) return true;
+    for (const state of entry.names.values()) if (state.expiresAt > nowMs) return true;
+    return false;
   }
 }
 
 function keyOf(scope: string, ip: string): string {
   return `${scope}\u0000${ip}`;
-}
-
-function hasLiveName(entry: Entry, nowMs: number): boolean {
-  for (const expiresAt of entry.values()) if (expiresAt > nowMs) return true;
-  return false;
 }
 
 /**

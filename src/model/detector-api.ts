@@ -1,4 +1,5 @@
 import type { z } from "zod";
+import type { RateProfiles } from "../counting/rate-profiles.js";
 import type { ConnectionEvent, ContainerRef, NetmonEvent, Proto } from "./events.js";
 import type { Finding } from "./finding.js";
 import type { Mode } from "./mode.js";
@@ -64,6 +65,12 @@ export interface DetectorContext {
   egress(container: ContainerRef, dst: EgressTarget): EgressVerdict;
   /** Whether the container declared (EXPOSE, published, label, config) or learned this listening port. */
   listenAllowed(container: ContainerRef, port: number, proto: Proto): AllowedBy;
+  /**
+   * The engine's rolling rate profiles (per workload and destination), which outlive a detector's
+   * re-creation and are saved next to the baseline. Absent (a context built by hand), a detector
+   * that needs one keeps its own, in memory only.
+   */
+  rateProfiles?: RateProfiles;
 }
 
 export interface DetectorInstance {

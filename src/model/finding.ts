@@ -9,6 +9,13 @@ export interface FindingEndpoint {
   names?: string[];
 }
 
+/** One value an incident counts (distinct, with the first few kept): e.g. {of: "ports", value: "443/tcp"}. */
+export interface FindingTarget {
+  /** Plural noun of what is counted, as the alert shows it ("ports"). */
+  of: string;
+  value: string;
+}
+
 /**
  * What a detector raises: typed, with an identifier (`key`) that says which findings are the same
  * alert for this detector and workload. Suppression, routing and blocking live elsewhere.
@@ -34,4 +41,13 @@ export interface Finding {
   dst?: FindingEndpoint;
   /** Detector-specific evidence (shape, counts, targets), logged as alert.details. */
   details?: Record<string, unknown>;
+  /** What this finding adds to its alert: the alert manager counts the distinct ones (alert.targets). */
+  target?: FindingTarget;
+  /**
+   * The destination host, on a finding that is one of the many destinations a container may try
+   * (unexpected-outbound, not denylisted): past `alerts.fanOutAfter` hosts of one workload such
+   * findings fold into one fan-out incident, or into the workload's active connection-burst
+   * incident (src/alerts/incidents.ts).
+   */
+  host?: string;
 }

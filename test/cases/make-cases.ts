@@ -135,7 +135,7 @@ function bruteForce(): ScenarioOutput {
   // server within 50 ms.
   s.every(2 * SEC, 500, 40, (t) => s.tcp(t, "shop-web-1", "203.0.113.22", 22, "closed", 50));
   // Meanwhile, a connection per request to the database it is allowed to use (PHP→MySQL style),
-  // just as short and as many: not a brute-force (detectors.connection-burst.countAllowedShort).
+  // just as short and as many: not a brute-force (judged by rate: under bruteForceFloor, and web is new).
   s.every(2 * SEC + 250, 500, 40, (t) => s.tcp(t, "shop-web-1", "shop-db-1", 5432, "closed", 50));
   return s.build();
 }
@@ -200,6 +200,39 @@ function learnThenMonitor(): ScenarioOutput {
   return s.build();
 }
 
+function labelledAttackAtStart(): ScenarioOutput {
+  const s = shop({ webLabels: { "netmon.egress": "db:5432/tcp" } });
+  // Seconds after start, the labelled web reaches its database, then a server nothing allows.
+  s.tcp(500, "shop-web-1", "shop-db-1", 5432, "closed", 300);
+  s.tcp(3 * SEC, "shop-web-1", "198.51.100.23", 4444, "closed", 1_500);
+  return s.build();
+}
+
+function unlabelledAttackWhileLearning(): ScenarioOutput {
+  const s = shop();
+  // Nothing declared: web learns for the shipped 10 min. Its call to .23:4444 is learned as normal.
+  s.tcp(3 * SEC, "shop-web-1", "198.51.100.23", 4444, "closed", 1_500);
+  // A 100-port scan of db during learning (1-99, then 5432, which answers): fires at once, and
+  // none of it is learned.
+  for (let i = 1; i <= 100; i++) {
+    const port = i === 100 ? 5432 : i;
+    const open = port === 5432;
+    s.tcp(20 * SEC + i * 100, "shop-web-1", "shop-db-1", port, open ? "closed" : "rejected", open ? 2 : 1);
+  }
+  // Learning over: the learned call passes; a port refused during the scan was not learned.
+  s.tcp(11 * MIN, "shop-web-1", "198.51.100.23", 4444, "closed", 1_500);
+  s.tcp(12 * MIN, "shop-web-1", "shop-db-1", 22, "rejected", 1);
+  return s.build();
+}
+
+function denylistedWhileLearning(): ScenarioOutput {
+  const s = shop();
+  // Nothing declared, so web is learning; a denylisted address is critical all the same.
+  s.tcp(2 * SEC, "shop-web-1", "192.0.2.10", 443, "closed", 1_200);
+  s.tcp(3 * SEC, "shop-web-1", "192.0.2.66", 443, "closed", 1_200);
+  return s.build();
+}
+
 function imageLabelIgnored(): ScenarioOutput {
   const imageLabels = { "netmon.egress": "0.0.0.0/0" };
   const s = new Scenario({ network: "agents_default", gateway: GATEWAY })
@@ -246,15 +279,131 @@ function alertResolves(): ScenarioOutput {
 
 function dnsAnswerExpires(): ScenarioOutput {
   const s = shop();
-  // api.example.com answered with a 30 s TTL, kept dns.minTtlSeconds (60 s): the call at 20 s is
-  // allowed by name; at 5 min the name is gone (no new lookup), so the address is unknown again.
+  // api.example.com answered with a 30 s TTL, kept dns.minTtlSeconds (60 s). Nothing connects to it
+  // within the minute, so nothing made the name worth keeping: the call at 5 min is to an unknown address.
   s.dns(1 * SEC, "shop-web-1", GATEWAY, "api.example.com", { ips: ["203.0.113.50"] }, 30);
-  s.tcp(20 * SEC, "shop-web-1", "203.0.113.50", 443, "closed", 1_200);
   s.tcp(5 * MIN, "shop-web-1", "203.0.113.50", 443, "closed", 1_200);
-  // A fresh lookup makes the next call allowed again.
+  // A fresh lookup makes the next call allowed again, and that use keeps the name dns.retainSeconds (6 h).
   s.dns(6 * MIN, "shop-web-1", GATEWAY, "api.example.com", { ips: ["203.0.113.50"] }, 30);
   s.tcp(6 * MIN + 100, "shop-web-1", "203.0.113.50", 443, "closed", 1_200);
+  // 6 h 24 min after that last use, without a lookup: the name has gone, the address is unknown again.
+  s.tcp(6 * 60 * MIN + 30 * MIN, "shop-web-1", "203.0.113.50", 443, "closed", 1_200);
   return s.build();
+}
+
+/** NTP servers of a pool answer (TEST-NET addresses). */
+const NTP_SERVERS = ["198.51.100.123", "198.51.100.124", "198.51.100.125", "198.51.100.126"];
+
+function dnsPinnedClient(): ScenarioOutput {
+  const s = shop({ webLabels: { "netmon.egress": "api.example.com:443/tcp" } }).container({
+    name: "shop-chrony-1",
+    ip: "172.30.0.6",
+    project: "shop",
+    service: "chrony",
+    image: "cturra/ntp:4.5",
+    labels: { "netmon.egress": "*.pool.ntp.org:123/udp" },
+  });
+  // A JVM resolves the API once (TTL 60 s: two addresses) and caches the answer for good: a call to
+  // the first address every 20 min for 2 h, then a quiet afternoon; 5 h after the last call the first
+  // address does not answer, and the client fails over to the second one, all without a new lookup.
+  s.dns(1 * SEC, "shop-web-1", GATEWAY, "api.example.com", { ips: ["203.0.113.50", "203.0.113.51"] }, 60);
+  s.every(2 * SEC, 20 * MIN, 7, (t) => s.tcp(t, "shop-web-1", "203.0.113.50", 443, "closed", 900));
+  s.tcp(7 * 60 * MIN, "shop-web-1", "203.0.113.50", 443, "unanswered");
+  s.tcp(7 * 60 * MIN + 3 * SEC, "shop-web-1", "203.0.113.51", 443, "closed", 900);
+  // chrony resolves the pool once at start (TTL 150 s), polls each of its four servers at once
+  // (iburst) and then every 1024 s, for 8 h.
+  s.dns(3 * SEC, "shop-chrony-1", GATEWAY, "2.debian.pool.ntp.org", { ips: NTP_SERVERS }, 150);
+  s.every(4 * SEC, 1_024 * SEC, 28, (t) => {
+    for (const [i, server] of NTP_SERVERS.entries()) s.udp(t + i * 500, "shop-chrony-1", server, 123);
+  });
+  return s.build();
+}
+
+function dnsOpenConnection(): ScenarioOutput {
+  const s = shop({ webLabels: { "netmon.egress": "pg.example.cloud:5432/tcp" } });
+  // A connection pool to a managed database: resolved once (TTL 30 s), one connection opened at 2 s
+  // and kept open, a second one at 40 min when load grows (long past the TTL), and another at
+  // 6 h 50 min. The open connections hold the name for as long as netmon tracks them
+  // (flows.tcpEstablishedIdleMs, 1 h after the last opened), and dns.retainSeconds (6 h) after that.
+  s.dns(1 * SEC, "shop-web-1", GATEWAY, "pg.example.cloud", { ips: ["203.0.113.70"] }, 30);
+  s.tcp(2 * SEC, "shop-web-1", "203.0.113.70", 5432, "open");
+  s.tcp(40 * MIN, "shop-web-1", "203.0.113.70", 5432, "open");
+  s.tcp(6 * 60 * MIN + 50 * MIN, "shop-web-1", "203.0.113.70", 5432, "closed", 2_000);
+  return s.build();
+}
+
+function dnsServiceNewIp(): ScenarioOutput {
+  const s = shop({ webLabels: { "netmon.egress": "search.example.com:9200/tcp" } });
+  // A managed search cluster at .60 (TTL 60 s): web keeps one connection open and makes a short
+  // query every minute.
+  s.dns(1 * SEC, "shop-web-1", GATEWAY, "search.example.com", { ips: ["203.0.113.60"] }, 60);
+  s.tcp(2 * SEC, "shop-web-1", "203.0.113.60", 9200, "closed", 12 * MIN);
+  s.every(30 * SEC, MIN, 11, (t) => s.tcp(t, "shop-web-1", "203.0.113.60", 9200, "closed", 200));
+  // At 12 min the cluster is restarted on .61: the open connection ends, web looks the name up again
+  // and goes on with the new address.
+  s.dns(12 * MIN + 5 * SEC, "shop-web-1", GATEWAY, "search.example.com", { ips: ["203.0.113.61"] }, 60);
+  s.tcp(12 * MIN + 6 * SEC, "shop-web-1", "203.0.113.61", 9200, "closed", 12 * MIN);
+  s.every(12 * MIN + 30 * SEC, MIN, 11, (t) => s.tcp(t, "shop-web-1", "203.0.113.61", 9200, "closed", 200));
+  return s.build();
+}
+
+/**
+ * An attack by shop-web-1 (label: netmon.egress=db:5432/tcp) between web's ordinary queries to db
+ * every 30 s, which go on `quietAfterMs` past the attack so that its incidents resolve inside the
+ * capture: the cases behind the incident bounds (one attack, at most five incidents of at most three
+ * lines each; test/unit/incident-bounds.test.ts).
+ */
+function shopUnderAttack(untilMs: number, attack: (s: Scenario) => void): ScenarioOutput {
+  const s = shop({ webLabels: { "netmon.egress": "db:5432/tcp" } });
+  const quietAfterMs = 16 * MIN;
+  s.every(1 * SEC, 30 * SEC, Math.ceil((untilMs + quietAfterMs) / (30 * SEC)), (t) =>
+    s.tcp(t, "shop-web-1", "shop-db-1", 5432, "closed", 40),
+  );
+  attack(s);
+  return s.build();
+}
+
+function portScanIncident(): ScenarioOutput {
+  // 100 ports of an outside host nothing allows, 100 ms apart; 443 and 8443 answer.
+  return shopUnderAttack(12 * SEC, (s) => {
+    for (let i = 0; i < 100; i++) {
+      const port = i === 40 ? 443 : i === 80 ? 8443 : 1 + i * 97;
+      const open = port === 443 || port === 8443;
+      s.tcp(
+        2 * SEC + i * 100,
+        "shop-web-1",
+        "203.0.113.30",
+        port,
+        open ? "closed" : "rejected",
+        open ? 3 : 1,
+      );
+    }
+  });
+}
+
+function hostSweepIncident(): ScenarioOutput {
+  // 203.0.113.1-254 on port 22, 50 ms apart, nothing answers.
+  return shopUnderAttack(15 * SEC, (s) =>
+    s.every(2 * SEC, 50, 254, (t, i) => s.tcp(t, "shop-web-1", `203.0.113.${1 + i}`, 22, "unanswered")),
+  );
+}
+
+function fastFluxFanOut(): ScenarioOutput {
+  // An implant with a built-in list of 40 C2 addresses (no DNS) moves to the next one every 6 s,
+  // four times round the list in 16 min; each answers and talks for 800 ms.
+  return shopUnderAttack(16 * MIN, (s) =>
+    s.every(5 * SEC, 6 * SEC, 160, (t, i) =>
+      s.tcp(t, "shop-web-1", `198.51.100.${100 + (i % 40)}`, 443, "closed", 800),
+    ),
+  );
+}
+
+function bruteForceIncident(): ScenarioOutput {
+  // Password guessing against an SSH server nothing allows: one guess every 2 s for 14 min, each
+  // closed by the server within 50 ms.
+  return shopUnderAttack(14 * MIN, (s) =>
+    s.every(2 * SEC, 2 * SEC, 420, (t) => s.tcp(t, "shop-web-1", "203.0.113.22", 22, "closed", 50)),
+  );
 }
 
 /**
@@ -329,6 +478,69 @@ export const LINK_TYPE_CASES: readonly { name: string; linkType: number; family:
   },
 ];
 
+/** web's usual database traffic: one short query connection every 3 s, for `minutes`. */
+function dbPolling(s: Scenario, minutes: number): void {
+  s.every(1 * SEC, 3 * SEC, minutes * 20, (t) => s.tcp(t, "shop-web-1", "shop-db-1", 5432, "closed", 40));
+}
+
+function bruteForceAllowedService(): ScenarioOutput {
+  const s = shop({ webLabels: { "netmon.egress": "db:5432/tcp" } });
+  // Four minutes of normal work, then twenty password guesses a second for 30 s against the
+  // database web may reach: each guess a connection the server closes within 30 ms.
+  dbPolling(s, 4);
+  s.every(4 * MIN + 500, 50, 600, (t) => s.tcp(t, "shop-web-1", "shop-db-1", 5432, "closed", 30));
+  return s.build();
+}
+
+function steadyPerRequestClient(): ScenarioOutput {
+  const s = shop({ webLabels: { "netmon.egress": "db:5432/tcp" } });
+  // PHP→PostgreSQL style: one connection per request, 4 to 8 requests a second as load moves, for
+  // 4 min (well over bruteForceFloor per window, every window): its own normal, so never a burst.
+  let t = 200;
+  for (let second = 0; second < 240; second++) {
+    const perSecond = 6 + Math.round(2 * Math.sin(second / 20));
+    for (let i = 0; i < perSecond; i++)
+      s.tcp(t + Math.floor((i * SEC) / perSecond), "shop-web-1", "shop-db-1", 5432, "closed", 25);
+    t += SEC;
+  }
+  return s.build();
+}
+
+function monitoringProber(): ScenarioOutput {
+  const s = shop().container({
+    name: "shop-prometheus-1",
+    ip: "172.30.0.9",
+    project: "shop",
+    service: "prometheus",
+    image: "prom/prometheus:v2.53.0",
+    labels: { "netmon.egress": "172.30.1.0/24:9100/tcp" },
+  });
+  // Prometheus scrapes 60 node exporters every 15 s for 3 min, one short connection each; two of
+  // the hosts are down (their SYNs go unanswered every round).
+  s.every(2 * SEC, 15 * SEC, 12, (t) => {
+    for (let i = 0; i < 60; i++) {
+      const host = `172.30.1.${10 + i}`;
+      s.tcp(t + i * 50, "shop-prometheus-1", host, 9100, i === 7 || i === 41 ? "unanswered" : "closed", 60);
+    }
+  });
+  return s.build();
+}
+
+function objectStoreFanOut(): ScenarioOutput {
+  const s = shop({ webLabels: { "netmon.egress": "*.s3.eu-west-1.amazonaws.com:443/tcp" } });
+  // web uploads assets to an S3 bucket for 4 min: every 20 s it looks the endpoint up again and gets
+  // 8 new addresses (S3 rotates them), then opens 3 short connections a second across them: 96
+  // distinct addresses on 443 within minutes, all allowed by name. Not a host-scan.
+  const name = "shop-assets.s3.eu-west-1.amazonaws.com";
+  for (let lookup = 0; lookup < 12; lookup++) {
+    const at = lookup * 20 * SEC + 100;
+    const ips = Array.from({ length: 8 }, (_, k) => `52.95.${150 + (lookup % 4)}.${10 + lookup * 8 + k}`);
+    s.dns(at, "shop-web-1", GATEWAY, name, { ips }, 5);
+    s.every(at + 50, 333, 60, (t, i) => s.tcp(t, "shop-web-1", ips[i % 8]!, 443, "closed", 180));
+  }
+  return s.build();
+}
+
 export const CASES: readonly GoldenCase[] = [
   {
     name: "benign-web-db",
@@ -402,9 +614,32 @@ export const CASES: readonly GoldenCase[] = [
   {
     name: "dns-answer-expires",
     description:
-      "a name allowed by rule, answered with a 30 s TTL (kept 60 s): allowed at 20 s, alerted at 5 min " +
-      "when the answer has expired, allowed again after a fresh lookup",
+      "a name allowed by rule, answered with a 30 s TTL (kept 60 s): unused for a minute, it has expired " +
+      "when web calls at 5 min (alert); after a fresh lookup the call is allowed and keeps the name " +
+      "dns.retainSeconds (6 h), so the call 6 h 24 min after that last use alerts again",
     build: dnsAnswerExpires,
+  },
+  {
+    name: "dns-pinned-client",
+    description:
+      "clients that never look a name up again: a JVM calling its API every 20 min, then 5 h later " +
+      "failing over to the answer's second address; chrony polling its pool servers every 1024 s for " +
+      "8 h: no alert",
+    build: dnsPinnedClient,
+  },
+  {
+    name: "dns-open-connection",
+    description:
+      "a database pool keeps connections open to the address it resolved once (TTL 30 s) and opens " +
+      "more at 40 min and at 6 h 50 min: no alert",
+    build: dnsOpenConnection,
+  },
+  {
+    name: "dns-service-new-ip",
+    description:
+      "a search cluster restarted on a new IP: web looks the name up again and uses the new address " +
+      "(an open connection and a query a minute, before and after): no alert",
+    build: dnsServiceNewIp,
   },
   {
     name: "image-label-ignored",
@@ -412,6 +647,80 @@ export const CASES: readonly GoldenCase[] = [
       "netmon.egress=0.0.0.0/0 from the image is ignored (agent-1 alerted); the same rule set on the " +
       "container itself is honoured (agent-2 not alerted)",
     build: imageLabelIgnored,
+  },
+  {
+    name: "port-scan-one-incident",
+    description:
+      "web scans 100 ports of an outside host nothing allows in 10 s: two incidents (the host, with its " +
+      "ports counted, and the port-scan, which takes in the burst), each opened and resolved",
+    build: portScanIncident,
+  },
+  {
+    name: "host-sweep-one-incident",
+    description:
+      "web sweeps 254 outside hosts on port 22 in 13 s: the first 3 hosts on their own, one fan-out, one " +
+      "host-scan that takes in the rest: five incidents, each opened and resolved",
+    build: hostSweepIncident,
+  },
+  {
+    name: "fast-flux-fan-out",
+    description:
+      "web rotates over 40 unknown C2 addresses every 6 s for 16 min: 3 hosts on their own, one fan-out, " +
+      "one host-scan taking in the rest; at most one update per incident, then resolved",
+    build: fastFluxFanOut,
+  },
+  {
+    name: "brute-force-one-incident",
+    description:
+      "web guesses passwords on an outside ssh server every 2 s for 14 min: the host and the brute-force, " +
+      "each opened, updated once after 10 min, and resolved",
+    build: bruteForceIncident,
+  },
+  {
+    name: "labelled-attack-at-start",
+    description:
+      "shipped defaults; web declares netmon.egress: its first undeclared connection, 3 s after start, " +
+      "alerts at once (no learning period)",
+    build: labelledAttackAtStart,
+  },
+  {
+    name: "unlabelled-attack-while-learning",
+    description:
+      "shipped defaults; web declares nothing and learns 10 min: its call to .23:4444 is learned (silent), " +
+      "a 100-port scan of db fires connection-burst at once; after learning .23:4444 passes and db:22, " +
+      "refused during the scan, alerts",
+    build: unlabelledAttackWhileLearning,
+  },
+  {
+    name: "denylisted-while-learning",
+    description:
+      "shipped defaults but a denylist; web is learning, and its call to a denylisted address is critical",
+    build: denylistedWhileLearning,
+  },
+  {
+    name: "brute-force-allowed-service",
+    description:
+      "web polls db (allowed) every 3 s for 4 min, then makes 20 short connections a second to it for 30 s: " +
+      "one brute-force, judged against web's normal rate to db",
+    build: bruteForceAllowedService,
+  },
+  {
+    name: "steady-per-request-client",
+    description:
+      "web opens a connection per request to db (allowed), 4 to 8 a second for 4 min: its normal rate, no alert",
+    build: steadyPerRequestClient,
+  },
+  {
+    name: "monitoring-prober",
+    description:
+      "prometheus (allowed 172.30.1.0/24:9100) scrapes 60 hosts every 15 s, two of them down: no host-scan, no alert",
+    build: monitoringProber,
+  },
+  {
+    name: "object-store-fan-out",
+    description:
+      "web uploads to S3 (allowed by name) over 96 rotating addresses on 443 in 4 min: no host-scan, no alert",
+    build: objectStoreFanOut,
   },
   ...LINK_TYPE_CASES.map((c) => ({
     name: c.name,

@@ -93,7 +93,13 @@ describe.runIf(ready)("auto-block on real containers and the real kernel tables"
       "--expose",
       "9000",
     ]);
-    // The offender holds a connection open to the bad host (a line every 0.3 s); when it is cut, it says so.
+    before = firewallSnapshot();
+    netmon = new NetmonProcess(config(stateDir, denylist, "enforce"), []);
+    netmon.start();
+    await netmon.waitFor((l) => l.msg === "blocking ready", 30_000, "blocking to be ready");
+    // Started once netmon captures, so its SYN is seen however long netmon took to start (on a busy
+    // machine that can be longer than the offender's sleep). The offender holds a connection open to
+    // the bad host (a line every 0.3 s); when it is cut, it says so.
     runContainer(
       offender,
       network,
@@ -101,10 +107,6 @@ describe.runIf(ready)("auto-block on real containers and the real kernel tables"
       service("offender", "enforce"),
     );
     runContainer(bystander, network, "sleep 600", service("bystander", "monitor"));
-    before = firewallSnapshot();
-    netmon = new NetmonProcess(config(stateDir, denylist, "enforce"), []);
-    netmon.start();
-    await netmon.waitFor((l) => l.msg === "blocking ready", 30_000, "blocking to be ready");
   });
 
   afterAll(async () => {

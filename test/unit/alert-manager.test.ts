@@ -68,6 +68,7 @@ describe("AlertManager", () => {
       resolved: 0,
       evicted: 0,
       suppressed: {},
+      findings: { egress: { alert: 1, updated: 0, suppressed: 0, folded: 0 } },
       sinkErrors: 0,
     });
   });
@@ -126,21 +127,21 @@ describe("AlertManager", () => {
     expect(sink.calls[2]?.alert.count).toBe(10);
   });
 
-  // A warning → critical raise fires immediately inside the window; a lower severity never lowers it.
-  it("notifies a severity escalation immediately", () => {
+  // A warning → critical raise is an update at once, inside the window; a lower severity never lowers it.
+  it("notifies a severity escalation immediately, as an update of the same incident", () => {
     const { sink, mgr, transitions } = setup({ suppressMs: 10 * MIN });
     mgr.onFinding(finding({ severity: "info" }));
     mgr.onFinding(finding({ severity: "warning", ts: T0 + 1 }));
     mgr.onFinding(finding({ severity: "critical", ts: T0 + 2, summary: "denylisted" }));
     mgr.onFinding(finding({ severity: "warning", ts: T0 + 3 }));
     mgr.onFinding(finding({ severity: "critical", ts: T0 + 4 }));
-    expect(transitions()).toEqual(["fired", "fired", "fired"]);
+    expect(transitions()).toEqual(["fired", "repeated", "repeated"]);
     expect(sink.calls[2]?.alert).toMatchObject({ severity: "critical", count: 3, summary: "denylisted" });
     expect(mgr.active()[0]).toMatchObject({ severity: "critical", count: 5 });
-    expect(mgr.stats()).toMatchObject({ fired: 3, suppressed: { egress: 2 } });
+    expect(mgr.stats()).toMatchObject({ fired: 1, repeated: 2, suppressed: { egress: 2 } });
     // The raise restarted the window: a repeat comes suppressMs after it.
     mgr.onFinding(finding({ ts: T0 + 2 + 10 * MIN }));
-    expect(transitions()).toEqual(["fired", "fired", "fired", "repeated"]);
+    expect(transitions()).toEqual(["fired", "repeated", "repeated", "repeated"]);
   });
 
   // Quiet for exactly resolveAfterMs (inclusive) resolves, notifies and removes it.
@@ -235,7 +236,7 @@ describe("AlertManager", () => {
     const mgr = new AlertManager([bad, good], { onSinkError: (err) => errors.push(err) });
     mgr.onFinding(finding());
     mgr.onFinding(finding({ severity: "critical", ts: T0 + 1 }));
-    expect(good.calls.map((c) => c.transition)).toEqual(["fired", "fired"]);
+    expect(good.calls.map((c) => c.transition)).toEqual(["fired", "repeated"]);
     expect(mgr.stats().sinkErrors).toBe(2);
     expect(errors).toHaveLength(2);
     expect(mgr.active()[0]?.severity).toBe("critical");
@@ -309,6 +310,7 @@ describe("AlertManager", () => {
     expect(alertsSchema.safeParse({ suppressSeconds: -1 }).error?.issues[0]?.path).toEqual([
       "suppressSeconds",
     ]);
+    expect(alertsSchema.safeParse({ fanOutAfter: 0 }).error?.issues[0]?.path).toEqual(["fanOutAfter"]);
   });
 });
 

@@ -220,6 +220,28 @@ describe("AlertmanagerSink payload", () => {
     expect(toAmAlert(a, "h1", true).endsAt).toBe("2024-01-02T03:04:06.678Z");
   });
 
+  // One incident is one Alertmanager alert: an update re-sends it with the grown annotations.
+  it("updates the incident's annotations (count, targets, folded) under the same labels", async () => {
+    const am = await startAm();
+    const { sink } = makeSink({ urls: [am.url] });
+    const targets = {
+      of: "destinations",
+      distinct: 37,
+      capped: false,
+      samples: ["198.51.100.3", "198.51.100.4"],
+    };
+    sink.onAlert(alert({ kind: "fan-out", dst: undefined }), "fired");
+    await waitFor(() => am.requests.length === 1);
+    sink.onAlert(alert({ kind: "fan-out", dst: undefined, count: 40, targets, folded: 3 }), "repeated");
+    await waitFor(() => am.requests.length === 2);
+    const [first, second] = am.alerts();
+    expect(second!.labels).toEqual(first!.labels);
+    expect(second!.annotations).toMatchObject({ count: "40", targets: "37 (198.51.100.3, 198.51.100.4, …)" });
+    expect(second!.annotations.description).toContain("destinations: 37 (198.51.100.3, 198.51.100.4, …)");
+    expect(second!.annotations.description).toContain("folded in: 3");
+    expect(first!.annotations).not.toHaveProperty("targets");
+  });
+
   it("posts a resolution with endsAt = lastSeen, then stops re-sending that alert", async () => {
     const am = await startAm();
     const { sink } = makeSink({ urls: [am.url], resendIntervalMs: 40 });
@@ -246,7 +268,7 @@ describe("AlertmanagerSink payload", () => {
     const { sink } = makeSink({ urls: [am.url] });
     sink.onAlert(alert(), "fired");
     await waitFor(() => am.requests.length === 1);
-    sink.onAlert(alert({ severity: "critical", count: 2, lastSeen: T0 + 2_000 }), "fired");
+    sink.onAlert(alert({ severity: "critical", count: 2, lastSeen: T0 + 2_000 }), "repeated");
     await waitFor(() => sink.stats().sent === 3);
 
     const body = am.requests[1]!.body;

@@ -11,7 +11,7 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { Baseline } from "../../src/baseline/baseline.js";
+import { Baseline, parseEntry } from "../../src/baseline/baseline.js";
 import { BaselineFileError, loadBaseline, saveBaseline } from "../../src/baseline/baseline-store.js";
 
 // Far from zero on purpose: nothing may depend on the wall clock.
@@ -134,15 +134,16 @@ describe("Baseline: reset and dirty", () => {
     expect(b.dirty).toBe(false);
   });
 
-  it("dirty is set by new entries only", () => {
-    // Saving is skipped when nothing changed.
+  it("dirty is set by recorded entries (new, or seen again), not by a known workload's touch", () => {
+    // Saving is skipped when nothing changed; a repeat changes an entry's lastSeen and count.
     const b = new Baseline();
     b.recordListen(W, 80, "tcp", T0);
     expect(b.dirty).toBe(true);
     b.dirty = false;
-    b.recordListen(W, 80, "tcp", T0 + 1);
     b.touch(W, T0 + 2);
     expect(b.dirty).toBe(false);
+    b.recordListen(W, 80, "tcp", T0 + 1);
+    expect(b.dirty).toBe(true);
   });
 });
 
@@ -156,19 +157,38 @@ describe("Baseline: toJSON / fromJSON", () => {
     return b;
   }
 
-  it("toJSON is sorted and versioned", () => {
+  it("toJSON is sorted and versioned, each entry with first/last seen and a count", () => {
     // Stable output: the file diffs cleanly and reviews easily.
-    expect(sample().toJSON()).toEqual({
-      version: 1,
+    const b = sample();
+    b.recordEgress(W, "api.example.com", 443, "tcp", T0 + 50);
+    expect(b.toJSON()).toEqual({
+      version: 2,
       workloads: {
         "registry:5000/app": { firstSeen: T0 + 10, egress: [], listen: [] },
         "shop/web": {
           firstSeen: T0,
-          egress: ["203.0.113.9|53|udp", "api.example.com|443|tcp"],
-          listen: ["8080/tcp"],
+          egress: [
+            { entry: "203.0.113.9|53|udp", firstSeen: T0 + 1, lastSeen: T0 + 1, count: 1 },
+            { entry: "api.example.com|443|tcp", firstSeen: T0, lastSeen: T0 + 50, count: 2 },
+          ],
+          listen: [{ entry: "8080/tcp", firstSeen: T0 + 2, lastSeen: T0 + 2, count: 1 }],
         },
       },
     });
+  });
+
+  it("loads a version 1 file, each entry seen once when its workload was first seen", () => {
+    // Upgrading netmon must not throw away what was learned; it is saved as version 2 next time.
+    const b = Baseline.fromJSON({
+      version: 1,
+      workloads: { [W]: { firstSeen: T0, egress: ["api.example.com|443|tcp"], listen: ["8080/tcp"] } },
+    });
+    expect(b.hasEgress(W, "203.0.113.5", ["api.example.com"], 443, "tcp")).toBe(true);
+    expect(b.entries(W)).toEqual([
+      { kind: "listen", entry: "8080/tcp", firstSeen: T0, lastSeen: T0, count: 1 },
+      { kind: "egress", entry: "api.example.com:443/tcp", firstSeen: T0, lastSeen: T0, count: 1 },
+    ]);
+    expect(b.toJSON().version).toBe(2);
   });
 
   it("round-trips through JSON text", () => {
@@ -197,7 +217,18 @@ describe("Baseline: toJSON / fromJSON", () => {
     // Not an object at all.
     { why: "null", raw: null, path: "(top level)" },
     // A future format must not be misread.
-    { why: "other version", raw: { version: 2, workloads: {} }, path: "version" },
+    { why: "other version", raw: { version: 3, workloads: {} }, path: "version" },
+    // A version 2 entry without its count.
+    {
+      why: "v2 entry without count",
+      raw: {
+        version: 2,
+        workloads: {
+          [W]: { firstSeen: T0, egress: [{ entry: "a|1|tcp", firstSeen: T0, lastSeen: T0 }], listen: [] },
+        },
+      },
+      path: `workloads.${W}.egress.0.count`,
+    },
     // Missing the workloads map.
     { why: "no workloads", raw: { version: 1 }, path: "workloads" },
     // A wrong type deep inside names the exact place.
@@ -259,7 +290,7 @@ describe("baseline store", () => {
     chmodSync(path, 0o644);
     saveBaseline(path, new Baseline());
     expect(statSync(path).mode & 0o777).toBe(0o600);
-    expect(JSON.parse(readFileSync(path, "utf8"))).toEqual({ version: 1, workloads: {} });
+    expect(JSON.parse(readFileSync(path, "utf8"))).toEqual({ version: 2, workloads: {} });
   });
 
   it("a failed save throws and leaves no temp file behind", () => {
@@ -317,5 +348,49 @@ describe("baseline store", () => {
     mkdirSync(path);
     expect(() => loadBaseline(path, 10)).toThrow(BaselineFileError);
     expect(() => loadBaseline(path, 10)).toThrow(path);
+  });
+});
+
+describe("Baseline: entries, forget, parseEntry", () => {
+  it("entries are oldest first, as forget takes them (IPv6 in brackets)", () => {
+    // What status prints is what the operator pastes into `baseline forget`.
+    const b = new Baseline();
+    b.recordEgress(W, "2001:db8::1", 443, "tcp", T0 + 2);
+    b.recordListen(W, 8080, "tcp", T0 + 1);
+    b.recordEgress(W, "db", 5432, "tcp", T0);
+    expect(b.entries(W).map((e) => e.entry)).toEqual(["db:5432/tcp", "8080/tcp", "[2001:db8::1]:443/tcp"]);
+    for (const e of b.entries(W)) {
+      const parsed = parseEntry(e.entry)!;
+      expect(parsed.kind).toBe(e.kind);
+      expect(b.forgetEntry(W, parsed.kind, parsed.key)).toBe(true);
+    }
+    // Forgetting entries keeps the workload (and its learning clock, started by its first record).
+    expect(b.entries(W)).toEqual([]);
+    expect(b.firstSeen(W)).toBe(T0 + 2);
+  });
+
+  const entries: { text: string; want: ReturnType<typeof parseEntry> }[] = [
+    { text: "8080/tcp", want: { kind: "listen", key: "8080/tcp" } },
+    { text: "API.example.com:443/TCP", want: { kind: "egress", key: "api.example.com|443|tcp" } },
+    { text: "2001:db8::1:53/udp", want: { kind: "egress", key: "2001:db8::1|53|udp" } },
+    { text: "[2001:db8::1]:53/udp", want: { kind: "egress", key: "2001:db8::1|53|udp" } },
+    { text: "api.example.com", want: null },
+    { text: ":443/tcp", want: null },
+    { text: "a|b:443/tcp", want: null },
+    { text: "8080/sctp", want: null },
+  ];
+  it.each(entries)("parseEntry($text)", ({ text, want }) => {
+    expect(parseEntry(text)).toEqual(want);
+  });
+
+  it("clear forgets every workload", () => {
+    // `netmon baseline reset`: everything learns again.
+    const b = new Baseline();
+    b.touch(W, T0);
+    b.touch("shop/db", T0);
+    b.dirty = false;
+    expect(b.clear()).toBe(2);
+    expect(b.names()).toEqual([]);
+    expect(b.dirty).toBe(true);
   });
 });

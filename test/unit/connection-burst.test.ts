@@ -195,9 +195,10 @@ describe("connection-burst: shapes", () => {
         series(30, 15 * MIN, "closed", (i) => ({ ip: `10.20.0.${i + 1}`, port: 443, durationMs: 10 * MIN })),
       want: [],
     },
-    // The same web farm hit within a minute IS a host-scan when attempts count...
+    // The same web farm hit within a minute, when nothing allows it, IS a host-scan by default (the
+    // fake context allows nothing; an allowed farm is in connection-burst-rate.test.ts)...
     {
-      name: "web farm, 30 hosts in 1 min, scanCounts=attempts → host-scan",
+      name: "web farm nothing allows, 30 hosts in 1 min, scanCounts=unallowed-or-failed → host-scan",
       events: () =>
         series(30, MIN, "closed", (i) => ({ ip: `10.20.0.${i + 1}`, port: 443, durationMs: 60_000 })),
       want: ["host-scan@host-scan:443/tcp"],
@@ -237,11 +238,15 @@ describe("connection-burst: shapes", () => {
       events: () => series(100, 5 * SEC, "closed", () => ({ proto: "udp", port: 53 })),
       want: [],
     },
-    // A container in learn mode raises nothing.
+    // Scans are never normal: a container still learning its baseline raises them too (issue 14 §1).
     {
-      name: "learn mode → nothing",
+      name: "learn mode → the same shapes as monitor",
       events: () => series(100, 5 * SEC, "rejected", (i) => ({ from: LEARNER, port: 1 + i })),
-      want: [],
+      want: [
+        ...Array(4).fill("port-scan@port-scan:198.18.0.5"),
+        "burst@burst",
+        ...Array(2).fill("port-scan@port-scan:198.18.0.5"),
+      ],
     },
     // A container in off mode raises nothing.
     {
@@ -386,10 +391,10 @@ describe("connection-burst: findings", () => {
     expect(d.onTick?.(T0)).toBe(NO_FINDINGS);
   });
 
-  // Mode is asked at the event's time: a container leaving learn mode starts counting then.
+  // Mode is asked at the event's time: a container whose mode turns from off to monitor starts counting then.
   it("asks the mode at event time", () => {
     const ctx = fakeContext();
-    ctx.modeOf = (_c, ts) => (ts < T0 + 30 * SEC ? "learn" : "monitor");
+    ctx.modeOf = (_c, ts) => (ts < T0 + 30 * SEC ? "off" : "monitor");
     const d = connectionBurst.create(connectionBurst.options.parse({}), ctx);
     const found = run(
       d,
@@ -482,14 +487,17 @@ describe("connection-burst: options", () => {
     expect(schema.parse({})).toEqual({
       shortMs: 1_000,
       includeUdp: false,
-      countAllowedShort: false,
       burstCapacity: 50,
       burstLeakPerSecond: 5,
       scanWindowMs: 300_000,
-      scanCounts: "attempts",
+      scanCounts: "unallowed-or-failed",
       portScanThreshold: 15,
       hostScanThreshold: 25,
       bruteForceThreshold: 30,
+      bruteForceFloor: 50,
+      bruteForceWindowMs: 20_000,
+      bruteForceRateMultiple: 5,
+      bruteForceWarmupMs: 120_000,
       slowScanWindowMs: 3_600_000,
       slowPortScanThreshold: 30,
       slowHostScanThreshold: 50,
@@ -498,9 +506,15 @@ describe("connection-burst: options", () => {
     });
   });
 
-  // Option added for per-request clients; it must be a boolean like the others.
-  it("rejects a non-boolean countAllowedShort", () => {
-    expect(schema.safeParse({ countAllowedShort: "yes" }).success).toBe(false);
+  // Removed options fail with what replaced them, not a bare "unrecognized key".
+  it.each([
+    [{ countAllowedShort: true }, /countAllowedShort was removed.*bruteForceFloor/],
+    [{ countAllowedShort: false }, /countAllowedShort was removed/],
+    [{ scanCounts: "attempts" }, /"attempts" was replaced by "unallowed-or-failed"/],
+  ])("rejects %o naming what replaced it", (opts, message) => {
+    const r = schema.safeParse(opts);
+    expect(r.success).toBe(false);
+    expect(r.error?.issues[0]?.message).toMatch(message);
   });
 
   // A typo must fail at start-up, not silently do nothing.
@@ -516,6 +530,9 @@ describe("connection-burst: options", () => {
     "portScanThreshold",
     "hostScanThreshold",
     "bruteForceThreshold",
+    "bruteForceFloor",
+    "bruteForceWindowMs",
+    "bruteForceWarmupMs",
     "maxTrackedContainers",
     "maxTargetsPerContainer",
   ] as const;
@@ -567,12 +584,11 @@ describe("connection-burst: short connections to allowed destinations", () => {
     expect(run(detector({}, allowAll), shortClosed(100))).toEqual([]);
   });
 
-  // Refused connections count even when the destination is allowed: nothing legitimate does that 100 times.
-  it("still counts rejected connections to an allowed destination", () => {
+  // Refused connections to an allowed destination still fill the burst bucket; brute force against
+  // it is judged by rate (connection-burst-rate.test.ts), not by the absolute count.
+  it("counts rejected connections to an allowed destination as a burst, not an absolute brute force", () => {
     const rejected = Array.from({ length: 60 }, (_, i) => conn("rejected", 1_000 + i * 20));
-    expect(shapes(run(detector({}, allowAll), rejected))).toContain(
-      "brute-force@brute-force:198.18.0.5:80/tcp",
-    );
+    expect(shapes(run(detector({}, allowAll), rejected))).toEqual(["burst@burst"]);
   });
 
   // A denylisted destination is never "allowed", even inside an allowed range.
@@ -582,11 +598,6 @@ describe("connection-burst: short connections to allowed destinations", () => {
       egress: () => ({ allowedBy: "config", denylisted: true }),
     };
     expect(run(detector({}, denied), shortClosed(100)).length).toBeGreaterThan(0);
-  });
-
-  // countAllowedShort restores the strict behaviour for operators who want it.
-  it("counts them with countAllowedShort", () => {
-    expect(run(detector({ countAllowedShort: true }, allowAll), shortClosed(100)).length).toBeGreaterThan(0);
   });
 
   // Unallowed short connections keep counting by default.

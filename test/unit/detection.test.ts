@@ -95,12 +95,26 @@ function attempt(
   return connectionEvent({ ts, ip, port, proto: o.proto, from: o.from ?? WEB, names: o.names });
 }
 
+/** An attempt and its answer: only a connection that succeeded is learned. */
+function reached(
+  ts: number,
+  ip: string,
+  port: number,
+  o: { names?: string[]; from?: ContainerRef; proto?: Proto } = {},
+): ConnectionEvent[] {
+  const base = { ip, port, proto: o.proto, from: o.from ?? WEB, names: o.names };
+  return [
+    connectionEvent({ ...base, ts }),
+    connectionEvent({ ...base, ts: ts + 2, state: "accepted", durationMs: 2 }),
+  ];
+}
+
 function listen(ts: number, port: number, container: ContainerRef = WEB): ListenerEvent {
   return listenerEvent(container, { ts, port });
 }
 
 const modeLines = (lines: Record<string, unknown>[]) =>
-  lines.filter((l) => l.msg === "workload mode changed");
+  lines.filter((l) => l.msg === "workload mode changed" || l.msg === "workload learning finished");
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -110,11 +124,14 @@ describe("Detection: learn, then monitor", () => {
   it("the learning period records; afterwards only new destinations and ports alert", () => {
     // The whole point of the baseline: what the workload did while learning is normal later.
     const { detection, baseline, seen } = world(60);
-    detection.onEvent(attempt(T0, "203.0.113.10", 443, { names: ["api.example.com"] }));
+    const feed = (evs: ConnectionEvent[]) => {
+      for (const ev of evs) detection.onEvent(ev);
+    };
+    feed(reached(T0, "203.0.113.10", 443, { names: ["api.example.com"] }));
     detection.onEvent(listen(T0 + 1 * SEC, 8080));
-    detection.onEvent(attempt(T0 + 2 * SEC, "203.0.113.11", 22));
+    feed(reached(T0 + 2 * SEC, "203.0.113.11", 22));
     // A new replica of the same workload learns into the same baseline.
-    detection.onEvent(attempt(T0 + 3 * SEC, "203.0.113.12", 25, { from: WEB2 }));
+    feed(reached(T0 + 3 * SEC, "203.0.113.12", 25, { from: WEB2 }));
     expect(seen).toEqual([]);
     expect(baseline.describe("shop/web")).toMatchObject({
       egress: ["203.0.113.11|22|tcp", "203.0.113.12|25|tcp", "api.example.com|443|tcp"],
@@ -163,9 +180,9 @@ describe("Detection: learn, then monitor", () => {
     ]);
 
     const c = detection.counters();
-    expect(c["unexpected-outbound"]).toMatchObject({ events: 12, errors: 0, findings: 2 });
-    expect(c["unusual-listener"]).toMatchObject({ events: 12, errors: 0, findings: 1 });
-    expect(c["connection-burst"]).toMatchObject({ events: 12, errors: 0 });
+    expect(c["unexpected-outbound"]).toMatchObject({ events: 15, errors: 0, findings: 2 });
+    expect(c["unusual-listener"]).toMatchObject({ events: 15, errors: 0, findings: 1 });
+    expect(c["connection-burst"]).toMatchObject({ events: 15, errors: 0 });
   });
 
   it("status() reports one line per detector", () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { validateConfig } from "../../src/config/load.js";
-import { DnsCache } from "../../src/flows/dns-cache.js";
+import { DnsCache, type DnsCacheOptions } from "../../src/flows/dns-cache.js";
 import { type DnsMessage, type DnsRecord, parseDnsMessage } from "../../src/flows/dns-parser.js";
 import { buildDns } from "../support/dns-builder.js";
 
@@ -224,5 +224,152 @@ describe("DnsCache", () => {
     c.record("ctr", r.message, T0);
     expect(c.namesFor("ctr", "2001:db8::7", T0 + 19_999)).toEqual(["cdn.example.net", "www.example.com"]);
     expect(c.namesFor("ctr", "2001:db8::7", T0 + 20_000)).toEqual([]);
+  });
+});
+
+describe("DnsCache: names outlive their answer while they are used", () => {
+  const HOUR = 3_600_000;
+  const RETAIN = { ...OPTS, retainMs: 6 * HOUR, openHoldMs: HOUR };
+  const IP = "192.0.2.1";
+  /** api.example answered at T0 with a 10 s TTL: kept 10 s by the answer alone. */
+  function answered(opts: DnsCacheOptions = RETAIN): DnsCache {
+    const c = new DnsCache(opts);
+    c.record("s", response("api.example", [a("api.example", IP, 10)]), T0);
+    return c;
+  }
+
+  it("keeps a retained name retainMs after its last use, not after the answer", () => {
+    const c = answered();
+    c.flowStarted("s", IP, T0 + 1_000);
+    c.retain("s", IP, ["api.example"], T0 + 1_000);
+    c.flowEnded("s", IP, T0 + 2_000);
+    expect(c.namesFor("s", IP, T0 + 2_000 + 6 * HOUR - 1)).toEqual(["api.example"]);
+    expect(c.namesFor("s", IP, T0 + 2_000 + 6 * HOUR)).toEqual([]);
+  });
+
+  it("extends a retained name on every later use of the address", () => {
+    const c = answered();
+    c.retain("s", IP, ["api.example"], T0 + 1_000);
+    // A use every 4 h for a day: each one is within 6 h of the one before.
+    for (let t = T0 + 4 * HOUR; t <= T0 + 24 * HOUR; t += 4 * HOUR) {
+      expect(c.namesFor("s", IP, t)).toEqual(["api.example"]);
+      c.flowStarted("s", IP, t);
+      c.flowEnded("s", IP, t + 500);
+    }
+    const lastUse = T0 + 24 * HOUR + 500;
+    expect(c.namesFor("s", IP, lastUse + 6 * HOUR - 1)).toEqual(["api.example"]);
+    expect(c.namesFor("s", IP, lastUse + 6 * HOUR)).toEqual([]);
+  });
+
+  it("does not retain a name nobody vouched for, nor other scopes' names", () => {
+    const c = answered();
+    c.record("other", response("api.example", [a("api.example", IP, 10)]), T0);
+    c.record("s", response("cdn.example", [a("cdn.example", IP, 10)]), T0);
+    c.flowStarted("s", IP, T0 + 1_000);
+    c.retain("s", IP, ["api.example", "unknown.example"], T0 + 1_000);
+    c.flowEnded("s", IP, T0 + 2_000);
+    expect(c.namesFor("s", IP, T0 + 60_000)).toEqual(["api.example"]);
+    expect(c.namesFor("other", IP, T0 + 60_000)).toEqual([]);
+  });
+
+  it("retains the name on the other addresses of the same answer, not of other answers", () => {
+    const c = new DnsCache(RETAIN);
+    c.record("s", response("api.example", [a("api.example", IP, 10), a("api.example", "192.0.2.2", 10)]), T0);
+    c.record("s", response("api.example", [a("api.example", "192.0.2.3", 10)]), T0 + 1);
+    c.retain("s", IP, ["api.example"], T0 + 1_000);
+    // The client fails over to the second address of its cached answer hours later.
+    expect(c.namesFor("s", "192.0.2.2", T0 + 3 * HOUR)).toEqual(["api.example"]);
+    expect(c.namesFor("s", "192.0.2.3", T0 + 3 * HOUR)).toEqual([]);
+    // A fresh answer carrying a retained address keeps the name retained, for its new addresses too.
+    c.record(
+      "s",
+      response("api.example", [a("api.example", IP, 10), a("api.example", "192.0.2.4", 10)]),
+      T0 + 4 * HOUR,
+    );
+    expect(c.namesFor("s", "192.0.2.4", T0 + 4 * HOUR + 60_000)).toEqual(["api.example"]);
+  });
+
+  it("retains nothing with retainMs 0, and cannot revive an expired name", () => {
+    const c = answered({ ...OPTS });
+    c.retain("s", IP, ["api.example"], T0 + 1_000);
+    expect(c.namesFor("s", IP, T0 + 10_000)).toEqual([]);
+    const r = answered();
+    expect(r.namesFor("s", IP, T0 + 10_000)).toEqual([]);
+    r.retain("s", IP, ["api.example"], T0 + 10_000);
+    expect(r.namesFor("s", IP, T0 + 10_001)).toEqual([]);
+  });
+
+  it("keeps every name while a connection to the address is open, and lets it expire after", () => {
+    const c = answered();
+    c.flowStarted("s", IP, T0 + 5_000);
+    c.flowActive("s", IP, T0 + 5_001);
+    expect(c.sweep(T0 + 30 * 60_000)).toBe(0);
+    expect(c.namesFor("s", IP, T0 + 30 * 60_000)).toEqual(["api.example"]);
+    c.flowEnded("s", IP, T0 + 40 * 60_000);
+    expect(c.namesFor("s", IP, T0 + 40 * 60_000 + 1)).toEqual([]);
+  });
+
+  it("holds the names until the last of several open connections ends", () => {
+    const c = answered();
+    c.flowStarted("s", IP, T0 + 1_000);
+    c.flowStarted("s", IP, T0 + 2_000);
+    c.flowEnded("s", IP, T0 + 60_000);
+    expect(c.namesFor("s", IP, T0 + 120_000)).toEqual(["api.example"]);
+    c.flowEnded("s", IP, T0 + 180_000);
+    // An end without its start (the answer came after the connection began) changes nothing.
+    c.flowEnded("s", IP, T0 + 180_001);
+    expect(c.namesFor("s", IP, T0 + 180_002)).toEqual([]);
+  });
+
+  it("lets an open connection hold the names openHoldMs at most (the tracker forgets it silently)", () => {
+    const c = answered();
+    c.flowStarted("s", IP, T0 + 1_000);
+    expect(c.namesFor("s", IP, T0 + 1_000 + HOUR - 1)).toEqual(["api.example"]);
+    expect(c.namesFor("s", IP, T0 + 1_000 + HOUR)).toEqual([]);
+    expect(c.size).toBe(0);
+  });
+
+  it("starts a retained name's retention when the hold of a forgotten connection ends", () => {
+    const c = answered();
+    c.flowStarted("s", IP, T0 + 1_000);
+    c.retain("s", IP, ["api.example"], T0 + 1_000);
+    const holdEnd = T0 + 1_000 + HOUR;
+    expect(c.namesFor("s", IP, holdEnd + 6 * HOUR - 1)).toEqual(["api.example"]);
+    expect(c.namesFor("s", IP, holdEnd + 6 * HOUR)).toEqual([]);
+  });
+
+  it("keeps an answer that was re-recorded retained, and its longer expiry", () => {
+    const c = answered();
+    c.retain("s", IP, ["api.example"], T0 + 1_000);
+    c.record("s", response("api.example", [a("api.example", IP, 10)]), T0 + HOUR);
+    c.flowStarted("s", IP, T0 + 5 * HOUR);
+    c.flowEnded("s", IP, T0 + 5 * HOUR);
+    expect(c.namesFor("s", IP, T0 + 10 * HOUR)).toEqual(["api.example"]);
+  });
+
+  it("evicts the least recently used entry first, and counts held or retained entries as evictions", () => {
+    const c = new DnsCache({ ...RETAIN, maxEntries: 2 });
+    const rec = (ip: string, now: number) =>
+      c.record("s", response("h.example", [a("h.example", ip, 10)]), now);
+    rec("192.0.2.1", T0);
+    rec("192.0.2.2", T0 + 1);
+    c.retain("s", "192.0.2.1", ["h.example"], T0 + 2);
+    c.flowStarted("s", "192.0.2.1", T0 + 3); // used: .2 is now the least recently used
+    rec("192.0.2.3", T0 + 60_000); // .2 expired: dropped, not an eviction
+    expect(c.evictions).toBe(0);
+    rec("192.0.2.4", T0 + 60_001); // .1 (held open, retained) is the oldest now
+    expect(c.evictions).toBe(1);
+    expect(c.namesFor("s", "192.0.2.1", T0 + 60_001)).toEqual([]);
+    expect(c.namesFor("s", "192.0.2.3", T0 + 60_001)).toEqual(["h.example"]);
+  });
+
+  it("dns.retainSeconds must be a non-negative whole number of seconds", () => {
+    const errorsOf = (dns: object): string[] => {
+      const r = validateConfig({ dns });
+      return r.ok ? [] : r.errors;
+    };
+    expect(errorsOf({ retainSeconds: -1 })).toEqual([expect.stringMatching(/^dns\.retainSeconds: /)]);
+    expect(errorsOf({ retainSeconds: 1.5 })).toEqual([expect.stringMatching(/^dns\.retainSeconds: /)]);
+    expect(errorsOf({ retainSeconds: 0 })).toEqual([]);
   });
 });

@@ -72,9 +72,19 @@ function world() {
 }
 
 describe("floods", () => {
-  // A compromised container spraying a million destinations must not exhaust memory or the disk.
+  // Compromised containers spraying a million destinations must not exhaust memory or the disk. One
+  // container's sweep folds into its fan-out incident, so the flood comes from 30k workloads here:
+  // enough incidents to reach alerts.maxActive and the log-line budget.
   it(`${EVENTS} unexpected connections in a burst: alerts, log lines and memory stay bounded`, () => {
     const { detection, lines, config } = world();
+    const senders = Array.from({ length: 30_000 }, (_, n) => ({
+      ...WEB,
+      id: `flood${n}`,
+      name: `flood-${n}`,
+      image: `flood/w${n}:1`,
+      service: null,
+      project: null,
+    }));
     gc();
     const before = process.memoryUsage().heapUsed;
     for (let i = 0; i < EVENTS; i++) {
@@ -83,7 +93,7 @@ describe("floods", () => {
         ts: T0 + i / 100, // 100k per second of packet time
         proto: "tcp",
         state: "attempt",
-        src: { ip: "172.30.0.2", port: 10_000 + (i % 50_000), container: WEB },
+        src: { ip: "172.30.0.2", port: 10_000 + (i % 50_000), container: senders[i % senders.length]! },
         dst: { ip: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, port: 443, container: null },
         direction: "outbound",
         packets: 1,

@@ -9,6 +9,7 @@ import type {
   ContainerRef,
   ListenerEvent,
 } from "../../src/model/events.js";
+import { CidrSet, parseCidr } from "../../src/net/cidr.js";
 import {
   type ConnectionOptions,
   connectionEvent,
@@ -31,6 +32,8 @@ const DB = ref("shop-db-1", { project: "shop", service: "db" });
 const LONE = ref("lone-1", { image: "busybox:latest" });
 const OFF = ref("off-1");
 const MON = ref("mon-1");
+/** Declares a netmon.* label: judged at once, never learned. */
+const LABELLED = ref("labelled-1");
 
 interface Setup {
   learner: Learner;
@@ -39,7 +42,7 @@ interface Setup {
 }
 
 /** Real Policy (global mode monitor, off-* off) over a hand-built inventory; learnForSeconds 60 by default. */
-function setup(learnForSeconds = 60): Setup {
+function setup(learnForSeconds = 60, burstQuietMs?: number): Setup {
   const yaml = `
 baseline:
   learnForSeconds: ${learnForSeconds}
@@ -49,8 +52,11 @@ policy:
       mode: "off"
 `;
   const baseline = new Baseline();
-  const { policy } = policyFromYaml(yaml, [WEB, DB, LONE, OFF, MON].map(info), { baseline });
-  return { learner: new Learner(policy, baseline), baseline, policy };
+  const denylist = new CidrSet([parseCidr("192.0.2.66/32")!]);
+  const infos = [WEB, DB, LONE, OFF, MON].map(info);
+  infos.push(containerInfo(LABELLED, { labels: { "netmon.listen": "8080/tcp" }, startedAt: T0 }));
+  const { policy } = policyFromYaml(yaml, infos, { baseline, denylist });
+  return { learner: new Learner(policy, baseline, burstQuietMs), baseline, policy };
 }
 
 type EvOpts = Pick<ConnectionOptions, "ts" | "from" | "to" | "ip" | "port" | "proto" | "names">;
@@ -79,7 +85,7 @@ describe("learning egress", () => {
   it("records the DNS names the container resolved, not the IP", () => {
     // Names survive address rotation; the IP of a CDN edge would go stale.
     const { learner, baseline } = setup();
-    learner.onEvent(conn("attempt", { names: ["api.example.com", "edge.cdn.example.net"] }));
+    learner.onEvent(conn("accepted", { names: ["api.example.com", "edge.cdn.example.net"] }));
     expect(egressOf(baseline, "shop/web")).toEqual([
       "api.example.com|443|tcp",
       "edge.cdn.example.net|443|tcp",
@@ -89,14 +95,14 @@ describe("learning egress", () => {
   it("records the IP when no name is known", () => {
     // Direct-to-IP traffic is learned by address.
     const { learner, baseline } = setup();
-    learner.onEvent(conn("attempt", { ip: "203.0.113.9", port: 53, proto: "udp" }));
+    learner.onEvent(conn("accepted", { ip: "203.0.113.9", port: 53, proto: "udp" }));
     expect(egressOf(baseline, "shop/web")).toEqual(["203.0.113.9|53|udp"]);
   });
 
   it("records a destination container by its Compose service", () => {
     // Replicas and restarts change names and IPs, not the service.
     const { learner, baseline, policy } = setup();
-    learner.onEvent(conn("attempt", { to: DB, ip: "172.18.0.9", port: 5432 }));
+    learner.onEvent(conn("accepted", { to: DB, ip: "172.18.0.9", port: 5432 }));
     expect(egressOf(baseline, "shop/web")).toEqual(["db|5432|tcp"]);
     // ... and the policy then allows another replica of that service at another IP.
     const replica = ref("shop-db-2", { project: "shop", service: "db" });
@@ -113,7 +119,7 @@ describe("learning egress", () => {
   it("records a destination container without a service by its name", () => {
     // Non-Compose containers are known by name.
     const { learner, baseline } = setup();
-    learner.onEvent(conn("attempt", { to: LONE, ip: "172.18.0.11", port: 6379 }));
+    learner.onEvent(conn("accepted", { to: LONE, ip: "172.18.0.11", port: 6379 }));
     expect(egressOf(baseline, "shop/web")).toEqual(["lone-1|6379|tcp"]);
   });
 
@@ -121,7 +127,7 @@ describe("learning egress", () => {
     // Docker allows upper case in names; Policy.egress compares names lower-cased.
     const { learner, baseline, policy } = setup();
     const upper = ref("MyCache", { image: "redis:7" });
-    learner.onEvent(conn("attempt", { to: upper, ip: "172.18.0.12", port: 6379 }));
+    learner.onEvent(conn("accepted", { to: upper, ip: "172.18.0.12", port: 6379 }));
     expect(egressOf(baseline, "shop/web")).toEqual(["mycache|6379|tcp"]);
     const verdict = policy.egress(WEB, {
       ip: "172.18.0.12",
@@ -133,9 +139,9 @@ describe("learning egress", () => {
     expect(verdict.allowedBy).toBe("baseline");
   });
 
-  const states: ConnectionState[] = ["accepted", "rejected", "unanswered", "closed"];
-  it.each(states)("a %s event records no egress (only the attempt does)", (state) => {
-    // One record per connection; a refused attempt was still attempted at the attempt.
+  const states: ConnectionState[] = ["attempt", "rejected", "unanswered", "closed"];
+  it.each(states)("a %s event records no egress (only the accepted one does)", (state) => {
+    // Only a connection known to have succeeded is normal: a scan's refused ports are not.
     const { learner, baseline } = setup();
     learner.onEvent(conn(state));
     expect(egressOf(baseline, "shop/web")).toEqual([]);
@@ -144,22 +150,22 @@ describe("learning egress", () => {
   it("records nothing once the learning period is over", () => {
     // After 60 s the workload is monitored: new destinations must alert, not be learned.
     const { learner, baseline } = setup();
-    learner.onEvent(conn("attempt", { ip: "203.0.113.1" }));
-    learner.onEvent(conn("attempt", { ip: "203.0.113.2", ts: T0 + 60 * SEC }));
+    learner.onEvent(conn("accepted", { ip: "203.0.113.1" }));
+    learner.onEvent(conn("accepted", { ip: "203.0.113.2", ts: T0 + 60 * SEC }));
     expect(egressOf(baseline, "shop/web")).toEqual(["203.0.113.1|443|tcp"]);
   });
 
   it("records nothing when learnForSeconds is 0", () => {
     // Never learning means the baseline stays empty.
     const { learner, baseline } = setup(0);
-    learner.onEvent(conn("attempt"));
+    learner.onEvent(conn("accepted"));
     expect(egressOf(baseline, "shop/web")).toEqual([]);
   });
 
   it("records nothing for a workload in mode off", () => {
     // off means nothing, not even learning.
     const { learner, baseline } = setup();
-    learner.onEvent(conn("attempt", { from: OFF }));
+    learner.onEvent(conn("accepted", { from: OFF }));
     expect(baseline.firstSeen("off-1")).toBeUndefined();
     expect(egressOf(baseline, "off-1")).toEqual([]);
   });
@@ -167,7 +173,7 @@ describe("learning egress", () => {
   it("an inbound connection (no source container) records no egress", () => {
     // The outside world has no baseline.
     const { learner, baseline } = setup();
-    learner.onEvent(conn("attempt", { from: null, to: WEB, port: 8080 }));
+    learner.onEvent(conn("accepted", { from: null, to: WEB, port: 8080 }));
     expect(egressOf(baseline, "shop/web")).toEqual([]);
   });
 });
@@ -250,5 +256,56 @@ describe("learning clock", () => {
     learner.onEvent(conn("attempt", { from: MON, ts: T0 }));
     expect(policy.modeOf(MON, T0)).toBe("learn");
     expect(policy.modeOf(MON, T0 + 60 * SEC)).toBe("monitor");
+  });
+});
+
+describe("learning only what is normal", () => {
+  it("an answered UDP flow records its destination", () => {
+    // UDP has no handshake: the reply is what shows the destination exists and answered.
+    const { learner, baseline } = setup();
+    learner.onEvent(conn("accepted", { ip: "203.0.113.53", port: 53, proto: "udp" }));
+    expect(egressOf(baseline, "shop/web")).toEqual(["203.0.113.53|53|udp"]);
+  });
+
+  it("a denylisted destination is never learned, even answered", () => {
+    // Learning must not turn a known-bad address into a normal one.
+    const { learner, baseline } = setup();
+    learner.onEvent(conn("accepted", { ip: "192.0.2.66" }));
+    expect(egressOf(baseline, "shop/web")).toEqual([]);
+  });
+
+  it("a workload that declares a netmon.* label learns nothing: it is judged at once", () => {
+    // Its policy is what it declared; the first minutes are not a free pass.
+    const { learner, baseline, policy } = setup();
+    learner.onEvent(conn("accepted", { from: LABELLED, ip: "203.0.113.5" }));
+    learner.onEvent(listener({ container: LABELLED, port: 9999 }));
+    expect(policy.modeOf(LABELLED, T0)).toBe("monitor");
+    expect(baseline.describe("labelled-1")).toMatchObject({ egress: [], listen: [] });
+  });
+
+  it("after a connection-burst finding, nothing of that container is learned for the quiet window", () => {
+    // A scanner's found ports, its listener and the connections to it are not normal behaviour.
+    const { learner, baseline } = setup(3600, 60 * SEC);
+    learner.onBurst(WEB, T0);
+    learner.onEvent(conn("accepted", { ip: "203.0.113.80", ts: T0 + 1 * SEC }));
+    learner.onEvent(listener({ port: 4444, ts: T0 + 2 * SEC }));
+    learner.onEvent(conn("accepted", { from: null, to: WEB, port: 4444, ts: T0 + 3 * SEC }));
+    // The victim's side is not learned either while its visitor is the scanner.
+    learner.onEvent(conn("accepted", { to: DB, port: 5432, ts: T0 + 4 * SEC }));
+    expect(baseline.describe("shop/web")).toMatchObject({ egress: [], listen: [] });
+    expect(listenOf(baseline, "shop/db")).toEqual([]);
+    // Once the window has passed (a tick forgets it), learning resumes.
+    learner.tick(T0 + 60 * SEC);
+    learner.onEvent(conn("accepted", { ip: "203.0.113.80", ts: T0 + 61 * SEC }));
+    expect(egressOf(baseline, "shop/web")).toEqual(["203.0.113.80|443|tcp"]);
+  });
+
+  it("a later burst finding extends the window; an earlier one does not shorten it", () => {
+    // Findings may arrive out of order from ticks; the window ends after the latest.
+    const { learner, baseline } = setup(3600, 60 * SEC);
+    learner.onBurst(WEB, T0 + 30 * SEC);
+    learner.onBurst(WEB, T0);
+    learner.onEvent(conn("accepted", { ip: "203.0.113.80", ts: T0 + 80 * SEC }));
+    expect(egressOf(baseline, "shop/web")).toEqual([]);
   });
 });

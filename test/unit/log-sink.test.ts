@@ -49,7 +49,7 @@ describe("LogAlertSink", () => {
     ]);
   });
 
-  // repeated: same msg, folded count and times, critical → error; no names key when there are none.
+  // repeated: "alert updated", folded count, targets and times, critical → error; no names key when there are none.
   it("writes the contract line for a repeated alert without names", () => {
     const { log, lines } = captureLog(NETMON_LOG_FORMAT);
     const a = alert({
@@ -58,12 +58,13 @@ describe("LogAlertSink", () => {
       lastSeen: T0 + 10 * MIN,
       action: "blocked",
       dst: { ip: "203.0.113.7", port: 443, proto: "tcp" },
+      targets: { of: "ports", distinct: 2, capped: false, samples: ["443/tcp", "80/tcp"] },
     });
     new LogAlertSink(log).onAlert(a, "repeated");
     expect(lines).toHaveLength(1);
     const line = lines[0]!;
     expect(Object.keys(line).sort()).toEqual(["alert", "app", "level", "msg", "time"]);
-    expect(line).toMatchObject({ level: "error", msg: "alert" });
+    expect(line).toMatchObject({ level: "error", msg: "alert updated" });
     expect(line.alert).toEqual({
       detector: "egress",
       severity: "critical",
@@ -73,6 +74,7 @@ describe("LogAlertSink", () => {
       src: { ip: "172.18.0.5", port: 40312, proto: "tcp" },
       dst: { ip: "203.0.113.7", port: 443, proto: "tcp" },
       count: 42,
+      targets: { of: "ports", distinct: 2, capped: false, samples: ["443/tcp", "80/tcp"] },
       firstSeen: "2024-01-02T03:04:05.678Z",
       lastSeen: "2024-01-02T03:14:05.678Z",
       action: "blocked",
@@ -123,7 +125,7 @@ describe("LogAlertSink", () => {
     });
   });
 
-  // Through the manager: fired, repeated with the folded count, resolved — one line each.
+  // Through the manager: an incident's three kinds of line, each naming its fingerprint.
   it("logs each manager transition once", () => {
     const { log, lines } = captureLog(NETMON_LOG_FORMAT);
     const mgr = new AlertManager([new LogAlertSink(log)], { suppressMs: 10 * MIN, resolveAfterMs: 15 * MIN });
@@ -146,7 +148,7 @@ describe("LogAlertSink", () => {
     });
     expect(got).toEqual([
       ["alert", "fired", 1, FP],
-      ["alert", "repeated", 3, FP],
+      ["alert updated", "repeated", 3, FP],
       ["alert resolved", "resolved", 3, FP],
     ]);
   });

@@ -25,6 +25,10 @@ function setup() {
     active: [alert("web-1")],
     docker: true,
     events: 5,
+    findings: { "unexpected-outbound": { alert: 3, updated: 1, suppressed: 4, folded: 37 } } as Record<
+      string,
+      Record<string, number>
+    >,
   };
   const sources: MetricSources = {
     captureStats: () => state.capture,
@@ -36,6 +40,7 @@ function setup() {
       "unexpected-outbound": { events: state.events, errors: 0, findings: 1, seconds: 0.25 },
     }),
     suppressed: () => ({ "unexpected-outbound": 4 }),
+    findings: () => state.findings,
     alertmanagerStats: () => null,
     blocksActive: () => 2,
     modeChanges: () => 1,
@@ -103,6 +108,23 @@ describe("netmon metrics", () => {
     ).toBe(1);
   });
 
+  // Every finding is counted by what became of it: folded ones are not lost in the alert count.
+  it("findings_total counts every finding by detector and outcome, growing with its source", async () => {
+    const { state, scrape } = setup();
+    let text = await scrape();
+    const series = (outcome: string) =>
+      `netmon_findings_total{detector="unexpected-outbound",outcome="${outcome}"}`;
+    expect([
+      sample(text, series("alert")),
+      sample(text, series("folded")),
+      sample(text, series("suppressed")),
+    ]).toEqual([3, 37, 4]);
+    state.findings = { "unexpected-outbound": { alert: 3, updated: 1, suppressed: 4, folded: 40 } };
+    text = await scrape();
+    expect(sample(text, series("folded"))).toBe(40);
+    expect(sample(text, series("updated"))).toBe(1);
+  });
+
   // Docker down must be visible to the alert rules.
   it("docker_up drops to 0 when Docker is unreachable", async () => {
     const { state, scrape } = setup();
@@ -129,7 +151,7 @@ describe("netmon metrics", () => {
     metrics.blockAction("add", "ok");
     expect(await metrics.registry.getSingleMetricAsString("netmon_alerts_total")).toBe(
       [
-        "# HELP netmon_alerts_total Alerts fired (a new alert, or a raise of its severity), by detector and severity.",
+        "# HELP netmon_alerts_total Alerts fired (an incident opened), by detector and severity.",
         "# TYPE netmon_alerts_total counter",
         'netmon_alerts_total{detector="unexpected-outbound",severity="warning"} 1',
         'netmon_alerts_total{detector="unexpected-outbound",severity="critical"} 1',

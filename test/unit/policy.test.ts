@@ -314,6 +314,82 @@ describe("learning period", () => {
   });
 });
 
+describe("declared policy is judged at once", () => {
+  const LEARN60 = "baseline:\n  learnForSeconds: 60\n";
+  const declaring: {
+    why: string;
+    yaml?: string;
+    o: Partial<Omit<ContainerInfo, "ref">>;
+    want: Mode;
+    source: string;
+  }[] = [
+    {
+      // An operator who wrote netmon.mode=monitor wants alerts from the first packet.
+      why: "a netmon.mode label",
+      o: { labels: { "netmon.mode": "enforce" } },
+      want: "enforce",
+      source: "label netmon.mode",
+    },
+    {
+      // An allow-list says what is normal: nothing is left to learn.
+      why: "a netmon.egress label",
+      o: { labels: { "netmon.egress": "db:5432/tcp" } },
+      want: "monitor",
+      source: "label netmon.egress (declared: judged at once)",
+    },
+    {
+      // Even a label from the image: judging at once only tightens (its allow-list is still ignored).
+      why: "a netmon.* label from the image",
+      o: { labels: { "netmon.egress": "0.0.0.0/0" }, imageLabels: { "netmon.egress": "0.0.0.0/0" } },
+      want: "monitor",
+      source: "label netmon.egress (declared: judged at once)",
+    },
+    {
+      // A rule in netmon.yaml that names the workload is a declaration too.
+      why: "a matching policy.workloads rule",
+      yaml: `${LEARN60}policy:\n  workloads:\n    - match: { name: other }\n      egress: ["10.0.0.1"]\n    - match: { name: web-1 }\n      egress: ["10.0.0.2"]\n`,
+      o: {},
+      want: "monitor",
+      source: "policy.workloads[1] (declared: judged at once)",
+    },
+    {
+      // The rule that sets the mode is named.
+      why: "a policy.workloads rule with a mode",
+      yaml: `${LEARN60}policy:\n  workloads:\n    - match: { name: web-1 }\n      mode: enforce\n`,
+      o: {},
+      want: "enforce",
+      source: "policy.workloads[0]",
+    },
+  ];
+  it.each(declaring)("$why: no learning period", ({ yaml, o, want, source }) => {
+    const c = ref("web-1");
+    const { policy, baseline } = world(yaml ?? LEARN60, [info(c, o)]);
+    expect(policy.modeOf(c, T0)).toBe(want);
+    baseline.touch(policy.workloadOf(c), T0);
+    expect(policy.modeOf(c, T0 + 1)).toBe(want);
+    expect(policy.learningPeriod(c)).toBeNull();
+    expect(policy.modeSource(c, T0)).toBe(source);
+  });
+
+  it("a workload that declares nothing learns, then takes the global mode; the why follows", () => {
+    // Only the undeclared is learned; status says which phase it is in.
+    const c = ref("web-1");
+    const { policy, baseline } = world(LEARN60, [info(c, { labels: { team: "shop" } })]);
+    expect(policy.learningPeriod(c)).toEqual({ since: null, until: null });
+    baseline.touch(policy.workloadOf(c), T0);
+    expect(policy.learningPeriod(c)).toEqual({ since: T0, until: T0 + 60 * SEC });
+    expect(policy.modeSource(c, T0)).toMatch(/^learning: declares no netmon\.\* label/);
+    expect(policy.modeSource(c, T0 + 60 * SEC)).toBe("global mode after learning");
+  });
+
+  it("a declared netmon.mode=learn still learns, for good", () => {
+    // Learning on purpose is a declaration too: it never ends by itself.
+    const c = ref("web-1");
+    const { policy } = world(LEARN60, [info(c, { labels: { "netmon.mode": "learn" } })]);
+    expect(policy.modeOf(c, T0 + 3600 * SEC)).toBe("learn");
+  });
+});
+
 describe("egress verdicts", () => {
   const YAML = `${NO_LEARNING}policy:
   egress:

@@ -173,20 +173,23 @@ describe("verdicts", () => {
   });
 
   it("a destination nothing allows → a warning with the documented shape", () => {
-    // The fingerprint key and the alert fields are contracts (logs, Alertmanager, blocker).
+    // The fingerprint key and the alert fields are contracts (logs, Alertmanager, blocker): one alert
+    // per destination host, the port counted as its target, the host offered for fan-out.
     const f = only(detector(), conn("attempt", { ip: "203.0.113.7", port: 443 }));
     expect(f).toEqual({
       detector: "unexpected-outbound",
       kind: "unexpected",
       severity: "warning",
-      key: "203.0.113.7:443/tcp",
+      key: "203.0.113.7",
       container: WEB,
       workload: "shop/web",
       summary: expect.any(String),
       ts: T0,
       src: { ip: "172.18.0.2", port: 40_000, proto: "tcp" },
       dst: { ip: "203.0.113.7", port: 443, proto: "tcp" },
-      details: { denylisted: false, allowedBy: null, direction: "outbound" },
+      details: { denylisted: false, allowedBy: null, direction: "outbound", port: 443, proto: "tcp" },
+      target: { of: "ports", value: "443/tcp" },
+      host: "203.0.113.7",
     });
     expect(f.summary).toContain("web-1");
     expect(f.summary).toContain("203.0.113.7:443/tcp");
@@ -199,7 +202,9 @@ describe("verdicts", () => {
     expect(f.dst).toEqual({ ip: "203.0.113.8", port: 8080, proto: "tcp", names });
     expect(f.summary).toContain("web-1");
     expect(f.summary).toContain("evil.example.com:8080/tcp");
-    expect(f.key).toBe("203.0.113.8:8080/tcp");
+    // Keyed by the name it was reached by: another port or another IP of that name is the same alert.
+    expect(f.key).toBe("evil.example.com");
+    expect(f.host).toBe("evil.example.com");
   });
 
   it("a destination container is named in the summary with its IP", () => {
@@ -207,7 +212,7 @@ describe("verdicts", () => {
     const f = only(detector(), conn("attempt", { to: DB, ip: "172.18.0.9", port: 5432 }));
     expect(f.summary).toContain("web-1");
     expect(f.summary).toContain("shop-db-1 (172.18.0.9)");
-    expect(f.key).toBe("172.18.0.9:5432/tcp");
+    expect(f.key).toBe("shop-db-1");
     expect(f.details).toMatchObject({ direction: "internal" });
   });
 
@@ -222,6 +227,9 @@ describe("verdicts", () => {
     expect(f.severity).toBe("critical");
     expect(f.details).toMatchObject({ denylisted: true, allowedBy });
     expect(f.summary).toContain("denylisted");
+    // Its own alert, apart from the host's unexpected one, and never folded into a fan-out.
+    expect(f.key).toBe(`denylisted:${o.ip}`);
+    expect(f.host).toBeUndefined();
   });
 });
 
@@ -229,7 +237,7 @@ describe("options", () => {
   it("udp: true (default) judges UDP attempts", () => {
     // UDP exfiltration and C2 are visible by default.
     const f = only(detector(), conn("attempt", { proto: "udp", port: 9999 }));
-    expect(f.key).toBe("203.0.113.7:9999/udp");
+    expect(f.target).toEqual({ of: "ports", value: "9999/udp" });
   });
 
   it("udp: false skips UDP but still judges TCP", () => {
