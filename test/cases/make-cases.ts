@@ -265,6 +265,22 @@ function slowScan(): ScenarioOutput {
   return s.build();
 }
 
+function cdnRotating(): ScenarioOutput {
+  const s = shop({ webLabels: { "netmon.egress": "*.cdn.example.net:443/tcp" } });
+  // The CDN answers with two different edges every minute (TTL 60 s) for 30 min; web fetches from
+  // both after each lookup, and also reuses the edge of three minutes ago (a pooled connection that
+  // outlives the TTL). Allowed by name every time: silent.
+  const edge = (i: number) => `203.0.113.${100 + (i % 50)}`;
+  for (let m = 0; m < 30; m++) {
+    const t = 5 * SEC + m * MIN;
+    s.dns(t, "shop-web-1", GATEWAY, "assets.cdn.example.net", { ips: [edge(2 * m), edge(2 * m + 1)] }, 60);
+    s.tcp(t + 50, "shop-web-1", edge(2 * m), 443, "closed", 800);
+    s.tcp(t + 90, "shop-web-1", edge(2 * m + 1), 443, "closed", 800);
+    if (m >= 3) s.tcp(t + 30 * SEC, "shop-web-1", edge(2 * (m - 3)), 443, "closed", 600);
+  }
+  return s.build();
+}
+
 function alertResolves(): ScenarioOutput {
   const s = shop({ webLabels: { "netmon.egress": "db:5432/tcp" } });
   // The database traffic of a working app, every 30 s for 40 min: packet time keeps moving.
@@ -603,6 +619,13 @@ export const CASES: readonly GoldenCase[] = [
       "web probes 40 ports of db (allowed) one every 75 s, all refused but one: under the short window's " +
       "threshold, one slow port-scan from the 1 h window (found on a detector tick)",
     build: slowScan,
+  },
+  {
+    name: "cdn-rotating",
+    description:
+      "a CDN name answered with two new edges every minute for 30 min, fetched from each and from the " +
+      "edge of three minutes ago: allowed by *.cdn.example.net every time, no alert",
+    build: cdnRotating,
   },
   {
     name: "alert-resolves",

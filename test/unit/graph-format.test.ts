@@ -28,6 +28,14 @@ import { TopologyGraph } from "../../src/graph/model.js";
 import type { EdgeVerdict, GraphSnapshot } from "../../src/graph/snapshot-types.js";
 import type { ConnectionEvent, ContainerRef } from "../../src/model/events.js";
 
+/** Graphviz is installed by .ci/run: missing there it is a failure, on a developer machine a skip. */
+function graphvizReady(): boolean {
+  if (existsSync("/usr/bin/dot")) return true;
+  if (process.env.CI === "true") throw new Error("/usr/bin/dot missing in CI (apt-get install graphviz)");
+  console.warn("skipping the Graphviz test: /usr/bin/dot not installed (apt-get install graphviz)");
+  return false;
+}
+
 const T0 = Date.UTC(2026, 0, 1);
 
 const WEB: ContainerRef = {
@@ -139,7 +147,7 @@ describe("DOT", () => {
   });
 
   // Graphviz is not a prerequisite: this runs where it is installed (apt-get install graphviz).
-  it.runIf(existsSync("/usr/bin/dot"))("Graphviz parses both and draws the hostile name as text", () => {
+  it.runIf(graphvizReady())("Graphviz parses both and draws the hostile name as text", () => {
     for (const s of [small(), hostile()]) {
       const svg = execFileSync("/usr/bin/dot", ["-Tsvg"], { input: toDot(s), encoding: "utf8" });
       expect(svg).toContain("<svg");
