@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   cleanupDocker,
+  composeService,
   createInternalNetwork,
   e2eReady,
   runContainer,
@@ -31,16 +32,7 @@ interface AlertLine extends LogLine {
 
 const isAlert = (l: LogLine): l is AlertLine => l.msg === "alert";
 
-function service(name: string, extra: string[] = []): string[] {
-  return [
-    "--init",
-    "--label",
-    "com.docker.compose.project=e2e",
-    "--label",
-    `com.docker.compose.service=${name}`,
-    ...extra,
-  ];
-}
+const service = (name: string, extra: string[] = []): string[] => composeService("e2e", name, extra);
 
 describe.runIf(ready)("connection-burst by rate against real containers", () => {
   let netmon: NetmonProcess;

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   cleanupDocker,
+  composeService,
   createInternalNetwork,
   e2eReady,
   runContainer,
@@ -27,17 +28,7 @@ interface AlertLine extends LogLine {
 
 const isAlert = (l: LogLine): l is AlertLine => l.msg === "alert";
 
-/** Compose labels give each container its own workload (they all run the same test image). */
-function service(name: string, extra: string[] = []): string[] {
-  return [
-    "--init",
-    "--label",
-    "com.docker.compose.project=e2e",
-    "--label",
-    `com.docker.compose.service=${name}`,
-    ...extra,
-  ];
-}
+const service = (name: string, extra: string[] = []): string[] => composeService("e2e", name, extra);
 
 describe.runIf(ready)("detectors against real containers", () => {
   let netmon: NetmonProcess;

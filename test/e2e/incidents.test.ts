@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   cleanupDocker,
+  composeService,
   createInternalNetwork,
   e2eReady,
   runContainer,
@@ -25,16 +26,7 @@ interface AlertLine extends LogLine {
 const ALERT_MESSAGES = new Set(["alert", "alert updated", "alert resolved"]);
 const isAlertLine = (l: LogLine): l is AlertLine => ALERT_MESSAGES.has(l.msg) && "alert" in l;
 
-function service(name: string, extra: string[] = []): string[] {
-  return [
-    "--init",
-    "--label",
-    "com.docker.compose.project=incidents",
-    "--label",
-    `com.docker.compose.service=${name}`,
-    ...extra,
-  ];
-}
+const service = (name: string, extra: string[] = []): string[] => composeService("incidents", name, extra);
 
 describe.runIf(ready)("incidents with the shipped configuration", () => {
   let netmon: NetmonProcess;

@@ -72,6 +72,21 @@ export function createInternalNetwork(
   return { name, id, subnet };
 }
 
+/**
+ * `docker run` flags that make a container one Compose service (its own workload, since every test
+ * container runs the same image), with --init so it stops at once; `extra` flags follow.
+ */
+export function composeService(project: string, name: string, extra: string[] = []): string[] {
+  return [
+    "--init",
+    "--label",
+    `com.docker.compose.project=${project}`,
+    "--label",
+    `com.docker.compose.service=${name}`,
+    ...extra,
+  ];
+}
+
 export function runContainer(name: string, network: string, command: string, extra: string[] = []): string {
   return docker(
     "run",
