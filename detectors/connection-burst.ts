@@ -305,6 +305,9 @@ class ConnectionBurstDetector {
     if (ev.kind !== "connection") return NO_FINDINGS;
     const container = ev.src.container;
     if (container === null) return NO_FINDINGS;
+    // A connection picked up mid-stream was made before netmon looked: no failed or short sighting.
+    // A correction (a late RST after "unanswered") was already counted once as failed.
+    if (ev.midstream === true || ev.corrects !== undefined) return NO_FINDINGS;
     const o = this.opts;
     if (ev.proto === "udp" && !o.includeUdp) return NO_FINDINGS;
     let bad: boolean;

@@ -1,4 +1,5 @@
 import type { DetectorModule } from "../src/model/detector-api.js";
+import { beaconing } from "./beaconing.js";
 import { connectionBurst } from "./connection-burst.js";
 import { unexpectedOutbound } from "./unexpected-outbound.js";
 import { unusualListener } from "./unusual-listener.js";
@@ -8,4 +9,5 @@ export const DETECTORS = [
   unexpectedOutbound,
   connectionBurst,
   unusualListener,
+  beaconing,
 ] as const satisfies readonly DetectorModule[];

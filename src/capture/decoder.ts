@@ -174,7 +174,10 @@ function decodeIpv4(buf: Buffer, off: number, end: number, out: DecodedPacket): 
   out.src[3] = buf.readUInt32BE(off + 12);
   out.dst[3] = buf.readUInt32BE(off + 16);
   // Non-first fragments carry no transport header.
-  if ((buf.readUInt16BE(off + 6) & 0x1fff) !== 0) return true;
+  if ((buf.readUInt16BE(off + 6) & 0x1fff) !== 0) {
+    out.fragment = true;
+    return true;
+  }
   const l4End = Math.min(end, off + totalLength);
   decodeTransport(buf, off + ihl, l4End, out);
   return true;
@@ -211,6 +214,7 @@ function decodeIpv6(buf: Buffer, off: number, end: number, out: DecodedPacket): 
       p += 8;
       if (fragOffset !== 0) {
         out.proto = next;
+        out.fragment = true;
         return true;
       }
       continue;
@@ -241,6 +245,7 @@ function decodeTransport(buf: Buffer, off: number, end: number, out: DecodedPack
     out.srcPort = buf.readUInt16BE(off);
     out.dstPort = buf.readUInt16BE(off + 2);
     out.tcpFlags = buf[off + 13]!;
+    out.tcpSeq = buf.readUInt32BE(off + 4);
     const dataOff = (buf[off + 12]! >> 4) * 4;
     if (dataOff >= 20 && off + dataOff <= end) {
       out.payloadOffset = off + dataOff;

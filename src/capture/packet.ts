@@ -27,6 +27,10 @@ export class DecodedPacket {
   dstPort = 0;
   /** TCP flags byte (FIN=1 SYN=2 RST=4 PSH=8 ACK=16); 0 for UDP. */
   tcpFlags = 0;
+  /** TCP sequence number (on a SYN: the initial one, which tells a new connection from a retry). */
+  tcpSeq = 0;
+  /** A non-first IP fragment: no transport header, so the ports are unset and no flow is touched. */
+  fragment = false;
   /** 802.1Q VLAN id of the outermost tag, or -1 when untagged. */
   vlan = -1;
   /** Offset and length of the transport payload inside `buf` (UDP payload, e.g. a DNS message). */
@@ -45,6 +49,8 @@ export class DecodedPacket {
     this.srcPort = 0;
     this.dstPort = 0;
     this.tcpFlags = 0;
+    this.tcpSeq = 0;
+    this.fragment = false;
     this.vlan = -1;
     this.payloadOffset = 0;
     this.payloadLength = 0;

@@ -52,6 +52,10 @@ const flowsSchema = z
       z.number().int().min(1_000).default(3_600_000),
       "An open TCP connection with no FIN/RST for this long (ms) is dropped from the table.",
     ),
+    tcpHalfCloseMs: doc(
+      z.number().int().min(1_000).default(60_000),
+      "A TCP connection that one side has closed (FIN) while the other has not is reported closed after this long (ms) without a control packet; its durationMs runs to that point. Control packets only reach netmon (data is filtered in the kernel), so a tail that is still sending counts as silent. Longer: a long half-closed tail (a client still uploading after the server's FIN) keeps its connection and its true end; shorter: the flow table frees the record and the close is reported sooner. 60 s is how long Linux keeps a socket in FIN_WAIT_2.",
+    ),
     udpIdleMs: doc(
       z.number().int().min(100).default(30_000),
       "A UDP pseudo-flow with no packet for this long (ms) is closed.",

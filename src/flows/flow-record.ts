@@ -9,6 +9,16 @@ export const FLOW_ACCEPTED = 1;
  * up to 127 s) so one connect() is one connection, not one per retry.
  */
 export const FLOW_UNANSWERED = 2;
+/**
+ * TCP: ended (both FINs, a RST, the half-close timeout) and reported; kept briefly so the late
+ * packets of the ending (a retransmitted FIN, a trailing RST) do not open a mid-stream flow.
+ */
+export const FLOW_CLOSED = 3;
+
+/** Which side sent the first FIN or RST (`closedBy`). */
+export const CLOSER_NONE = 0;
+export const CLOSER_INITIATOR = 1;
+export const CLOSER_RESPONDER = 2;
 
 /**
  * One tracked flow. Addresses are plain number fields (no typed arrays, no strings on the hot
@@ -33,6 +43,17 @@ export class FlowRecord {
   firstTs = 0;
   lastTs = 0;
   packets = 0;
+  /** TCP: the initiator's initial sequence number, when its SYN was seen (`hasIsn`). */
+  isn = 0;
+  hasIsn = false;
+  /** TCP: a FIN was seen from the initiator (a) / the responder (b). */
+  finA = false;
+  finB = false;
+  closer = CLOSER_NONE;
+  /** Opened by a packet other than the opening one (netmon missed the start). */
+  midstream = false;
+  /** Mid-stream with no way to tell the initiator: side `a` is then just the first sender. */
+  initiatorUnknown = false;
   aIp = "";
   bIp = "";
   aRef: ContainerRef | null = null;

@@ -1,3 +1,7 @@
+// A long file (about 480 lines): the TCP state machine (opening, mid-stream pickup, late answers,
+// tuple reuse, the two-sided end and its timeouts) works on one flow table whose hash chains, age
+// list and free list it maintains itself, allocation-free; split apart, every part would need the
+// table's internals. The initiator rule for unseen openings is in initiator-rule.ts.
 import {
   type DecodedPacket,
   PROTO_TCP,
@@ -11,14 +15,28 @@ import type { IpResolver } from "../inventory/types.js";
 import type { ConnectionEvent, ConnectionState, ContainerRef, Direction } from "../model/events.js";
 import { wordsToIp } from "../net/ip-format.js";
 import { flowHash } from "./flow-hash.js";
-import { FLOW_ACCEPTED, FLOW_ATTEMPT, FLOW_UNANSWERED, FlowRecord } from "./flow-record.js";
+import {
+  CLOSER_INITIATOR,
+  CLOSER_NONE,
+  CLOSER_RESPONDER,
+  FLOW_ACCEPTED,
+  FLOW_ATTEMPT,
+  FLOW_CLOSED,
+  FLOW_UNANSWERED,
+  FlowRecord,
+} from "./flow-record.js";
+import { isUdpServerAnswer, SERVER_IS_SRC, SERVER_UNKNOWN, serverSideByPorts } from "./initiator-rule.js";
 
 export interface FlowTrackerOptions {
   maxFlows: number;
   tcpUnansweredMs: number;
   tcpEstablishedIdleMs: number;
   udpIdleMs: number;
+  /** Default DEFAULT_TCP_HALF_CLOSE_MS (the config schema's default). */
+  tcpHalfCloseMs?: number;
 }
+
+export const DEFAULT_TCP_HALF_CLOSE_MS = 60_000;
 
 export interface FlowTrackerStats {
   active: number;
@@ -33,6 +51,8 @@ const TCP_CONTROL = TCP_SYN | TCP_FIN | TCP_RST;
 /** Linux gives up a connect() after 6 SYN retries, 127 s after the first SYN (tcp_syn_retries). */
 const SYN_RETRY_WINDOW_MS = 130_000;
 const FREE_LIST_MAX = 4096;
+/** How long an ended TCP flow absorbs its late packets (retransmitted FINs, trailing RSTs). */
+const CLOSED_LINGER_MS = 5_000;
 
 function directionOf(src: ContainerRef | null, dst: ContainerRef | null): Direction {
   if (src !== null) return dst !== null ? "internal" : "outbound";
@@ -49,9 +69,12 @@ export class FlowTracker {
   private oldest: FlowRecord | null = null;
   private newest: FlowRecord | null = null;
   private count = 0;
+  /** Of `count`, ended flows kept for their late packets (not active connections). */
+  private lingering = 0;
   private readonly free: FlowRecord[] = [];
   private nextSweep = 0;
   private readonly sweepEveryMs: number;
+  private readonly halfCloseMs: number;
   private created = 0;
   private evicted = 0;
   private expired = 0;
@@ -62,19 +85,28 @@ export class FlowTracker {
     private readonly resolver: IpResolver,
     private readonly emit: (ev: ConnectionEvent) => void,
   ) {
+    this.halfCloseMs = opts.tcpHalfCloseMs ?? DEFAULT_TCP_HALF_CLOSE_MS;
     this.sweepEveryMs = Math.max(10, Math.min(1000, opts.tcpUnansweredMs / 4, opts.udpIdleMs / 4));
   }
 
   stats(): FlowTrackerStats {
-    return { active: this.count, created: this.created, evicted: this.evicted, expired: this.expired };
+    return {
+      active: this.count - this.lingering,
+      created: this.created,
+      evicted: this.evicted,
+      expired: this.expired,
+    };
   }
 
+  /** Connections being tracked (ended ones kept for their late packets are not counted). */
   get size(): number {
-    return this.count;
+    return this.count - this.lingering;
   }
 
   onPacket(p: DecodedPacket, iface: string): void {
     const proto = p.proto;
+    // A non-first fragment has no ports: it belongs to a flow its first fragment already opened.
+    if (p.fragment) return;
     if (proto === PROTO_TCP) {
       const flags = p.tcpFlags;
       // Data packets of established connections carry nothing for us (live, the BPF filter drops them).
@@ -93,45 +125,133 @@ export class FlowTracker {
     const hash = flowHash(p.src, p.srcPort, p.dst, p.dstPort, PROTO_TCP);
     const rec = this.find(hash, p);
     if (rec === null) {
-      // Only a bare SYN opens a flow: a mid-stream FIN/RST of a connection we never saw is ignored.
-      if ((flags & (TCP_SYN | TCP_ACK | TCP_RST)) === TCP_SYN) this.create(hash, p);
+      this.openTcp(hash, p, flags);
       return;
     }
     const fromInitiator = this.isFromInitiator(rec, p);
+    if ((flags & (TCP_SYN | TCP_ACK | TCP_RST)) === TCP_SYN && this.isNewConnection(rec, p, fromInitiator)) {
+      this.endForReuse(rec, p.ts);
+      this.openTcp(hash, p, flags);
+      return;
+    }
+    // The late packets of an ending already reported change nothing.
+    if (rec.state === FLOW_CLOSED) return;
     rec.lastTs = p.ts;
     rec.packets++;
+    const synAck = (flags & (TCP_SYN | TCP_ACK)) === (TCP_SYN | TCP_ACK) && !fromInitiator;
     if (rec.state === FLOW_UNANSWERED) {
-      // Already reported: a retransmitted SYN is the same connect(); a late answer still counts.
-      if (flags & (TCP_RST | TCP_FIN)) this.remove(rec);
-      else if (flags & TCP_SYN && flags & TCP_ACK && !fromInitiator) {
+      // Already reported: a retransmitted SYN is the same connect(); a late answer corrects the report.
+      if (flags & TCP_RST) {
+        if (!fromInitiator) this.emitEvent(rec, "rejected", p.ts, p.ts - rec.firstTs, true);
+        this.toClosed(rec, p.ts);
+      } else if (flags & TCP_FIN) {
+        this.toClosed(rec, p.ts);
+      } else if (synAck) {
         rec.state = FLOW_ACCEPTED;
-        this.emitEvent(rec, "accepted", p.ts, p.ts - rec.firstTs);
+        this.emitEvent(rec, "accepted", p.ts, p.ts - rec.firstTs, true);
       }
       return;
     }
     if (flags & TCP_RST) {
-      const rejected = rec.state === FLOW_ATTEMPT && !fromInitiator;
-      this.finish(rec, rejected ? "rejected" : "closed", p.ts);
+      if (rec.state === FLOW_ATTEMPT && !fromInitiator) {
+        this.emitEvent(rec, "rejected", p.ts, p.ts - rec.firstTs, false);
+        this.toClosed(rec, p.ts);
+      } else {
+        if (rec.closer === CLOSER_NONE) rec.closer = fromInitiator ? CLOSER_INITIATOR : CLOSER_RESPONDER;
+        this.finish(rec, p.ts);
+      }
     } else if (flags & TCP_FIN) {
-      this.finish(rec, "closed", p.ts);
-    } else if (flags & TCP_SYN && flags & TCP_ACK && !fromInitiator && rec.state === FLOW_ATTEMPT) {
+      if (rec.state === FLOW_ATTEMPT) {
+        // A FIN before any answer: nothing to wait for.
+        rec.closer = fromInitiator ? CLOSER_INITIATOR : CLOSER_RESPONDER;
+        this.finish(rec, p.ts);
+        return;
+      }
+      this.noteFin(rec, fromInitiator);
+      // The end is when both sides have closed; a half-close waits for the other side (advance).
+      if (rec.finA && rec.finB) this.finish(rec, p.ts);
+    } else if (synAck && rec.state === FLOW_ATTEMPT) {
       rec.state = FLOW_ACCEPTED;
-      this.emitEvent(rec, "accepted", p.ts, p.ts - rec.firstTs);
+      this.emitEvent(rec, "accepted", p.ts, p.ts - rec.firstTs, false);
     }
+  }
+
+  /**
+   * The first packet of an unknown TCP flow. A bare SYN opens it as usual; any other control
+   * packet means the connection began before netmon saw it: it is picked up mid-stream.
+   */
+  private openTcp(hash: number, p: DecodedPacket, flags: number): void {
+    if ((flags & (TCP_SYN | TCP_ACK | TCP_RST)) === TCP_SYN) {
+      const rec = this.create(hash, p, false, false);
+      rec.isn = p.tcpSeq;
+      rec.hasIsn = true;
+      return;
+    }
+    if (flags & TCP_RST) {
+      const rec = this.createMidstream(hash, p);
+      rec.closer = this.isFromInitiator(rec, p) ? CLOSER_INITIATOR : CLOSER_RESPONDER;
+      this.finish(rec, p.ts);
+    } else if (flags & TCP_SYN) {
+      // A SYN-ACK: its destination is the initiator.
+      const rec = this.create(hash, p, true, true);
+      rec.state = FLOW_ACCEPTED;
+      this.emitEvent(rec, "accepted", p.ts, 0, false);
+    } else {
+      const rec = this.createMidstream(hash, p);
+      rec.state = FLOW_ACCEPTED;
+      this.noteFin(rec, this.isFromInitiator(rec, p));
+    }
+  }
+
+  /** A FIN- or RST-first flow: the server side from the ports, else the sender is taken as initiator. */
+  private createMidstream(hash: number, p: DecodedPacket): FlowRecord {
+    const server = serverSideByPorts(p.srcPort, p.dstPort);
+    return this.create(hash, p, server === SERVER_IS_SRC, true, server === SERVER_UNKNOWN);
+  }
+
+  private noteFin(rec: FlowRecord, fromInitiator: boolean): void {
+    if (rec.closer === CLOSER_NONE) rec.closer = fromInitiator ? CLOSER_INITIATOR : CLOSER_RESPONDER;
+    if (fromInitiator) rec.finA = true;
+    else rec.finB = true;
+  }
+
+  /**
+   * A bare SYN on a known tuple is a new connection (port reuse) when the old one has ended or is
+   * closing (no stack retransmits its SYN after a FIN), or when it carries another initial sequence
+   * number than the one the flow began with. Otherwise it is the first SYN retransmitted (still
+   * unanswered, or its SYN-ACK was lost on the way back).
+   */
+  private isNewConnection(rec: FlowRecord, p: DecodedPacket, fromInitiator: boolean): boolean {
+    if (rec.state === FLOW_CLOSED || rec.finA || rec.finB) return true;
+    if (rec.state === FLOW_ATTEMPT) return false;
+    return !fromInitiator || !rec.hasIsn || rec.isn !== p.tcpSeq;
+  }
+
+  /** The old connection of a reused tuple: closed (if it was open) at its last packet, then dropped. */
+  private endForReuse(rec: FlowRecord, ts: number): void {
+    if (rec.state === FLOW_ACCEPTED) this.emitEvent(rec, "closed", ts, rec.lastTs - rec.firstTs, false);
+    this.remove(rec);
   }
 
   private onUdp(p: DecodedPacket): void {
     const hash = flowHash(p.src, p.srcPort, p.dst, p.dstPort, PROTO_UDP);
     const rec = this.find(hash, p);
     if (rec === null) {
-      this.create(hash, p);
+      if (!isUdpServerAnswer(p.srcPort, p.dstPort)) {
+        this.create(hash, p, false, false);
+        return;
+      }
+      // A service's answer whose request was not seen: the initiator is the other side.
+      const answered = this.create(hash, p, true, true);
+      answered.state = FLOW_ACCEPTED;
+      this.emitEvent(answered, "accepted", p.ts, 0, false);
       return;
     }
     rec.lastTs = p.ts;
     rec.packets++;
     if (rec.state === FLOW_ATTEMPT && !this.isFromInitiator(rec, p)) {
       rec.state = FLOW_ACCEPTED;
-      this.emitEvent(rec, "accepted", p.ts, p.ts - rec.firstTs);
+      this.emitEvent(rec, "accepted", p.ts, p.ts - rec.firstTs, false);
     }
   }
 
@@ -185,31 +305,48 @@ export class FlowTracker {
     );
   }
 
-  private create(hash: number, p: DecodedPacket): void {
+  /** A new flow; `swap`: the packet comes from the responder, so its destination is side `a`. */
+  private create(
+    hash: number,
+    p: DecodedPacket,
+    swap: boolean,
+    midstream: boolean,
+    initiatorUnknown = false,
+  ): FlowRecord {
     if (this.count >= this.opts.maxFlows && this.oldest !== null) {
-      this.evicted++;
+      // An ended flow kept for its late packets goes silently; a live one is counted.
+      if (this.oldest.state !== FLOW_CLOSED) this.evicted++;
       this.remove(this.oldest);
     }
     const rec = this.free.pop() ?? new FlowRecord();
     rec.proto = p.proto;
     rec.version = p.ipVersion;
-    rec.a0 = p.src[0]!;
-    rec.a1 = p.src[1]!;
-    rec.a2 = p.src[2]!;
-    rec.a3 = p.src[3]!;
-    rec.b0 = p.dst[0]!;
-    rec.b1 = p.dst[1]!;
-    rec.b2 = p.dst[2]!;
-    rec.b3 = p.dst[3]!;
-    rec.aPort = p.srcPort;
-    rec.bPort = p.dstPort;
+    const a = swap ? p.dst : p.src;
+    const b = swap ? p.src : p.dst;
+    rec.a0 = a[0]!;
+    rec.a1 = a[1]!;
+    rec.a2 = a[2]!;
+    rec.a3 = a[3]!;
+    rec.b0 = b[0]!;
+    rec.b1 = b[1]!;
+    rec.b2 = b[2]!;
+    rec.b3 = b[3]!;
+    rec.aPort = swap ? p.dstPort : p.srcPort;
+    rec.bPort = swap ? p.srcPort : p.dstPort;
     rec.hash = hash;
     rec.state = FLOW_ATTEMPT;
     rec.firstTs = p.ts;
     rec.lastTs = p.ts;
     rec.packets = 1;
-    rec.aIp = wordsToIp(p.src, p.ipVersion);
-    rec.bIp = wordsToIp(p.dst, p.ipVersion);
+    rec.isn = 0;
+    rec.hasIsn = false;
+    rec.finA = false;
+    rec.finB = false;
+    rec.closer = CLOSER_NONE;
+    rec.midstream = midstream;
+    rec.initiatorUnknown = initiatorUnknown;
+    rec.aIp = wordsToIp(a, p.ipVersion);
+    rec.bIp = wordsToIp(b, p.ipVersion);
     rec.aRef = this.resolver.lookup(rec.aIp, p.ts);
     rec.bRef = this.resolver.lookup(rec.bIp, p.ts);
     rec.direction = directionOf(rec.aRef, rec.bRef);
@@ -223,12 +360,37 @@ export class FlowTracker {
     this.newest = rec;
     this.count++;
     this.created++;
-    this.emitEvent(rec, "attempt", p.ts, undefined);
+    this.emitEvent(rec, "attempt", p.ts, undefined, false);
+    return rec;
   }
 
-  private finish(rec: FlowRecord, state: ConnectionState, ts: number): void {
-    this.emitEvent(rec, state, ts, ts - rec.firstTs);
-    this.remove(rec);
+  /** A TCP connection's end: reported closed, then kept a moment for the late packets of the ending. */
+  private finish(rec: FlowRecord, ts: number): void {
+    this.emitEvent(rec, "closed", ts, ts - rec.firstTs, false);
+    this.toClosed(rec, ts);
+  }
+
+  private toClosed(rec: FlowRecord, ts: number): void {
+    if (rec.state === FLOW_CLOSED) return;
+    this.lingering++;
+    rec.state = FLOW_CLOSED;
+    rec.lastTs = ts;
+    // To the old end of the age list: a full table pushes out ended flows before live ones.
+    if (rec !== this.oldest) {
+      this.unlinkAge(rec);
+      rec.older = null;
+      rec.newer = this.oldest;
+      if (this.oldest !== null) this.oldest.older = rec;
+      else this.newest = rec;
+      this.oldest = rec;
+    }
+  }
+
+  private unlinkAge(rec: FlowRecord): void {
+    if (rec.older !== null) rec.older.newer = rec.newer;
+    else this.oldest = rec.newer;
+    if (rec.newer !== null) rec.newer.older = rec.older;
+    else this.newest = rec.older;
   }
 
   private remove(rec: FlowRecord): void {
@@ -242,12 +404,9 @@ export class FlowTracker {
       while (prev !== null && prev.chain !== rec) prev = prev.chain;
       if (prev !== null) prev.chain = rec.chain;
     }
-    // Unlink from the age list.
-    if (rec.older !== null) rec.older.newer = rec.newer;
-    else this.oldest = rec.newer;
-    if (rec.newer !== null) rec.newer.older = rec.older;
-    else this.newest = rec.older;
+    this.unlinkAge(rec);
     this.count--;
+    if (rec.state === FLOW_CLOSED) this.lingering--;
     rec.clear();
     if (this.free.length < FREE_LIST_MAX) this.free.push(rec);
   }
@@ -263,21 +422,24 @@ export class FlowTracker {
         if (rec.state === FLOW_ATTEMPT) {
           if (nowMs - rec.firstTs >= o.tcpUnansweredMs) {
             rec.state = FLOW_UNANSWERED;
-            this.emitEvent(rec, "unanswered", rec.firstTs + o.tcpUnansweredMs, o.tcpUnansweredMs);
+            this.emitEvent(rec, "unanswered", rec.firstTs + o.tcpUnansweredMs, o.tcpUnansweredMs, false);
           }
         } else if (rec.state === FLOW_UNANSWERED) {
           if (nowMs - rec.firstTs >= Math.max(SYN_RETRY_WINDOW_MS, o.tcpUnansweredMs)) this.remove(rec);
+        } else if (rec.state === FLOW_CLOSED) {
+          if (nowMs - rec.lastTs >= CLOSED_LINGER_MS) this.remove(rec);
+        } else if (rec.finA || rec.finB) {
+          // Half-closed: the other side never closed (or its FIN was not seen).
+          if (nowMs - rec.lastTs >= this.halfCloseMs) this.finish(rec, rec.lastTs + this.halfCloseMs);
         } else if (nowMs - rec.lastTs >= o.tcpEstablishedIdleMs) {
           this.expired++;
           this.remove(rec);
         }
       } else if (nowMs - rec.lastTs >= o.udpIdleMs) {
         const endTs = rec.lastTs + o.udpIdleMs;
-        if (rec.state === FLOW_ATTEMPT) this.finish(rec, "unanswered", endTs);
-        else {
-          this.emitEvent(rec, "closed", endTs, rec.lastTs - rec.firstTs);
-          this.remove(rec);
-        }
+        if (rec.state === FLOW_ATTEMPT) this.emitEvent(rec, "unanswered", endTs, endTs - rec.firstTs, false);
+        else this.emitEvent(rec, "closed", endTs, rec.lastTs - rec.firstTs, false);
+        this.remove(rec);
       }
       rec = next;
     }
@@ -285,7 +447,8 @@ export class FlowTracker {
 
   /** End of input (replay): report what is still pending as the timeouts would have. */
   flush(): void {
-    // Twice: the first pass reports pending SYNs unanswered, the second drops their retry records.
+    // Twice: the first pass reports pending SYNs unanswered and half-closed flows closed, the second
+    // drops their retry and linger records.
     this.advance(Number.POSITIVE_INFINITY);
     this.advance(Number.POSITIVE_INFINITY);
   }
@@ -295,6 +458,7 @@ export class FlowTracker {
     state: ConnectionState,
     ts: number,
     durationMs: number | undefined,
+    corrects: boolean,
   ): void {
     const ev: ConnectionEvent = {
       kind: "connection",
@@ -308,6 +472,12 @@ export class FlowTracker {
       iface: rec.iface,
     };
     if (durationMs !== undefined) ev.durationMs = durationMs;
+    if (rec.midstream) ev.midstream = true;
+    if (rec.initiatorUnknown) ev.initiator = "unknown";
+    if (state === "closed" && rec.closer !== CLOSER_NONE) {
+      ev.closedBy = rec.closer === CLOSER_INITIATOR ? "initiator" : "responder";
+    }
+    if (corrects) ev.corrects = "unanswered";
     this.emit(ev);
   }
 }

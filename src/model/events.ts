@@ -54,6 +54,20 @@ export interface ConnectionEvent {
   packets: number;
   /** Capture interface, or "file" in replay. */
   iface: string;
+  /**
+   * Every event of a flow whose opening netmon did not see (first packet a SYN-ACK, FIN or RST, or a
+   * UDP reply): its "attempt" is judged like any attempt, but it is no failed or short connection.
+   */
+  midstream?: true;
+  /** Mid-stream only: the ports did not tell the server side, so `src` is just the first sender. */
+  initiator?: "unknown";
+  /** On "closed" TCP events: the side that sent the first FIN or RST. */
+  closedBy?: "initiator" | "responder";
+  /**
+   * This event replaces an outcome already reported for the same connection (a RST or SYN-ACK that
+   * came after the SYN was reported unanswered): counters must not count the connection twice.
+   */
+  corrects?: "unanswered";
   /** On attempts by a container: the policy's verdict, judged once by the engine before fan-out. */
   verdict?: ConnectionVerdict;
 }

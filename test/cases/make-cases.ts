@@ -44,6 +44,7 @@ import {
 } from "../../src/capture/packet.js";
 import { PcapWriter } from "../support/pcap-writer.js";
 import { Scenario, type ScenarioOutput } from "../support/scenario.js";
+import { TRACKING_CASES } from "./connection-tracking-cases.js";
 
 export interface GoldenCase {
   /** Directory name under test/cases/. */
@@ -144,6 +145,78 @@ function beacon(): ScenarioOutput {
   const s = shop();
   // A command-and-control beacon: every 60 s, a 1.5 s exchange with the same server, 6 times.
   s.every(10 * SEC, MIN, 6, (t) => s.tcp(t, "shop-web-1", "198.51.100.23", 4444, "closed", 1_500));
+  return s.build();
+}
+
+/** A few percent of jitter, the same every run: −3 % … +3 % of `ms`, by beat number. */
+const JITTER_PCT = [0, 2, -1, 3, -2, 1, -3, 2, 0, -1, 3, -2, 1, -3, 2, -1];
+function jittered(ms: number, i: number): number {
+  return Math.round((ms * JITTER_PCT[i % JITTER_PCT.length]!) / 100);
+}
+
+function beaconJitter(): ScenarioOutput {
+  const s = shop();
+  // A C2 implant with ±3 % jitter every 60 s for 15 min: beat 6 is missed (the server was down),
+  // beat 9 first fails (refused) and is retried 1 s later, beat 11 opens two connections at once.
+  s.every(10 * SEC, MIN, 16, (t, i) => {
+    const at = t + jittered(MIN, i);
+    if (i === 6) return;
+    if (i === 9) {
+      s.tcp(at, "shop-web-1", "198.51.100.77", 443, "rejected");
+      s.tcp(at + SEC, "shop-web-1", "198.51.100.77", 443, "closed", 1_400);
+      return;
+    }
+    s.tcp(at, "shop-web-1", "198.51.100.77", 443, "closed", 1_200 + (i % 3) * 150);
+    if (i === 11) s.tcp(at + 200, "shop-web-1", "198.51.100.77", 443, "closed", 300);
+  });
+  return s.build();
+}
+
+function beaconLearned(): ScenarioOutput {
+  const s = shop();
+  // The implant was already there when web started learning (10 min): its server is learned, and
+  // the beacon is found at its first beat once web is monitored.
+  s.every(20 * SEC, MIN, 20, (t, i) =>
+    s.tcp(t + jittered(MIN, i), "shop-web-1", "203.0.113.88", 8443, "closed", 900 + (i % 4) * 100),
+  );
+  return s.build();
+}
+
+function periodicHealthCheck(): ScenarioOutput {
+  const s = shop().container({
+    name: "shop-monitor-1",
+    ip: "172.30.0.4",
+    project: "shop",
+    service: "monitor",
+    image: "curlimages/curl:8.5.0",
+    labels: { "netmon.egress": "web:8080/tcp" },
+  });
+  // A health check of web every 10 s for 15 min: a clock by design.
+  s.every(5 * SEC, 10 * SEC, 90, (t) => s.tcp(t, "shop-monitor-1", "shop-web-1", 8080, "closed", 5));
+  return s.build();
+}
+
+function metricsPush(): ScenarioOutput {
+  const s = shop({ webLabels: { "netmon.egress": "metrics.example.com:443/tcp" } });
+  // web pushes its metrics every 15 s for 15 min to a name its label allows (looked up every 5 min).
+  s.every(1 * SEC, 5 * MIN, 3, (t) =>
+    s.dns(t, "shop-web-1", GATEWAY, "metrics.example.com", { ips: ["203.0.113.60"] }),
+  );
+  s.every(2 * SEC, 15 * SEC, 60, (t) => s.tcp(t, "shop-web-1", "203.0.113.60", 443, "closed", 250));
+  return s.build();
+}
+
+function irregularBrowsing(): ScenarioOutput {
+  const s = shop();
+  // A person behind a proxy-less container: bursts of requests to one host, pauses of 10 s to 4 min.
+  const pauses = [12, 95, 31, 240, 18, 64, 150, 22, 47, 110, 14, 200, 38, 75, 26, 180, 55, 16, 130, 40];
+  let t = 5 * SEC;
+  pauses.forEach((pause, i) => {
+    for (let k = 0; k < 1 + (i % 3); k++) {
+      s.tcp(t + k * 400, "shop-web-1", "203.0.113.90", 443, "closed", 300 + ((i * 37 + k * 11) % 9) * 250);
+    }
+    t += pause * SEC;
+  });
   return s.build();
 }
 
@@ -584,8 +657,41 @@ export const CASES: readonly GoldenCase[] = [
   },
   {
     name: "beacon",
-    description: "web → 198.51.100.23:4444 every 60 s, 6 times: one unexpected-outbound line, repeats folded",
+    description:
+      "web → 198.51.100.23:4444 every 60 s, 6 times: one unexpected-outbound line, repeats folded, and " +
+      "one critical beacon once 6 beats span 5 min",
     build: beacon,
+  },
+  {
+    name: "beacon-jitter",
+    description:
+      "web → an unknown IP every 60 s ±3 % for 15 min, one beat missed, one retried after a refusal, one " +
+      "with two connections: one unexpected-outbound line and one critical beacon",
+    build: beaconJitter,
+  },
+  {
+    name: "beacon-learned",
+    description:
+      "a 60 s beacon that started while web learned (10 min): its server is learned, so no " +
+      "unexpected-outbound; one critical beacon at its first beat after learning",
+    build: beaconLearned,
+  },
+  {
+    name: "periodic-health-check",
+    description: "monitor → web:8080 every 10 s for 15 min, allowed by label: a clock by design, no alert",
+    build: periodicHealthCheck,
+  },
+  {
+    name: "metrics-push",
+    description: "web pushes metrics every 15 s for 15 min to a name its label allows: no alert",
+    build: metricsPush,
+  },
+  {
+    name: "irregular-browsing",
+    description:
+      "bursts of requests to one unknown host with pauses of 12 s to 4 min: the unexpected-outbound " +
+      "line only, no beacon",
+    build: irregularBrowsing,
   },
   {
     name: "dns-name-allowed",
@@ -752,6 +858,7 @@ export const CASES: readonly GoldenCase[] = [
       `the alerts of ${c.family === 6 ? "linktype-ethernet-ipv6" : "linktype-ethernet"}`,
     build: () => linkTypeTraffic(c.linkType, c.family),
   })),
+  ...TRACKING_CASES,
 ];
 
 export interface GeneratedCase {

@@ -16,7 +16,19 @@
 import { createHash } from "node:crypto";
 import { LINKTYPE_ETHERNET, TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN } from "../../src/capture/packet.js";
 import { buildDns, type RecordSpec } from "./dns-builder.js";
-import { relinkEthernet, tcpPacket, udpPacket } from "./packet-builder.js";
+import {
+  ETHERTYPE_IPV4,
+  ETHERTYPE_IPV6,
+  ethernet,
+  fragmentExt,
+  ipv4,
+  ipv6,
+  relinkEthernet,
+  tcpPacket,
+  tcp as tcpSegment,
+  udpPacket,
+  udp as udpSegment,
+} from "./packet-builder.js";
 import type { PcapRecord } from "./pcap-writer.js";
 
 /** 2026-01-01T00:00:00Z: the default scenario start. */
@@ -50,6 +62,18 @@ export interface ContainerSpec {
 }
 
 export type TcpOutcome = "closed" | "rejected" | "unanswered" | "open";
+
+/** One packet of a hand-written TCP exchange (see Scenario.tcpPackets). */
+export interface TcpStep {
+  /** ms after the exchange's start. */
+  at: number;
+  /** "src" (the side on the allocated or given port) or "dst" (dst:dstPort). */
+  from: "src" | "dst";
+  /** Flags byte: TCP_SYN | TCP_ACK etc. */
+  flags: number;
+  /** Sequence number (default 1000): a new initial one on a SYN tells a new connection. */
+  seq?: number;
+}
 
 export interface DnsAnswers {
   /** CNAME chain from the asked name: name → cname[0] → cname[1] …; the addresses belong to the last. */
@@ -120,6 +144,7 @@ export class Scenario {
   private readonly records: PcapRecord[] = [];
   private readonly nextPort = new Map<string, number>();
   private dnsId = 1;
+  private fragmentId = 0x4000;
 
   constructor(opts: ScenarioOptions = {}) {
     this.t0 = opts.t0 ?? SCENARIO_T0;
@@ -183,17 +208,118 @@ export class Scenario {
     return this;
   }
 
-  /** One UDP datagram from src to dst:dstPort at t, answered 1 ms later unless `answered` is false. */
+  /**
+   * A TCP exchange written packet by packet, between src:srcPort and dst:dstPort (a connection whose
+   * start the capture missed, a half-close, a tuple reused): each step `at` ms after t. srcPort is
+   * allocated like tcp()'s unless given (to reuse a tuple).
+   */
+  tcpPackets(
+    t: number,
+    src: string,
+    dst: string,
+    dstPort: number,
+    steps: TcpStep[],
+    opts: { srcPort?: number } = {},
+  ): this {
+    const s = this.endpoint(src, t);
+    const d = this.endpoint(dst, t);
+    const srcPort = opts.srcPort ?? this.allocatePort(s.ip);
+    for (const step of steps) {
+      const fwd = step.from === "src";
+      this.records.push({
+        tsMs: this.t0 + t + step.at,
+        data: tcpPacket({
+          src: fwd ? s.ip : d.ip,
+          dst: fwd ? d.ip : s.ip,
+          srcPort: fwd ? srcPort : dstPort,
+          dstPort: fwd ? dstPort : srcPort,
+          srcMac: fwd ? s.mac : d.mac,
+          dstMac: fwd ? d.mac : s.mac,
+          flags: step.flags,
+          seq: step.seq ?? 1000,
+        }),
+      });
+    }
+    return this;
+  }
+
+  /**
+   * One UDP or TCP segment from src:srcPort to dst:dstPort at t, sent as IP fragments of at most
+   * `fragmentBytes` of payload each (a multiple of 8): only the first carries the transport header.
+   * IPv4 fragments, or IPv6 fragment headers when the addresses are IPv6.
+   */
+  fragmented(
+    t: number,
+    src: string,
+    dst: string,
+    seg: { proto: "udp" | "tcp"; srcPort: number; dstPort: number; payload: Buffer; flags?: number },
+    fragmentBytes: number,
+  ): this {
+    if (fragmentBytes <= 0 || fragmentBytes % 8 !== 0)
+      throw new Error("fragmented: fragmentBytes must be a multiple of 8");
+    const s = this.endpoint(src, t);
+    const d = this.endpoint(dst, t);
+    const pseudo = { src: s.ip, dst: d.ip };
+    const proto = seg.proto === "udp" ? 17 : 6;
+    const body =
+      seg.proto === "udp"
+        ? udpSegment({ srcPort: seg.srcPort, dstPort: seg.dstPort, payload: seg.payload, pseudo })
+        : tcpSegment({
+            srcPort: seg.srcPort,
+            dstPort: seg.dstPort,
+            flags: seg.flags ?? 0,
+            payload: seg.payload,
+            pseudo,
+          });
+    const v6 = s.ip.includes(":");
+    for (let off = 0; off < body.length; off += fragmentBytes) {
+      const payload = body.subarray(off, off + fragmentBytes);
+      const more = off + fragmentBytes < body.length;
+      const ip = v6
+        ? ipv6({
+            src: s.ip,
+            dst: d.ip,
+            nextHeader: proto,
+            payload,
+            extHeaders: [fragmentExt({ offset: off / 8, more, id: this.fragmentId })],
+          })
+        : ipv4({
+            src: s.ip,
+            dst: d.ip,
+            proto,
+            payload,
+            id: this.fragmentId,
+            fragOffset: off / 8,
+            moreFragments: more,
+          });
+      this.records.push({
+        tsMs: this.t0 + t,
+        data: ethernet({
+          src: s.mac,
+          dst: d.mac,
+          etherType: v6 ? ETHERTYPE_IPV6 : ETHERTYPE_IPV4,
+          payload: ip,
+        }),
+      });
+    }
+    this.fragmentId++;
+    return this;
+  }
+
+  /**
+   * One UDP datagram from src to dst:dstPort at t, answered 1 ms later unless `answered` is false;
+   * from `srcPort` when given (a service's reply), else the next allocated port.
+   */
   udp(
     t: number,
     src: string,
     dst: string,
     dstPort: number,
-    opts: { answered?: boolean; payload?: Buffer; reply?: Buffer } = {},
+    opts: { answered?: boolean; payload?: Buffer; reply?: Buffer; srcPort?: number } = {},
   ): this {
     const s = this.endpoint(src, t);
     const d = this.endpoint(dst, t);
-    const srcPort = this.allocatePort(s.ip);
+    const srcPort = opts.srcPort ?? this.allocatePort(s.ip);
     const payload = opts.payload ?? Buffer.from("ping");
     this.records.push({
       tsMs: this.t0 + t,

@@ -26,6 +26,7 @@ describe("defaults", () => {
         tcpUnansweredMs: 5_000,
         tcpEstablishedIdleMs: 3_600_000,
         udpIdleMs: 30_000,
+        tcpHalfCloseMs: 60_000,
       },
       dns: { maxEntries: 100_000, minTtlSeconds: 60, maxTtlSeconds: 86_400, retainSeconds: 21_600 },
       listeners: { schedule: "*/15 * * * * *", maxPerContainer: 4096 },
@@ -80,6 +81,15 @@ describe("defaults", () => {
           maxTargetsPerContainer: 4096,
         },
         "unusual-listener": { severity: "warning", loopbackSeverity: "info", wireEvidence: true },
+        beaconing: {
+          threshold: 0.85,
+          minConnections: 6,
+          minSpanMs: 300_000,
+          mergeMs: 2_000,
+          reportAllowed: false,
+          maxConnections: 64,
+          maxPairs: 20_000,
+        },
       },
     });
   });

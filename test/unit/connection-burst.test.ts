@@ -370,6 +370,36 @@ describe("connection-burst: findings", () => {
     ]);
   });
 
+  // Connections picked up mid-stream were made before netmon looked: never failed or short sightings.
+  it("ignores mid-stream connections for scans, bursts and brute force", () => {
+    const scan = series(30, MIN, "rejected", (i) => ({ port: 1 + i }));
+    expect(shapes(run(detector(), scan))).not.toEqual([]);
+    const midstream = scan.map((ev): ConnectionEvent => ({ ...ev, midstream: true }));
+    expect(run(detector(), midstream)).toEqual([]);
+    const short = series(60, 10_000, "closed", () => ({ port: 22, durationMs: 50 }));
+    expect(
+      run(
+        detector(),
+        short.map((ev): ConnectionEvent => ({ ...ev, midstream: true })),
+      ),
+    ).toEqual([]);
+  });
+
+  // A late RST after "unanswered" is the same failed connection, told again: counted once.
+  it("a correction of an unanswered connection counts nothing more", () => {
+    const unanswered = series(30, MIN, "unanswered", (i) => ({ port: 1 + i }));
+    const corrected = unanswered.flatMap((ev): ConnectionEvent[] =>
+      ev.state === "unanswered"
+        ? [ev, { ...ev, ts: ev.ts + 1, state: "rejected", corrects: "unanswered" }]
+        : [ev],
+    );
+    const plain = run(detector(), unanswered);
+    const withCorrections = run(detector(), corrected);
+    expect(plain.length).toBeGreaterThan(0);
+    expect(shapes(withCorrections)).toEqual(shapes(plain));
+    expect(withCorrections.map((f) => f.details)).toEqual(plain.map((f) => f.details));
+  });
+
   // The common path returns the shared empty array: no allocation.
   it("returns NO_FINDINGS when nothing fires", () => {
     const d = detector();

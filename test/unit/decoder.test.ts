@@ -1072,3 +1072,70 @@ describe("ip-format", () => {
     );
   });
 });
+
+describe("decodePacket: fragments and sequence numbers", () => {
+  const raw = (frame: Buffer): DecodedPacket => {
+    const out = new DecodedPacket();
+    decodePacket(frame, 0, frame.length, LINKTYPE_ETHERNET, out);
+    return out;
+  };
+  const seg = udp({ srcPort: 53, dstPort: 40000, payload: Buffer.alloc(16) });
+
+  it("marks non-first IPv4 and IPv6 fragments, and only those", () => {
+    const v4 = (fragOffset: number) =>
+      raw(
+        ethernet({
+          etherType: ETHERTYPE_IPV4,
+          payload: ipv4({
+            src: "10.0.0.1",
+            dst: "10.0.0.2",
+            proto: 17,
+            payload: seg,
+            fragOffset,
+            moreFragments: true,
+          }),
+        }),
+      );
+    const v6 = (offset: number) =>
+      raw(
+        ethernet({
+          etherType: ETHERTYPE_IPV6,
+          payload: ipv6({
+            src: "fd00::1",
+            dst: "fd00::2",
+            nextHeader: PROTO_UDP,
+            payload: seg,
+            extHeaders: [fragmentExt({ offset, more: true })],
+          }),
+        }),
+      );
+    expect(v4(0)).toMatchObject({ fragment: false, srcPort: 53, dstPort: 40000 });
+    expect(v4(185)).toMatchObject({ fragment: true, srcPort: 0, dstPort: 0 });
+    expect(v6(0)).toMatchObject({ fragment: false, srcPort: 53, dstPort: 40000 });
+    expect(v6(185)).toMatchObject({ fragment: true, srcPort: 0, dstPort: 0 });
+    // The reused instance forgets the mark on the next packet.
+    const out = new DecodedPacket();
+    const later = ethernet({
+      etherType: ETHERTYPE_IPV4,
+      payload: ipv4({ src: "10.0.0.1", dst: "10.0.0.2", proto: 17, payload: seg, fragOffset: 9 }),
+    });
+    decodePacket(later, 0, later.length, LINKTYPE_ETHERNET, out);
+    const whole = udpPacket({ src: "10.0.0.1", dst: "10.0.0.2", srcPort: 1, dstPort: 2, payload: seg });
+    decodePacket(whole, 0, whole.length, LINKTYPE_ETHERNET, out);
+    expect(out.fragment).toBe(false);
+  });
+
+  it("reads the TCP sequence number (the initial one on a SYN)", () => {
+    const syn = tcpPacket({
+      src: "10.0.0.1",
+      dst: "10.0.0.2",
+      srcPort: 1,
+      dstPort: 2,
+      flags: TCP_SYN,
+      seq: 0xfedcba98,
+    });
+    expect(raw(syn).tcpSeq).toBe(0xfedcba98);
+    const u = udpPacket({ src: "10.0.0.1", dst: "10.0.0.2", srcPort: 1, dstPort: 2, payload: seg });
+    expect(raw(u).tcpSeq).toBe(0);
+  });
+});

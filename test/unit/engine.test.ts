@@ -218,7 +218,8 @@ describe("engine: one clock for live and replay", () => {
     const attempts = seen.filter((e) => e.kind === "connection" && e.state === "attempt");
     expect(attempts.length).toBe(44);
     // One policy judgement per attempt; a detector that needs the verdict of an outcome (a short or
-    // failed connection, for connection-burst) may still ask once for it, and nothing more.
+    // failed connection, for connection-burst; a regular series, for beaconing) may still ask once
+    // for it, and nothing more.
     const shortOrFailed = seen.filter(
       (e) =>
         e.kind === "connection" &&
@@ -226,7 +227,15 @@ describe("engine: one clock for live and replay", () => {
           e.state === "unanswered" ||
           (e.state === "closed" && (e.durationMs ?? 0) < 1000)),
     ).length;
-    expect(judged).toBeLessThanOrEqual(attempts.length + shortOrFailed);
+    // beaconing asks once per container and destination whose connections it finds regular.
+    const beaconPairs = new Set(
+      seen.flatMap((e) =>
+        e.kind === "connection" && e.state === "closed" && e.src.container !== null
+          ? [`${e.src.container.id} ${e.dst.ip}:${e.dst.port}/${e.proto}`]
+          : [],
+      ),
+    ).size;
+    expect(judged).toBeLessThanOrEqual(attempts.length + shortOrFailed + beaconPairs);
     for (const a of attempts) expect(a.kind === "connection" && a.verdict?.mode).toBe("monitor");
     expect(verdicts.filter((v) => v === "internal:allowed")).toHaveLength(40);
     expect(verdicts.filter((v) => v === "outbound:unexpected")).toHaveLength(4);

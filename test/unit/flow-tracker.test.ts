@@ -16,7 +16,16 @@ import type { IpResolver } from "../../src/inventory/types.js";
 import type { ConnectionEvent, ContainerRef } from "../../src/model/events.js";
 import { ipToWords } from "../../src/net/ip-format.js";
 import { containerRef } from "../support/fixtures.js";
-import { tcpPacket, udpPacket } from "../support/packet-builder.js";
+import {
+  ETHERTYPE_IPV4,
+  ETHERTYPE_IPV6,
+  ethernet,
+  fragmentExt,
+  ipv4,
+  ipv6,
+  tcpPacket,
+  udpPacket,
+} from "../support/packet-builder.js";
 
 // Far in the past on purpose: a tracker that looked at the wall clock would time everything out.
 const T0 = 1_000_000;
@@ -55,7 +64,9 @@ interface Harness {
   tracker: FlowTracker;
   events: ConnectionEvent[];
   resolver: FakeResolver;
-  tcp(src: string, sport: number, dst: string, dport: number, flags: number, ts: number): void;
+  tcp(src: string, sport: number, dst: string, dport: number, flags: number, ts: number, seq?: number): void;
+  /** Any frame (a fragment, ...) at ts. */
+  frame(buf: Buffer, ts: number): void;
   udp(src: string, sport: number, dst: string, dport: number, ts: number): void;
 }
 
@@ -81,8 +92,9 @@ function harness(opts: Partial<FlowTrackerOptions> = {}, entries?: Array<[string
     tracker,
     events,
     resolver,
-    tcp: (src, srcPort, dst, dstPort, flags, ts) =>
-      feed(tcpPacket({ src, dst, srcPort, dstPort, flags }), ts),
+    tcp: (src, srcPort, dst, dstPort, flags, ts, seq) =>
+      feed(tcpPacket({ src, dst, srcPort, dstPort, flags, seq }), ts),
+    frame: feed,
     udp: (src, srcPort, dst, dstPort, ts) =>
       feed(udpPacket({ src, dst, srcPort, dstPort, payload: Buffer.from("hello") }), ts),
   };
@@ -145,35 +157,74 @@ describe("FlowTracker: TCP", () => {
     expect(ev.direction).toBe("internal");
   });
 
-  it("a FIN closes the flow with its duration and removes it", () => {
+  it("the connection closes when both sides have sent FIN, with its duration to the second FIN", () => {
     const h = harness();
     h.tcp("172.18.0.2", 40000, "172.18.0.3", 5432, TCP_SYN, T0);
     h.tcp("172.18.0.3", 5432, "172.18.0.2", 40000, TCP_SYN | TCP_ACK, T0 + 1);
     h.tcp("172.18.0.2", 40000, "172.18.0.3", 5432, TCP_FIN | TCP_ACK, T0 + 250);
+    // Half-closed: the responder may still send.
+    expect(states(h.events)).toEqual(["attempt", "accepted"]);
+    expect(h.tracker.size).toBe(1);
+    h.tcp("172.18.0.3", 5432, "172.18.0.2", 40000, TCP_FIN | TCP_ACK, T0 + 251);
     expect(states(h.events)).toEqual(["attempt", "accepted", "closed"]);
     const closed = h.events[2]!;
-    expect(closed.ts).toBe(T0 + 250);
-    expect(closed.durationMs).toBe(250);
-    expect(closed.packets).toBe(3);
+    expect(closed.ts).toBe(T0 + 251);
+    expect(closed.durationMs).toBe(251);
+    expect(closed.packets).toBe(4);
     expect(closed.src.ip).toBe("172.18.0.2");
+    expect(closed.closedBy).toBe("initiator");
     expect(h.tracker.size).toBe(0);
     expect(h.tracker.stats().active).toBe(0);
-    // The responder's FIN and the last ACK belong to a flow that is gone: nothing more is reported.
-    h.tcp("172.18.0.3", 5432, "172.18.0.2", 40000, TCP_FIN | TCP_ACK, T0 + 251);
+    // The last ACK, a retransmitted FIN and a trailing RST belong to the ended flow: nothing more.
     h.tcp("172.18.0.2", 40000, "172.18.0.3", 5432, TCP_ACK, T0 + 252);
+    h.tcp("172.18.0.3", 5432, "172.18.0.2", 40000, TCP_FIN | TCP_ACK, T0 + 400);
+    h.tcp("172.18.0.2", 40000, "172.18.0.3", 5432, TCP_RST, T0 + 401);
     expect(h.events).toHaveLength(3);
     expect(h.tracker.size).toBe(0);
+    expect(h.tracker.stats().created).toBe(1);
   });
 
-  it("a FIN from the responder also closes, with the initiator as source", () => {
+  it("a FIN from the responder first: closedBy responder, the initiator stays the source", () => {
     const h = harness();
     h.tcp("172.18.0.2", 40000, "172.18.0.3", 5432, TCP_SYN, T0);
     h.tcp("172.18.0.3", 5432, "172.18.0.2", 40000, TCP_SYN | TCP_ACK, T0 + 1);
     h.tcp("172.18.0.3", 5432, "172.18.0.2", 40000, TCP_FIN | TCP_ACK, T0 + 90);
+    h.tcp("172.18.0.2", 40000, "172.18.0.3", 5432, TCP_FIN | TCP_ACK, T0 + 95);
     expect(states(h.events)).toEqual(["attempt", "accepted", "closed"]);
-    expect(h.events[2]?.src.port).toBe(40000);
-    expect(h.events[2]?.dst.port).toBe(5432);
-    expect(h.events[2]?.durationMs).toBe(90);
+    expect(h.events[2]).toMatchObject({
+      src: { port: 40000 },
+      dst: { port: 5432 },
+      durationMs: 95,
+      closedBy: "responder",
+    });
+    expect(h.tracker.size).toBe(0);
+  });
+
+  it("a half-closed connection runs until the other side closes, however long the tail", () => {
+    const h = harness({ tcpHalfCloseMs: 60_000 });
+    h.tcp("172.18.0.2", 40000, "172.18.0.3", 5432, TCP_SYN, T0);
+    h.tcp("172.18.0.3", 5432, "172.18.0.2", 40000, TCP_SYN | TCP_ACK, T0 + 1);
+    h.tcp("172.18.0.3", 5432, "172.18.0.2", 40000, TCP_FIN | TCP_ACK, T0 + 100);
+    h.tracker.advance(T0 + 25_000);
+    expect(states(h.events)).toEqual(["attempt", "accepted"]);
+    h.tcp("172.18.0.2", 40000, "172.18.0.3", 5432, TCP_FIN | TCP_ACK, T0 + 25_100);
+    expect(h.events[2]).toMatchObject({ state: "closed", durationMs: 25_100, closedBy: "responder" });
+  });
+
+  it("a half-close with no answer is closed at tcpHalfCloseMs after the last control packet", () => {
+    const h = harness({ tcpHalfCloseMs: 30_000, tcpEstablishedIdleMs: 600_000 });
+    h.tcp("172.18.0.2", 40000, "172.18.0.3", 5432, TCP_SYN, T0);
+    h.tcp("172.18.0.3", 5432, "172.18.0.2", 40000, TCP_SYN | TCP_ACK, T0 + 1);
+    h.tcp("172.18.0.2", 40000, "172.18.0.3", 5432, TCP_FIN | TCP_ACK, T0 + 100);
+    h.tracker.advance(T0 + 30_099);
+    expect(h.events).toHaveLength(2);
+    h.tracker.advance(T0 + 30_100);
+    expect(h.events[2]).toMatchObject({
+      state: "closed",
+      ts: T0 + 30_100,
+      durationMs: 30_100,
+      closedBy: "initiator",
+    });
     expect(h.tracker.size).toBe(0);
   });
 
@@ -189,6 +240,9 @@ describe("FlowTracker: TCP", () => {
     expect(h.events[1]?.durationMs).toBe(2);
     expect(h.events[1]?.src.port).toBe(40001);
     expect(h.tracker.size).toBe(0);
+    // A duplicate RST is a late packet of the refusal, not a mid-stream connection.
+    h.tcp("172.18.0.3", 9999, "172.18.0.2", 40001, flags, T0 + 3);
+    expect(h.events).toHaveLength(2);
   });
 
   it("a RST from the initiator is a close, not a rejection", () => {
@@ -197,6 +251,7 @@ describe("FlowTracker: TCP", () => {
     h.tcp("172.18.0.2", 40002, "172.18.0.3", 5432, TCP_RST, T0 + 40);
     expect(states(h.events)).toEqual(["attempt", "closed"]);
     expect(h.events[1]?.durationMs).toBe(40);
+    expect(h.events[1]?.closedBy).toBe("initiator");
     expect(h.tracker.size).toBe(0);
   });
 
@@ -207,6 +262,7 @@ describe("FlowTracker: TCP", () => {
     h.tcp("172.18.0.3", 5432, "172.18.0.2", 40003, TCP_RST, T0 + 500);
     expect(states(h.events)).toEqual(["attempt", "accepted", "closed"]);
     expect(h.events[2]?.durationMs).toBe(500);
+    expect(h.events[2]?.closedBy).toBe("responder");
   });
 
   it("a retransmitted SYN is not a second attempt", () => {
@@ -244,29 +300,149 @@ describe("FlowTracker: TCP", () => {
       h.tcp("172.18.0.3", 5432, "172.18.0.2", 40006, TCP_ACK, T0 + 4 + i);
     }
     h.tcp("172.18.0.2", 40006, "172.18.0.3", 5432, TCP_FIN | TCP_ACK, T0 + 20);
+    h.tcp("172.18.0.3", 5432, "172.18.0.2", 40006, TCP_FIN | TCP_ACK, T0 + 21);
     expect(states(h.events)).toEqual(["attempt", "accepted", "closed"]);
-    expect(h.events[2]?.packets).toBe(3);
+    expect(h.events[2]?.packets).toBe(4);
   });
 
-  it("ignores a FIN or RST of a flow it never saw open", () => {
-    const h = harness();
-    h.tcp("172.18.0.2", 40007, "172.18.0.3", 5432, TCP_FIN | TCP_ACK, T0);
-    h.tcp("172.18.0.2", 40008, "172.18.0.3", 5432, TCP_RST, T0 + 1);
-    h.tcp("172.18.0.2", 40009, "172.18.0.3", 5432, TCP_RST | TCP_ACK, T0 + 2);
-    expect(h.events).toEqual([]);
-    expect(h.tracker.size).toBe(0);
-    expect(h.tracker.stats().created).toBe(0);
-  });
-
-  it("ignores a SYN-ACK with no SYN before it", () => {
+  it("a SYN-ACK with no SYN before it opens the flow mid-stream, its destination the initiator", () => {
     const h = harness();
     h.tcp("172.18.0.3", 5432, "172.18.0.2", 40010, TCP_SYN | TCP_ACK, T0);
-    expect(h.events).toEqual([]);
-    expect(h.tracker.size).toBe(0);
+    expect(states(h.events)).toEqual(["attempt", "accepted"]);
+    for (const ev of h.events) {
+      expect(ev).toMatchObject({
+        midstream: true,
+        src: { ip: "172.18.0.2", port: 40010, container: WEB },
+        dst: { ip: "172.18.0.3", port: 5432, container: DB },
+      });
+      expect(ev).not.toHaveProperty("initiator");
+    }
+    expect(h.events[1]?.durationMs).toBe(0);
+    h.tcp("172.18.0.2", 40010, "172.18.0.3", 5432, TCP_FIN | TCP_ACK, T0 + 10);
+    h.tcp("172.18.0.3", 5432, "172.18.0.2", 40010, TCP_FIN | TCP_ACK, T0 + 11);
+    expect(h.events[2]).toMatchObject({
+      state: "closed",
+      midstream: true,
+      closedBy: "initiator",
+      durationMs: 11,
+    });
     // ...and a SYN-ACK from the initiator's side of a known flow does not accept it.
-    h.tcp("172.18.0.2", 40011, "172.18.0.3", 5432, TCP_SYN, T0 + 1);
-    h.tcp("172.18.0.2", 40011, "172.18.0.3", 5432, TCP_SYN | TCP_ACK, T0 + 2);
-    expect(states(h.events)).toEqual(["attempt"]);
+    h.tcp("172.18.0.2", 40011, "172.18.0.3", 5432, TCP_SYN, T0 + 20);
+    h.tcp("172.18.0.2", 40011, "172.18.0.3", 5432, TCP_SYN | TCP_ACK, T0 + 21);
+    expect(states(h.events.slice(3))).toEqual(["attempt"]);
+  });
+
+  it("a FIN first opens the flow mid-stream, the server side told by its port, then waits for the other FIN", () => {
+    const h = harness();
+    // The server (port 443) closes first: the container on the ephemeral port is the initiator.
+    h.tcp("203.0.113.7", 443, "172.18.0.2", 40007, TCP_FIN | TCP_ACK, T0);
+    expect(h.events).toHaveLength(1);
+    expect(h.events[0]).toMatchObject({
+      state: "attempt",
+      midstream: true,
+      src: { ip: "172.18.0.2", port: 40007, container: WEB },
+      dst: { ip: "203.0.113.7", port: 443 },
+      direction: "outbound",
+    });
+    h.tcp("172.18.0.2", 40007, "203.0.113.7", 443, TCP_FIN | TCP_ACK, T0 + 30);
+    expect(h.events[1]).toMatchObject({
+      state: "closed",
+      midstream: true,
+      closedBy: "responder",
+      durationMs: 30,
+    });
+    // A client on an unprivileged service port: the ephemeral side is the client.
+    h.tcp("172.18.0.2", 40008, "172.18.0.3", 5432, TCP_FIN | TCP_ACK, T0 + 40);
+    expect(h.events[2]).toMatchObject({ src: { port: 40008 }, dst: { port: 5432 }, midstream: true });
+  });
+
+  it("a RST first opens and closes the flow mid-stream at once", () => {
+    const h = harness();
+    h.tcp("172.18.0.3", 5432, "172.18.0.2", 40009, TCP_RST | TCP_ACK, T0);
+    expect(states(h.events)).toEqual(["attempt", "closed"]);
+    expect(h.events[1]).toMatchObject({
+      midstream: true,
+      src: { port: 40009 },
+      dst: { port: 5432 },
+      durationMs: 0,
+      closedBy: "responder",
+    });
+    // Its duplicates belong to the same ended flow.
+    h.tcp("172.18.0.3", 5432, "172.18.0.2", 40009, TCP_RST, T0 + 1);
+    expect(h.events).toHaveLength(2);
+    expect(h.tracker.size).toBe(0);
+  });
+
+  it("mid-stream with no port to tell the server: the sender is the source, marked initiator unknown", () => {
+    const h = harness();
+    h.tcp("172.18.0.2", 40000, "172.18.0.3", 50000, TCP_FIN | TCP_ACK, T0);
+    expect(h.events[0]).toMatchObject({
+      midstream: true,
+      initiator: "unknown",
+      src: { port: 40000 },
+      dst: { port: 50000 },
+    });
+  });
+
+  it("a RST after the SYN was reported unanswered corrects it into a rejection, once", () => {
+    const h = harness();
+    h.tcp("172.18.0.2", 40020, "172.18.0.3", 5432, TCP_SYN, T0);
+    h.tracker.advance(T0 + 1000);
+    h.tcp("172.18.0.3", 5432, "172.18.0.2", 40020, TCP_RST | TCP_ACK, T0 + 1500);
+    expect(states(h.events)).toEqual(["attempt", "unanswered", "rejected"]);
+    expect(h.events[2]).toMatchObject({ corrects: "unanswered", durationMs: 1500, src: { port: 40020 } });
+    expect(h.events[1]).not.toHaveProperty("corrects");
+    h.tcp("172.18.0.3", 5432, "172.18.0.2", 40020, TCP_RST | TCP_ACK, T0 + 1600);
+    h.tracker.flush();
+    expect(h.events).toHaveLength(3);
+  });
+
+  it("a SYN-ACK after the SYN was reported unanswered corrects it into accepted", () => {
+    const h = harness();
+    h.tcp("172.18.0.2", 40021, "172.18.0.3", 5432, TCP_SYN, T0);
+    h.tracker.advance(T0 + 1000);
+    h.tcp("172.18.0.3", 5432, "172.18.0.2", 40021, TCP_SYN | TCP_ACK, T0 + 3000);
+    expect(states(h.events)).toEqual(["attempt", "unanswered", "accepted"]);
+    expect(h.events[2]).toMatchObject({ corrects: "unanswered", durationMs: 3000 });
+  });
+
+  it("a new SYN with a new initial sequence number on an open flow is a new connection", () => {
+    const h = harness();
+    h.tcp("172.18.0.2", 40022, "172.18.0.3", 5432, TCP_SYN, T0, 1000);
+    h.tcp("172.18.0.3", 5432, "172.18.0.2", 40022, TCP_SYN | TCP_ACK, T0 + 1, 7000);
+    // The same ISN again: the SYN-ACK was lost before the client, which retransmits. Nothing new.
+    h.tcp("172.18.0.2", 40022, "172.18.0.3", 5432, TCP_SYN, T0 + 60, 1000);
+    expect(states(h.events)).toEqual(["attempt", "accepted"]);
+    h.tcp("172.18.0.2", 40022, "172.18.0.3", 5432, TCP_SYN, T0 + 100, 99_000);
+    expect(states(h.events)).toEqual(["attempt", "accepted", "closed", "attempt"]);
+    // The old connection ends at its last packet (the retransmitted SYN).
+    expect(h.events[2]).toMatchObject({ ts: T0 + 100, durationMs: 60 });
+    expect(h.events[2]).not.toHaveProperty("closedBy");
+    expect(h.events[3]).toMatchObject({ ts: T0 + 100, packets: 1 });
+    expect(h.events[3]).not.toHaveProperty("midstream");
+    h.tcp("172.18.0.3", 5432, "172.18.0.2", 40022, TCP_SYN | TCP_ACK, T0 + 101, 8000);
+    expect(h.events[4]).toMatchObject({ state: "accepted", durationMs: 1 });
+    expect(h.tracker.stats().created).toBe(2);
+    expect(h.tracker.size).toBe(1);
+  });
+
+  it("any SYN on a closing flow is a new connection: no stack retransmits its SYN after a FIN", () => {
+    const h = harness();
+    h.tcp("172.18.0.2", 40024, "172.18.0.3", 5432, TCP_SYN, T0, 1000);
+    h.tcp("172.18.0.3", 5432, "172.18.0.2", 40024, TCP_SYN | TCP_ACK, T0 + 1, 7000);
+    h.tcp("172.18.0.2", 40024, "172.18.0.3", 5432, TCP_FIN | TCP_ACK, T0 + 50, 1001);
+    h.tcp("172.18.0.2", 40024, "172.18.0.3", 5432, TCP_SYN, T0 + 20_000, 1000);
+    expect(states(h.events)).toEqual(["attempt", "accepted", "closed", "attempt"]);
+    expect(h.events[2]).toMatchObject({ durationMs: 50, closedBy: "initiator" });
+  });
+
+  it("a SYN on a tuple whose connection has ended opens a new flow, whatever its sequence number", () => {
+    const h = harness();
+    h.tcp("172.18.0.2", 40023, "172.18.0.3", 5432, TCP_SYN, T0);
+    h.tcp("172.18.0.3", 5432, "172.18.0.2", 40023, TCP_RST | TCP_ACK, T0 + 1);
+    h.tcp("172.18.0.2", 40023, "172.18.0.3", 5432, TCP_SYN, T0 + 2);
+    expect(states(h.events)).toEqual(["attempt", "rejected", "attempt"]);
+    expect(h.tracker.size).toBe(1);
   });
 
   it("a later unrelated packet times out an unanswered SYN at exactly firstTs + tcpUnansweredMs", () => {
@@ -347,9 +523,9 @@ describe("FlowTracker: TCP", () => {
     expect(h.tracker.size).toBe(0);
     expect(h.tracker.stats()).toEqual({ active: 0, created: 1, evicted: 0, expired: 1 });
     expect(states(h.events)).toEqual(["attempt", "accepted"]);
-    // Its FIN arrives later: the flow is gone, nothing is reported.
+    // Its FIN arrives later: the flow is gone, so the connection is picked up again mid-stream.
     h.tcp("172.18.0.2", 40018, "172.18.0.3", 5432, TCP_FIN | TCP_ACK, T0 + 6000);
-    expect(h.events).toHaveLength(2);
+    expect(h.events[2]).toMatchObject({ state: "attempt", midstream: true, src: { port: 40018 } });
   });
 
   it("supports IPv6 flows", () => {
@@ -357,6 +533,7 @@ describe("FlowTracker: TCP", () => {
     h.tcp("fd00:18::2", 50000, "2001:db8::80", 443, TCP_SYN, T0);
     h.tcp("2001:db8::80", 443, "fd00:18::2", 50000, TCP_SYN | TCP_ACK, T0 + 7);
     h.tcp("2001:db8::80", 443, "fd00:18::2", 50000, TCP_RST, T0 + 70);
+    h.tracker.advance(T0 + 60_000);
     expect(states(h.events)).toEqual(["attempt", "accepted", "closed"]);
     for (const ev of h.events) {
       expect(ev.src).toEqual({ ip: "fd00:18::2", port: 50000, container: WEB6 });
@@ -391,6 +568,61 @@ describe("FlowTracker: TCP", () => {
 });
 
 describe("FlowTracker: UDP", () => {
+  it("a first datagram from a well-known port to an ephemeral one is the server answering", () => {
+    const h = harness();
+    h.udp("203.0.113.53", 53, "172.18.0.2", 41000, T0);
+    h.udp("172.18.0.2", 41000, "203.0.113.53", 53, T0 + 5);
+    expect(states(h.events)).toEqual(["attempt", "accepted"]);
+    for (const ev of h.events) {
+      expect(ev).toMatchObject({
+        midstream: true,
+        src: { ip: "172.18.0.2", port: 41000, container: WEB },
+        dst: { ip: "203.0.113.53", port: 53 },
+        direction: "outbound",
+      });
+    }
+    // Two unprivileged ports (or a well-known one to a non-ephemeral one): the first sender initiates.
+    h.udp("172.18.0.3", 123, "172.18.0.2", 123, T0 + 10);
+    h.udp("172.18.0.3", 5004, "172.18.0.2", 40000, T0 + 11);
+    expect(h.events.slice(2).map((e) => [e.src.ip, e.midstream])).toEqual([
+      ["172.18.0.3", undefined],
+      ["172.18.0.3", undefined],
+    ]);
+  });
+
+  it("non-first IP fragments open and update no flow; the first one is tracked", () => {
+    const h = harness();
+    const seg = udpPacket({
+      src: "203.0.113.53",
+      dst: "172.18.0.2",
+      srcPort: 53,
+      dstPort: 41000,
+      payload: Buffer.alloc(8),
+    });
+    const later = (payload: Buffer) => {
+      const ip = ipv4({ src: "172.18.0.2", dst: "203.0.113.9", proto: 17, payload, fragOffset: 185 });
+      return ethernet({ etherType: ETHERTYPE_IPV4, payload: ip });
+    };
+    h.frame(later(Buffer.alloc(64, 1)), T0);
+    const v6later = ethernet({
+      etherType: ETHERTYPE_IPV6,
+      payload: ipv6({
+        src: "fd00:18::2",
+        dst: "2001:db8::9",
+        nextHeader: PROTO_TCP,
+        payload: Buffer.alloc(64, 2),
+        extHeaders: [fragmentExt({ offset: 100, more: false })],
+      }),
+    });
+    h.frame(v6later, T0 + 1);
+    expect(h.events).toEqual([]);
+    expect(h.tracker.stats().created).toBe(0);
+    h.frame(seg, T0 + 2);
+    h.frame(later(Buffer.alloc(64, 3)), T0 + 3);
+    expect(h.events).toHaveLength(2);
+    expect(h.events[1]).toMatchObject({ state: "accepted", packets: 1 });
+  });
+
   it("first datagram is an attempt, a reply accepts, idle closes with last - first as duration", () => {
     const h = harness();
     h.udp("172.18.0.2", 41000, "203.0.113.53", 53, T0);
@@ -463,9 +695,10 @@ describe("FlowTracker: table management", () => {
     expect(h.tracker.stats()).toEqual({ active: 3, created: 5, evicted: 2, expired: 0 });
     // Evictions are silent.
     expect(states(h.events)).toEqual(["attempt", "attempt", "attempt", "attempt", "attempt"]);
-    // The two oldest are gone; the three newest are still tracked.
-    for (let i = 0; i < 5; i++) h.tcp("172.18.0.3", 80, "172.18.0.2", 42000 + i, TCP_SYN | TCP_ACK, T0 + 10);
-    const accepted = h.events.filter((e) => e.state === "accepted").map((e) => e.src.port);
+    // The two oldest are gone (their answers pick them up again mid-stream); the three newest are still tracked.
+    for (const i of [2, 3, 4, 0, 1])
+      h.tcp("172.18.0.3", 80, "172.18.0.2", 42000 + i, TCP_SYN | TCP_ACK, T0 + 10);
+    const accepted = h.events.filter((e) => e.state === "accepted" && !e.midstream).map((e) => e.src.port);
     expect(accepted).toEqual([42002, 42003, 42004]);
   });
 
@@ -480,10 +713,23 @@ describe("FlowTracker: table management", () => {
     h.tcp("172.18.0.2", 43004, "172.18.0.3", 80, TCP_SYN, T0 + 5); // evicts 43000
     expect(h.tracker.stats().evicted).toBe(1);
     expect(h.tracker.size).toBe(3);
-    h.tcp("172.18.0.2", 43000, "172.18.0.3", 80, TCP_FIN, T0 + 6);
-    h.tcp("172.18.0.2", 43002, "172.18.0.3", 80, TCP_FIN, T0 + 6);
-    const closed = h.events.filter((e) => e.state === "closed").map((e) => e.src.port);
+    h.tcp("172.18.0.2", 43002, "172.18.0.3", 80, TCP_RST, T0 + 6);
+    h.tcp("172.18.0.2", 43000, "172.18.0.3", 80, TCP_RST, T0 + 6);
+    const closed = h.events.filter((e) => e.state === "closed" && !e.midstream).map((e) => e.src.port);
     expect(closed).toEqual([43001, 43002]);
+  });
+
+  it("a full table pushes out an ended flow kept for its late packets before any live one", () => {
+    const h = harness({ maxFlows: 3 });
+    h.tcp("172.18.0.2", 43100, "172.18.0.3", 80, TCP_SYN, T0);
+    h.tcp("172.18.0.2", 43101, "172.18.0.3", 80, TCP_SYN, T0 + 1);
+    h.tcp("172.18.0.2", 43102, "172.18.0.3", 80, TCP_SYN, T0 + 2);
+    h.tcp("172.18.0.3", 80, "172.18.0.2", 43102, TCP_RST, T0 + 3); // the newest ends
+    h.tcp("172.18.0.2", 43103, "172.18.0.3", 80, TCP_SYN, T0 + 4);
+    expect(h.tracker.stats()).toMatchObject({ active: 3, evicted: 0 });
+    for (const port of [43100, 43101, 43103])
+      h.tcp("172.18.0.3", 80, "172.18.0.2", port, TCP_SYN | TCP_ACK, T0 + 5);
+    expect(h.events.filter((e) => e.state === "accepted" && !e.midstream)).toHaveLength(3);
   });
 
   it("flush() reports pending attempts as unanswered, as the timeouts would have", () => {
@@ -511,6 +757,7 @@ describe("FlowTracker: table management", () => {
     h.tcp("172.18.0.2", 45000, "172.18.0.3", 5432, TCP_SYN, T0);
     h.tcp("172.18.0.3", 5432, "172.18.0.2", 45000, TCP_SYN | TCP_ACK, T0 + 1);
     h.tcp("172.18.0.2", 45000, "172.18.0.3", 5432, TCP_FIN, T0 + 2);
+    h.tcp("172.18.0.3", 5432, "172.18.0.2", 45000, TCP_FIN, T0 + 2);
     h.udp("172.18.0.3", 45001, "172.18.0.2", 53, T0 + 3);
     h.udp("172.18.0.3", 45001, "172.18.0.2", 53, T0 + 4);
     h.tracker.advance(T0 + 10_000);
@@ -536,6 +783,7 @@ describe("FlowTracker: table management", () => {
     // Events already emitted are not changed by the reuse of their record.
     expect(h.events[0]?.src.container).toEqual(WEB);
     expect(h.events[2]).toMatchObject({ state: "closed", src: { container: WEB }, dst: { container: DB } });
+    expect(h.events.every((e) => e.midstream === undefined)).toBe(true);
   });
 
   it("5,000 flows opened and closed in interleaved order all resolve to the right flow", () => {
@@ -553,8 +801,10 @@ describe("FlowTracker: table management", () => {
     // Closes in a scrambled order (a permutation: 2,003 is coprime with 5,000), from alternating sides.
     for (let k = 0; k < n; k++) {
       const i = (k * 2003) % n;
-      if (k % 2 === 0) h.tcp(client(i), cport(i), server(i), sport(i), TCP_FIN | TCP_ACK, ts++);
-      else h.tcp(server(i), sport(i), client(i), cport(i), TCP_RST, ts++);
+      if (k % 2 === 0) {
+        h.tcp(client(i), cport(i), server(i), sport(i), TCP_FIN | TCP_ACK, ts++);
+        h.tcp(server(i), sport(i), client(i), cport(i), TCP_FIN | TCP_ACK, ts++);
+      } else h.tcp(server(i), sport(i), client(i), cport(i), TCP_RST, ts++);
     }
     const key = (e: ConnectionEvent) => `${e.src.ip}:${e.src.port}>${e.dst.ip}:${e.dst.port}`;
     const expected = new Set(
@@ -568,7 +818,7 @@ describe("FlowTracker: table management", () => {
     expect(h.events).toHaveLength(3 * n);
     expect(h.events.every((e) => e.direction === "external")).toBe(true);
     const closed = h.events.filter((e) => e.state === "closed");
-    expect(closed.every((e) => e.packets === 3)).toBe(true);
+    expect(closed.every((e) => e.packets === (e.closedBy === "initiator" ? 4 : 3))).toBe(true);
     expect(h.tracker.size).toBe(0);
     expect(h.tracker.stats()).toEqual({ active: 0, created: n, evicted: 0, expired: 0 });
   });
@@ -601,10 +851,10 @@ describe("FlowTracker: table management", () => {
       // Half the pairs unlink the chain's head first, the other half the record behind it.
       const [first, second] = n % 2 === 0 ? [a, b] : [b, a];
       h.tcp(server, 80, first[0], first[1], TCP_SYN | TCP_ACK, ts++);
-      h.tcp(first[0], first[1], server, 80, TCP_FIN, ts++);
+      h.tcp(first[0], first[1], server, 80, TCP_RST, ts++);
       expect(h.tracker.size).toBe(1);
       h.tcp(server, 80, second[0], second[1], TCP_SYN | TCP_ACK, ts++);
-      h.tcp(server, 80, second[0], second[1], TCP_FIN, ts++);
+      h.tcp(server, 80, second[0], second[1], TCP_RST, ts++);
       expect(h.tracker.size).toBe(0);
       expect(h.events.slice(start).map((e) => `${e.state} ${e.src.ip}:${e.src.port}`)).toEqual([
         `attempt ${a[0]}:${a[1]}`,
@@ -686,7 +936,7 @@ describe("FlowTracker: table management", () => {
       const order = round === 0 ? [1, 0, 3, 2] : [2, 3, 0, 1];
       for (const k of order) {
         fromServer(k, TCP_SYN | TCP_ACK);
-        fromServer(k, TCP_FIN | TCP_ACK);
+        fromServer(k, TCP_RST | TCP_ACK);
       }
       expect(h.tracker.size).toBe(0);
       expect(h.events.slice(start).map(ev)).toEqual([

@@ -33,20 +33,23 @@ const EXPECTED = [
   "+2001 tcp accepted shop-web-1:42000 -> shop-db-1:5432 internal 1ms",
   "+2200 tcp attempt shop-web-1:42001 -> shop-db-1:6379 internal",
   "+2201 tcp rejected shop-web-1:42001 -> shop-db-1:6379 internal 1ms",
-  "+2500 tcp closed shop-web-1:42000 -> shop-db-1:5432 internal 500ms",
-  "+3000 tcp closed shop-web-1:41000 -> 203.0.113.10:443 outbound 1900ms [api.example.com,edge.example.net]",
+  // Closed when both sides have sent FIN (web's at +3000, the api's at +3001).
+  "+3001 tcp closed shop-web-1:41000 -> 203.0.113.10:443 outbound 1901ms [api.example.com,edge.example.net]",
   "+4000 tcp attempt shop-db-1:43000 -> 198.51.100.7:25 outbound",
   "+5000 tcp attempt worker-a:45000 -> 203.0.113.10:443 outbound",
   "+5010 tcp accepted worker-a:45000 -> 203.0.113.10:443 outbound 10ms",
-  "+5200 tcp closed worker-a:45000 -> 203.0.113.10:443 outbound 200ms",
   "+6000 tcp attempt shop-web-1:44000 -> shop-db-1:5432 internal",
   "+6001 tcp accepted shop-web-1:44000 -> shop-db-1:5432 internal 1ms",
   "+6100 tcp closed shop-web-1:44000 -> shop-db-1:5432 internal 100ms",
   "+9000 tcp unanswered shop-db-1:43000 -> 198.51.100.7:25 outbound 5000ms",
+  // worker-a only half-closed; worker-b's SYN on the same tuple is a new connection and ends it.
+  "+25000 tcp closed worker-a:45000 -> 203.0.113.10:443 outbound 200ms",
   "+25000 tcp attempt worker-b:45000 -> 203.0.113.10:443 outbound",
   "+25010 tcp accepted worker-b:45000 -> 203.0.113.10:443 outbound 10ms",
-  "+25100 tcp closed worker-b:45000 -> 203.0.113.10:443 outbound 100ms",
   "+31005 udp closed shop-web-1:40000 -> 192.0.2.53:53 outbound 5ms",
+  // Only the client's FIN was captured: closed by the half-close timeout (flows.tcpHalfCloseMs, 60 s).
+  "+62500 tcp closed shop-web-1:42000 -> shop-db-1:5432 internal 60500ms",
+  "+85100 tcp closed worker-b:45000 -> 203.0.113.10:443 outbound 60100ms",
 ];
 
 describe("replay of the basic fixture through the real pipeline", () => {
