@@ -190,7 +190,12 @@ describe("Detection: learn, then monitor", () => {
     const { detection } = world(0);
     detection.onEvent(attempt(T0, "203.0.113.66", 443));
     const s = detection.status();
-    expect(Object.keys(s).sort()).toEqual(["connection-burst", "unexpected-outbound", "unusual-listener"]);
+    expect(Object.keys(s).sort()).toEqual([
+      "beaconing",
+      "connection-burst",
+      "unexpected-outbound",
+      "unusual-listener",
+    ]);
     expect(s["unexpected-outbound"]).toBe("judged 1 connections, raised 1 findings");
   });
 });
