@@ -3,8 +3,9 @@
  * (test/support/scenario.ts) and replayed through the real pipeline by test/unit/golden.test.ts.
  *
  * `test/cases/<name>/` holds, committed and written by hand:
- * - `config.yaml`: the netmon configuration of the case (most set `baseline.learnForSeconds: 0` so
- *   the detectors judge from the first packet);
+ * - `config.yaml`: the netmon configuration of the case: the shipped defaults unless the case is
+ *   about an option, and then a comment says why (the few that set `baseline.learnForSeconds: 0`
+ *   say why learning would hide what the case shows);
  * - `expected-alerts.json`: the alert lines the replay must print, each projected to
  *   `{detector, severity, container, summary, dst, count, transition}`; `UPDATE_GOLDEN=1 npx vitest run
  *   test/unit/golden.test.ts` rewrites them, to be reviewed one by one before they are committed;
