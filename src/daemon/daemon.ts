@@ -18,8 +18,7 @@ import { CaptureManager } from "../capture/capture-manager.js";
 import { sectionsNeedingRestart } from "../config/config-doc.js";
 import { configSchema, type NetmonConfig } from "../config/schema.js";
 import { loadRateProfilesKeepingCorruptFile, saveRateProfiles } from "../counting/rate-profiles-file.js";
-import { loadDenylist } from "../detection/denylist.js";
-import { buildEngine, type Engine } from "../engine/engine.js";
+import { buildEngine, type Engine, loadConfiguredDenylist } from "../engine/engine.js";
 import { TICK_EVERY_MS } from "../engine/packet-clock.js";
 import { containerDetails } from "../graph/details.js";
 import { TopologyGraph } from "../graph/model.js";
@@ -298,8 +297,8 @@ export class Daemon {
    */
   reload(config: NetmonConfig): { applied: string[]; needRestart: string[] } {
     const running = this.opts.config;
-    const denylist = config.policy.denylistFile === null ? null : loadDenylist(config.policy.denylistFile);
-    for (const e of denylist?.errors ?? []) this.opts.log.warn(e);
+    // The same reading (and warnings) as at start; throws, keeping the old config, when unreadable.
+    const denylist = loadConfiguredDenylist(config, this.opts.log);
     const restartKeys = sectionsNeedingRestart();
     const differs = (k: keyof NetmonConfig) => JSON.stringify(running[k]) !== JSON.stringify(config[k]);
     // Compared with what runs, not with the last file read: a change that waits for a restart is
@@ -311,7 +310,7 @@ export class Daemon {
     // What needs a restart keeps its running value until then.
     const effective: NetmonConfig = { ...config };
     for (const k of restartKeys) Object.assign(effective, { [k]: running[k] });
-    this.engine.reconfigure(effective, denylist?.set ?? null, this.opts.logEvents);
+    this.engine.reconfigure(effective, denylist, this.opts.logEvents);
     applyQueuedBaselineRequests(running.stateDir, this.baseline, this.opts.log, "SIGHUP");
     this.opts.log.info({ detectors: this.engine.detection.status() }, "detectors reconfigured");
     this.opts.log.level = effective.log.level;

@@ -111,6 +111,8 @@ const configuredResolvers = (config: PolicyConfig): Set<string> =>
  */
 export class Policy implements DetectorContext {
   private cache = new WeakMap<ContainerInfo, ContainerPolicy>();
+  /** Global-only policies of containers the inventory does not know, per ref (built once, not per event). */
+  private unknownCache = new WeakMap<ContainerRef, ContainerPolicy>();
   private learnForMs: number;
 
   readonly rateProfiles: RateProfiles | undefined;
@@ -125,6 +127,7 @@ export class Policy implements DetectorContext {
     this.src = { ...this.src, config, denylist };
     this.learnForMs = config.baseline.learnForSeconds * 1000;
     this.cache = new WeakMap();
+    this.unknownCache = new WeakMap();
   }
 
   private resolve(ref: ContainerRef): ContainerPolicy {
@@ -140,8 +143,10 @@ export class Policy implements DetectorContext {
 
   /** A container the inventory no longer knows (events after destroy): global policy only. */
   private unknown(ref: ContainerRef): ContainerPolicy {
+    const cached = this.unknownCache.get(ref);
+    if (cached !== undefined) return cached;
     const { config } = this.src;
-    return {
+    const p: ContainerPolicy = {
       workload: workloadOf(ref),
       mode: config.mode,
       modeSource: "global mode",
@@ -151,6 +156,8 @@ export class Policy implements DetectorContext {
       declared: new Set(),
       resolvers: configuredResolvers(config),
     };
+    this.unknownCache.set(ref, p);
+    return p;
   }
 
   private build(info: ContainerInfo): ContainerPolicy {
