@@ -1,4 +1,6 @@
 import { z } from "zod";
+import { egressLabelFix, type FindingNextStep } from "../src/alerts/next-step.js";
+import { allowedByWords, namedEndpoint } from "../src/alerts/target-name.js";
 import { emptyRegularity, foldMissedBeats, RegularityScorer } from "../src/counting/regularity.js";
 import { doc } from "../src/model/config-meta.js";
 import {
@@ -11,6 +13,7 @@ import {
 } from "../src/model/detector-api.js";
 import type { ConnectionEvent, ContainerRef, NetmonEvent } from "../src/model/events.js";
 import type { Finding, Severity } from "../src/model/finding.js";
+import { formatDuration } from "../src/util/duration.js";
 
 /**
  * beaconing: a container that connects to one destination like a clock (command-and-control
@@ -83,6 +86,8 @@ export interface BeaconingDetails {
   gapScore: number;
   durationScore: number;
   allowedBy: AllowedBy;
+  /** The exact rule or label that allowed the destination (null: the baseline, or nothing). */
+  allowedRule: string | null;
   denylisted: boolean;
   /** The destination is another container. */
   internal: boolean;
@@ -152,14 +157,6 @@ class Pair {
 
 function hostPart(ip: string): string {
   return ip.includes(":") ? `[${ip}]` : ip;
-}
-
-/** "60 s", "1.5 s", "11 min", "2.5 h": exact enough to compare with the client's configuration. */
-export function formatSpan(ms: number): string {
-  if (ms < 1_000) return `${Math.round(ms)} ms`;
-  if (ms < 120_000) return `${Math.round(ms / 100) / 10} s`;
-  if (ms < 7_200_000) return `${Math.round(ms / 6_000) / 10} min`;
-  return `${Math.round(ms / 360_000) / 10} h`;
 }
 
 const round2 = (x: number): number => Math.round(x * 100) / 100;
@@ -250,7 +247,7 @@ class BeaconingDetector {
     // Nothing, or only what the workload happened to do while learning, vouches for a clock-like client.
     const severity: Severity = expected ? "info" : "critical";
     const names = ev.dst.names ?? [];
-    const target = ev.dst.container !== null ? ev.dst.container.name : (names[0] ?? hostPart(ev.dst.ip));
+    const target = namedEndpoint(ev.dst.ip, ev.dst.port, "tcp", ev.dst.container?.name ?? names[0]);
     const jitterPct = gapStats.median > 0 ? Math.round((gapStats.mad / gapStats.median) * 100) : 0;
     const why = verdict.denylisted
       ? "; the destination is denylisted"
@@ -258,46 +255,49 @@ class BeaconingDetector {
         ? internal
           ? ""
           : "; nothing allows the destination"
-        : verdict.allowedBy === "baseline"
-          ? "; only the learned baseline allows the destination"
-          : `; allowed by ${verdict.allowedBy}`;
-    return [
-      {
-        detector: NAME,
-        kind: "beacon",
-        severity,
-        key,
-        container: src,
-        workload: this.ctx.workloadOf(src),
-        summary:
-          `${src.name} beacons to ${target}:${ev.dst.port}/tcp every ${formatSpan(gapStats.median)} ` +
-          `(±${jitterPct} %), ${n} connections over ${formatSpan(span)}` +
-          (missed > 0 ? ` (${missed} missed)` : "") +
-          `, score ${score.toFixed(2)}${why}`,
-        ts: ev.ts,
-        src: { ip: ev.src.ip, port: ev.src.port, proto: "tcp" },
-        dst: {
-          ip: ev.dst.ip,
-          port: ev.dst.port,
-          proto: "tcp",
-          ...(names.length > 0 ? { names: [...names] } : {}),
-        },
-        details: {
-          intervalMs: Math.round(gapStats.median),
-          jitterPct,
-          connections: n,
-          spanMs: span,
-          missedBeats: missed,
-          medianDurationMs: Math.round(durStats.median),
-          score: round2(score),
-          gapScore: round2(gapStats.score),
-          durationScore: round2(durStats.score),
-          allowedBy: verdict.allowedBy,
-          denylisted: verdict.denylisted,
-          internal,
-        } satisfies BeaconingDetails,
-      },
-    ];
+        : `; allowed by ${allowedByWords(verdict.allowedBy)}`;
+    const dst = {
+      ip: ev.dst.ip,
+      port: ev.dst.port,
+      proto: "tcp" as const,
+      ...(names.length > 0 ? { names: [...names] } : {}),
+    };
+    const finding: FindingNextStep = {
+      detector: NAME,
+      kind: "beacon",
+      severity,
+      key,
+      container: src,
+      workload: this.ctx.workloadOf(src),
+      summary:
+        `${src.name} beacons to ${target} every ${formatDuration(gapStats.median)} ` +
+        `(±${jitterPct} %), ${n} connections over ${formatDuration(span)}` +
+        (missed > 0 ? ` (${missed} missed)` : "") +
+        `, score ${score.toFixed(2)}${why}`,
+      ts: ev.ts,
+      src: { ip: ev.src.ip, port: ev.src.port, proto: "tcp" },
+      dst,
+      details: {
+        intervalMs: Math.round(gapStats.median),
+        jitterPct,
+        connections: n,
+        spanMs: span,
+        missedBeats: missed,
+        medianDurationMs: Math.round(durStats.median),
+        score: round2(score),
+        gapScore: round2(gapStats.score),
+        durationScore: round2(durStats.score),
+        allowedBy: verdict.allowedBy,
+        allowedRule: verdict.allowedRule ?? null,
+        denylisted: verdict.denylisted,
+        internal,
+      } satisfies BeaconingDetails,
+      // unexpected-outbound's host key: the alert manager folds the beacon into that host's incident.
+      host: names[0] ?? ev.dst.container?.name ?? ev.dst.ip,
+      // A legitimate poller is declared; explicitly allowed (info) and denylisted ones have nothing to allow.
+      fix: verdict.denylisted || expected ? null : egressLabelFix({ ...dst, container: ev.dst.container }),
+    };
+    return [finding];
   }
 
   /** The pair's ring, made most recently active; the least recently active goes when full. */

@@ -1,8 +1,16 @@
-// A long file (about 660 lines): the five shapes (burst, brute-force, fast and slow port/host scans)
+// A long file (about 900 lines): the five shapes (burst, brute-force, fast and slow port/host scans)
 // share one per-container target table with an age list, which is what keeps them allocation-light;
 // the long-window counting itself is in src/counting/target-tally.ts, the rate profiles behind
 // brute force against allowed destinations in src/counting/rate-bursts.ts and rate-profiles.ts.
 import { z } from "zod";
+import {
+  detectorOptionFix,
+  egressLabelFix,
+  type FindingNextStep,
+  scanThresholdFix,
+} from "../src/alerts/next-step.js";
+import { type ShapeFacts, shapeSentence } from "../src/alerts/shape-sentence.js";
+import { namedEndpoint, namedHost } from "../src/alerts/target-name.js";
 import { LeakyBucket } from "../src/counting/leaky-bucket.js";
 import { type RateBurst, RateBurstWatch } from "../src/counting/rate-bursts.js";
 import { RATE_BUCKET_MS, RateProfiles } from "../src/counting/rate-profiles.js";
@@ -19,6 +27,7 @@ import {
 } from "../src/model/detector-api.js";
 import type { ConnectionEvent, ContainerRef, NetmonEvent, Proto } from "../src/model/events.js";
 import type { Finding, Severity } from "../src/model/finding.js";
+import type { AllowedBy } from "../src/model/verdict.js";
 
 /**
  * connection-burst: a container that opens connections like a scanner or a brute-forcer.
@@ -157,7 +166,7 @@ export const CONNECTION_BURST_FINDINGS = {
 type Shape = keyof typeof CONNECTION_BURST_FINDINGS;
 
 /** connection-burst's Finding.details. */
-export interface ConnectionBurstDetails {
+export type ConnectionBurstDetails = {
   shape: Shape;
   count: number;
   targets: string[];
@@ -166,7 +175,17 @@ export interface ConnectionBurstDetails {
   slow?: true;
   /** Rate brute-force: what is normal for that workload and destination (p99 per 10 s over the last hour). */
   normalPer10s?: number;
-}
+  /** What the shape is about, by name with the IP in brackets: a host (port-scan), a port (host-scan), an endpoint (brute-force). */
+  on?: string;
+  /** Scans: distinct ports (port-scan) or hosts (host-scan) tried in the window so far, not only this firing's. */
+  distinct?: number;
+  /** Scans: how many of those answered (port open, host up). */
+  open?: number;
+  /** First counted connection to this one (ms). */
+  spanMs: number;
+  /** Brute-force: what allows the destination (null: nothing); the other shapes span many destinations. */
+  allowedBy?: AllowedBy;
+};
 
 /** What a rate brute-force finding names: the latest connection counted for its key. */
 interface RateTag {
@@ -177,6 +196,11 @@ interface RateTag {
   proto: Proto;
   /** The destination as keyed: "shop/db:5432/tcp", "api.example.com:443/tcp", "203.0.113.5:22/tcp". */
   label: string;
+  /** The destination host as the label names it (service, DNS name or IP). */
+  host: string;
+  /** The destination's container or DNS name, for the alert's words. */
+  name: string | null;
+  allowedBy: AllowedBy;
 }
 
 /** The long-window tally of one container, with what a finding needs to name it. */
@@ -196,12 +220,18 @@ const NAME = "connection-burst";
 const SEVERITY: Severity = "warning";
 /** Sample targets carried in a finding's details. */
 const MAX_SAMPLES = 20;
+/** A scan's finding lists up to this many of its counted targets, so its incident counts them exactly. */
+const MAX_SCAN_SAMPLES = 64;
 const UDP_PORT_OFFSET = 65_536;
 
 /** One destination ip:port/proto a container reached; shared by all shapes. */
 class Target {
   /** Latest sighting or bad connection (event time): the age order. */
   lastTs = 0;
+  /** First sighting (event time), for the span an alert names. */
+  firstTs = 0;
+  /** It answered (SYN-ACK or UDP reply): an open port, a live host, for the alert's words. */
+  open = false;
   /** Counted in its IP's port-scan tally / its port's host-scan tally (cleared when that shape fires). */
   inPortScan = false;
   inHostScan = false;
@@ -257,10 +287,20 @@ function hostPart(ip: string): string {
   return ip.includes(":") ? `[${ip}]` : ip;
 }
 
-function formatMs(ms: number): string {
-  if (ms >= 60_000 && ms % 60_000 === 0) return `${ms / 60_000} min`;
-  if (ms >= 1_000) return `${Math.round(ms / 100) / 10} s`;
-  return `${ms} ms`;
+/** The name netmon knows the destination by: its container, else the DNS name the client used. */
+function nameOf(ev: ConnectionEvent): string | null {
+  return ev.dst.container?.name ?? ev.dst.names?.[0] ?? null;
+}
+
+/** Targets counted by a scan: how many answered and when the first was tried. */
+function scanned(targets: Iterable<Target>, ts: number): { open: number; firstTs: number } {
+  let open = 0;
+  let firstTs = ts;
+  for (const t of targets) {
+    if (t.open) open++;
+    if (t.firstTs < firstTs) firstTs = t.firstTs;
+  }
+  return { open, firstTs };
 }
 
 function create(opts: ConnectionBurstOptions, ctx: DetectorContext): ConnectionBurstDetector {
@@ -305,6 +345,10 @@ class ConnectionBurstDetector {
     if (ev.kind !== "connection") return NO_FINDINGS;
     const container = ev.src.container;
     if (container === null) return NO_FINDINGS;
+    if (ev.state === "accepted") {
+      this.noteOpen(container, ev);
+      return NO_FINDINGS;
+    }
     // A connection picked up mid-stream was made before netmon looked: no failed or short sighting.
     // A correction (a late RST after "unanswered") was already counted once as failed.
     if (ev.midstream === true || ev.corrects !== undefined) return NO_FINDINGS;
@@ -411,11 +455,19 @@ class ConnectionBurstDetector {
     return slowFindings;
   }
 
+  /** An answer marks a tracked target open (for the scan's words); it changes no count or state. */
+  private noteOpen(container: ContainerRef, ev: ConnectionEvent): void {
+    const portKey = ev.proto === "udp" ? ev.dst.port + UDP_PORT_OFFSET : ev.dst.port;
+    const t = this.tracks.get(container.id)?.hosts.get(ev.dst.ip)?.ports.get(portKey);
+    if (t !== undefined) t.open = true;
+  }
+
   /** A short or failed connection to an allowed destination: counted in its rate profile. */
   private noteRate(container: ContainerRef, ev: ConnectionEvent): void {
     if (this.opts.bruteForceFloor === 0) return;
     const workload = this.ctx.workloadOf(container);
-    const label = destinationOf(this.ctx, ev);
+    const host = destinationHostOf(this.ctx, ev);
+    const label = `${host}:${ev.dst.port}/${ev.proto}`;
     const entry = this.rates.note(workload, `${workload} ${label}`, ev.ts);
     if (entry === null) return;
     const tag = entry.tag;
@@ -427,6 +479,10 @@ class ConnectionBurstDetector {
         dstPort: ev.dst.port,
         proto: ev.proto,
         label,
+        host,
+        name: nameOf(ev),
+        // Judged once per profile, for the alert's words: the rate check itself needs no verdict.
+        allowedBy: this.ctx.egress(container, egressTargetOf(ev)).allowedBy,
       };
     } else {
       tag.container = container;
@@ -441,17 +497,24 @@ class ConnectionBurstDetector {
     // As onEvent: bursts fire while learning too; only off is silent.
     const mode = this.ctx.modeOf(t.container, b.ts);
     if (!isAlerting(mode) && mode !== "learn") return null;
-    const window = formatMs(b.windowMs);
-    return {
+    const on = namedEndpoint(t.dstIp, t.dstPort, t.proto, t.name);
+    const facts: ShapeFacts = {
+      shape: "brute-force",
+      container: t.container.name,
+      on,
+      count: b.count,
+      spanMs: b.windowMs,
+      normalPer10s: b.normal,
+      allowedBy: t.allowedBy,
+    };
+    const finding: FindingNextStep = {
       detector: NAME,
       kind: "brute-force",
       severity: SEVERITY,
       key: `brute-force:${t.label}`,
       container: t.container,
       workload: this.ctx.workloadOf(t.container),
-      summary:
-        `${t.container.name} made ${b.count} short or failed connections to ${t.label} in ${window}; ` +
-        `normal for it is at most ${b.normal} per 10 s`,
+      summary: shapeSentence(facts),
       ts: b.ts,
       src: { ip: t.srcIp, port: 0, proto: t.proto },
       dst: { ip: t.dstIp, port: t.dstPort, proto: t.proto },
@@ -461,8 +524,13 @@ class ConnectionBurstDetector {
         targets: [t.label],
         windowMs: b.windowMs,
         normalPer10s: b.normal,
+        on,
+        spanMs: b.windowMs,
+        allowedBy: t.allowedBy,
       } satisfies ConnectionBurstDetails,
+      fix: rateFix(b.count, b.normal, b.windowMs),
     };
+    return finding;
   }
 
   /** A failed attempt, or one nothing allows: tallied in the container's long window. */
@@ -517,7 +585,17 @@ class ConnectionBurstDetector {
     const w = this.opts.slowScanWindowMs;
     const c = track.container;
     const portScan = hit.shape === "port-scan";
-    const finding: Finding = {
+    const on = portScan ? namedHost(hit.ip) : `${port}/${proto}`;
+    // The long window keeps no first time per target: the span named is the window's.
+    const facts: ShapeFacts = {
+      shape: hit.shape,
+      container: c.name,
+      on,
+      count: hit.count,
+      spanMs: w,
+      slow: true,
+    };
+    const finding: FindingNextStep = {
       detector: NAME,
       kind: hit.shape,
       severity: SEVERITY,
@@ -525,9 +603,7 @@ class ConnectionBurstDetector {
       key: portScan ? `port-scan:${hit.ip}` : `host-scan:${port}/${proto}`,
       container: c,
       workload: this.ctx.workloadOf(c),
-      summary: portScan
-        ? `${c.name} slowly scanned ${hit.count} ports on ${hit.ip} within ${formatMs(w)}`
-        : `${c.name} slowly probed ${hit.count} hosts on port ${port}/${proto} within ${formatMs(w)}`,
+      summary: shapeSentence(facts),
       ts: hit.lastTs,
       src: { ip: track.srcIp, port: 0, proto },
       details: {
@@ -536,7 +612,11 @@ class ConnectionBurstDetector {
         targets,
         windowMs: w,
         slow: true,
+        on,
+        distinct: hit.count,
+        spanMs: w,
       } satisfies ConnectionBurstDetails,
+      fix: scanThresholdFix(facts),
     };
     if (portScan) finding.dst = { ip: hit.ip, port, proto };
     return finding;
@@ -586,6 +666,7 @@ class ConnectionBurstDetector {
         host = track.hosts.get(ip);
       }
       t = new Target(ip, port, proto, portKey);
+      t.firstTs = ts;
       if (host === undefined) {
         host = { ports: new Map(), scanned: 0 };
         track.hosts.set(ip, host);
@@ -650,17 +731,28 @@ class ConnectionBurstDetector {
     const count = host.scanned;
     for (const t of host.ports.values()) {
       if (!t.inPortScan) continue;
-      if (targets.length < MAX_SAMPLES) targets.push(t.toString());
+      if (targets.length < MAX_SCAN_SAMPLES) targets.push(t.toString());
       t.inPortScan = false;
     }
     host.scanned = 0;
     const w = this.opts.scanWindowMs;
+    // Every port of the host tried in the window, not only this firing's: the scan as it stands.
+    const distinct = host.ports.size;
+    const { open, firstTs } = scanned(host.ports.values(), ev.ts);
+    const on = namedHost(ev.dst.ip, nameOf(ev));
     return this.finding(ev, container, "port-scan", `port-scan:${ev.dst.ip}`, {
-      summary: `${container.name} scanned ${count} ports on ${ev.dst.ip} within ${formatMs(w)}`,
       withDst: true,
       count,
       targets,
       windowMs: w,
+      facts: {
+        shape: "port-scan",
+        container: container.name,
+        on,
+        count: distinct,
+        open,
+        spanMs: ev.ts - firstTs,
+      },
     });
   }
 
@@ -669,18 +761,27 @@ class ConnectionBurstDetector {
     const count = port.scanned;
     for (const t of port.hosts.values()) {
       if (!t.inHostScan) continue;
-      if (targets.length < MAX_SAMPLES) targets.push(t.toString());
+      if (targets.length < MAX_SCAN_SAMPLES) targets.push(t.toString());
       t.inHostScan = false;
     }
     port.scanned = 0;
     const w = this.opts.scanWindowMs;
     const label = `${ev.dst.port}/${ev.proto}`;
+    const distinct = port.hosts.size;
+    const { open, firstTs } = scanned(port.hosts.values(), ev.ts);
     return this.finding(ev, container, "host-scan", `host-scan:${label}`, {
-      summary: `${container.name} probed ${count} hosts on port ${label} within ${formatMs(w)}`,
       withDst: false,
       count,
       targets,
       windowMs: w,
+      facts: {
+        shape: "host-scan",
+        container: container.name,
+        on: label,
+        count: distinct,
+        open,
+        spanMs: ev.ts - firstTs,
+      },
     });
   }
 
@@ -695,14 +796,20 @@ class ConnectionBurstDetector {
     times.push(ev.ts);
     if (times.length < o.bruteForceThreshold) return null;
     const count = times.length;
+    const spanMs = ev.ts - times[0]!;
     times.length = 0;
     const target = t.toString();
+    const on = namedEndpoint(ev.dst.ip, ev.dst.port, ev.proto, nameOf(ev));
+    const dst = { ip: ev.dst.ip, port: ev.dst.port, proto: ev.proto, container: ev.dst.container };
     return this.finding(ev, container, "brute-force", `brute-force:${target}`, {
-      summary: `${container.name} made ${count} failed or short connections to ${target} within ${formatMs(o.scanWindowMs)}`,
       withDst: true,
       count,
       targets: [target],
       windowMs: o.scanWindowMs,
+      // Counted only when nothing allows the destination (allowed ones are judged by rate).
+      facts: { shape: "brute-force", container: container.name, on, count, spanMs, allowedBy: null },
+      // The legitimate client of a service: allowed, it is judged against its own normal rate instead.
+      fix: egressLabelFix(ev.dst.names === undefined ? dst : { ...dst, names: ev.dst.names }),
     });
   }
 
@@ -736,11 +843,12 @@ class ConnectionBurstDetector {
     track.recent.length = 0;
     track.recentNext = 0;
     return this.finding(ev, container, "burst", "burst", {
-      summary: `${container.name} made ${count} failed or short connections in ${formatMs(span)}`,
       withDst: false,
       count,
       targets,
       windowMs: span,
+      facts: { shape: "burst", container: container.name, on: null, count, spanMs: span },
+      fix: detectorOptionFix(NAME, "burstCapacity", count),
     });
   }
 
@@ -749,24 +857,40 @@ class ConnectionBurstDetector {
     container: ContainerRef,
     shape: Shape,
     key: string,
-    f: { summary: string; withDst: boolean; count: number; targets: string[]; windowMs: number },
+    f: {
+      withDst: boolean;
+      count: number;
+      targets: string[];
+      windowMs: number;
+      facts: ShapeFacts;
+      fix?: string;
+    },
   ): Finding {
-    const finding: Finding = {
+    const details: ConnectionBurstDetails = {
+      shape,
+      count: f.count,
+      targets: f.targets,
+      windowMs: f.windowMs,
+      spanMs: f.facts.spanMs,
+    };
+    if (f.facts.on !== null) details.on = f.facts.on;
+    if (shape === "port-scan" || shape === "host-scan") {
+      details.distinct = f.facts.count;
+      details.open = f.facts.open ?? 0;
+    }
+    if (f.facts.allowedBy !== undefined) details.allowedBy = f.facts.allowedBy;
+    const finding: FindingNextStep = {
       detector: NAME,
       severity: SEVERITY,
       key,
       container,
       workload: this.ctx.workloadOf(container),
-      summary: f.summary,
+      summary: shapeSentence(f.facts),
       ts: ev.ts,
       src: { ip: ev.src.ip, port: ev.src.port, proto: ev.proto },
       kind: shape,
-      details: {
-        shape,
-        count: f.count,
-        targets: f.targets,
-        windowMs: f.windowMs,
-      } satisfies ConnectionBurstDetails,
+      details,
+      fix: f.fix ?? scanThresholdFix(f.facts),
     };
     if (f.withDst) finding.dst = { ip: ev.dst.ip, port: ev.dst.port, proto: ev.proto };
     return finding;
@@ -780,10 +904,20 @@ const NO_BURSTS: readonly RateBurst<RateTag>[] = Object.freeze([]);
  * a new IP keeps its profile), else the DNS name the client used (rotating addresses are one
  * destination), else the IP; with the port.
  */
-function destinationOf(ctx: DetectorContext, ev: ConnectionEvent): string {
+function destinationHostOf(ctx: DetectorContext, ev: ConnectionEvent): string {
   const dst = ev.dst;
-  const host = dst.container !== null ? ctx.workloadOf(dst.container) : (dst.names?.[0] ?? hostPart(dst.ip));
-  return `${host}:${dst.port}/${ev.proto}`;
+  return dst.container !== null ? ctx.workloadOf(dst.container) : (dst.names?.[0] ?? hostPart(dst.ip));
+}
+
+/**
+ * The option that spares a rate brute force: the multiple of normal the count stayed within, or,
+ * when its normal is zero (no multiple would do), a floor above the count.
+ */
+function rateFix(count: number, normalPer10s: number, windowMs: number): string {
+  const normalInWindow = normalPer10s * (windowMs / RATE_BUCKET_MS);
+  return normalInWindow > 0
+    ? detectorOptionFix(NAME, "bruteForceRateMultiple", Math.ceil(count / normalInWindow))
+    : detectorOptionFix(NAME, "bruteForceFloor", count + 1);
 }
 
 /** Allowed and not denylisted (a denylisted destination is never "allowed", whatever rule covers it). */

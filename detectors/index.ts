@@ -1,6 +1,7 @@
 import type { DetectorModule } from "../src/model/detector-api.js";
 import { beaconing } from "./beaconing.js";
 import { connectionBurst } from "./connection-burst.js";
+import { dnsAbuse } from "./dns-abuse.js";
 import { unexpectedOutbound } from "./unexpected-outbound.js";
 import { unusualListener } from "./unusual-listener.js";
 
@@ -10,4 +11,5 @@ export const DETECTORS = [
   connectionBurst,
   unusualListener,
   beaconing,
+  dnsAbuse,
 ] as const satisfies readonly DetectorModule[];

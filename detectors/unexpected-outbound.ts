@@ -1,4 +1,6 @@
 import { z } from "zod";
+import { egressLabelFix, type FindingNextStep } from "../src/alerts/next-step.js";
+import { namedEndpoint } from "../src/alerts/target-name.js";
 import { doc } from "../src/model/config-meta.js";
 import { type DetectorModule, isAlerting, NO_FINDINGS, verdictOf } from "../src/model/detector-api.js";
 import type { ConnectionEvent, NetmonEvent } from "../src/model/events.js";
@@ -33,6 +35,8 @@ export const UNEXPECTED_OUTBOUND_FINDINGS = {
 export interface UnexpectedOutboundDetails {
   denylisted: boolean;
   allowedBy: string | null;
+  /** The exact rule or label that allowed it (a denylisted destination a rule allows), else null. */
+  allowedRule: string | null;
   direction: string;
   /** The destination port of this attempt (the alert is per host: its ports are counted in alert.targets). */
   port: number;
@@ -79,9 +83,9 @@ export const unexpectedOutbound: DetectorModule<typeof options> = {
         if (!verdict.denylisted && verdict.allowedBy !== null) return NO_FINDINGS;
         raised++;
         const host = hostOf(ev);
-        const target = ev.dst.container ? `${ev.dst.container.name} (${ev.dst.ip})` : (names[0] ?? ev.dst.ip);
+        const target = namedEndpoint(ev.dst.ip, ev.dst.port, ev.proto, ev.dst.container?.name ?? names[0]);
         const why = verdict.denylisted
-          ? "a denylisted destination"
+          ? "a denylisted destination, which must not be allowed"
           : "which no rule, label, DNS name or baseline allows";
         const dst = {
           ip: ev.dst.ip,
@@ -89,31 +93,33 @@ export const unexpectedOutbound: DetectorModule<typeof options> = {
           proto: ev.proto,
           ...(names.length > 0 ? { names: [...names] } : {}),
         };
-        return [
-          {
-            detector: "unexpected-outbound",
-            kind: verdict.denylisted ? "denylisted" : "unexpected",
-            severity: verdict.denylisted ? "critical" : opts.severity,
-            // Denylisted apart: critical, and blocked per destination.
-            key: verdict.denylisted ? `denylisted:${host}` : host,
-            container: src,
-            workload: verdict.workload,
-            summary: `${src.name} connected to ${target}:${ev.dst.port}/${ev.proto}, ${why}`,
-            ts: ev.ts,
-            src: { ip: ev.src.ip, port: ev.src.port, proto: ev.proto },
-            dst,
-            details: {
-              denylisted: verdict.denylisted,
-              allowedBy: verdict.allowedBy,
-              direction: ev.direction,
-              port: ev.dst.port,
-              proto: ev.proto,
-            } satisfies UnexpectedOutboundDetails,
-            target: { of: "ports", value: `${ev.dst.port}/${ev.proto}` },
-            // A denylisted destination is never folded into a fan-out: each is its own critical alert.
-            ...(verdict.denylisted ? {} : { host }),
-          },
-        ];
+        const finding: FindingNextStep = {
+          detector: "unexpected-outbound",
+          kind: verdict.denylisted ? "denylisted" : "unexpected",
+          severity: verdict.denylisted ? "critical" : opts.severity,
+          // Denylisted apart: critical, and blocked per destination.
+          key: verdict.denylisted ? `denylisted:${host}` : host,
+          container: src,
+          workload: verdict.workload,
+          summary: `${src.name} connected to ${target}, ${why}`,
+          ts: ev.ts,
+          src: { ip: ev.src.ip, port: ev.src.port, proto: ev.proto },
+          dst,
+          details: {
+            denylisted: verdict.denylisted,
+            allowedBy: verdict.allowedBy,
+            allowedRule: verdict.allowedRule ?? null,
+            direction: ev.direction,
+            port: ev.dst.port,
+            proto: ev.proto,
+          } satisfies UnexpectedOutboundDetails,
+          target: { of: "ports", value: `${ev.dst.port}/${ev.proto}` },
+          // A denylisted destination is never folded into a fan-out: each is its own critical alert.
+          ...(verdict.denylisted ? {} : { host }),
+          // The label that allows this destination; none for a denylisted one.
+          fix: verdict.denylisted ? null : egressLabelFix({ ...dst, container: ev.dst.container }),
+        };
+        return [finding];
       },
       status: () => `judged ${judged} connections, raised ${raised} findings`,
     };

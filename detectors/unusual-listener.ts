@@ -1,7 +1,9 @@
 import { z } from "zod";
+import { type FindingNextStep, listenLabelFix } from "../src/alerts/next-step.js";
+import { namedHost } from "../src/alerts/target-name.js";
 import { doc } from "../src/model/config-meta.js";
 import { type DetectorModule, isAlerting, NO_FINDINGS } from "../src/model/detector-api.js";
-import type { ContainerRef, NetmonEvent, Proto } from "../src/model/events.js";
+import type { ContainerRef, ListenerEvent, NetmonEvent, Proto } from "../src/model/events.js";
 import type { Finding } from "../src/model/finding.js";
 
 const severity = z.enum(["info", "warning", "critical"]);
@@ -39,6 +41,18 @@ export interface UnusualListenerDetails {
   /** "proc" (the /proc scan) or "answered <ip>" (a SYN-ACK or UDP reply on the wire). */
   evidence: string;
   loopback: boolean;
+  /** The process holding the socket (live /proc scan), or null with `processUnknown`; absent when not looked up. */
+  process?: ListenerEvent["process"];
+  processUnknown?: ListenerEvent["processUnknown"];
+}
+
+/** The socket's holder as the /proc scan named it; nothing when it did not look (wire, replay, attribution off). */
+function holderOf(ev: ListenerEvent): Pick<UnusualListenerDetails, "process" | "processUnknown"> {
+  if (ev.process === undefined) return {};
+  if (ev.process !== null) return { process: ev.process };
+  return ev.processUnknown === undefined
+    ? { process: null }
+    : { process: null, processUnknown: ev.processUnknown };
 }
 
 export const unusualListener: DetectorModule<typeof options> = {
@@ -55,32 +69,34 @@ export const unusualListener: DetectorModule<typeof options> = {
       ts: number,
       address: string,
       evidence: string,
+      holder: Pick<UnusualListenerDetails, "process" | "processUnknown"> = {},
     ): readonly Finding[] => {
       if (!isAlerting(ctx.modeOf(container, ts))) return NO_FINDINGS;
       if (ctx.listenAllowed(container, port, proto) !== null) return NO_FINDINGS;
       raised++;
       const loopback = isLoopback(address);
-      return [
-        {
-          detector: "unusual-listener",
-          kind: loopback ? "undeclared-loopback-port" : "undeclared-port",
-          severity: loopback ? opts.loopbackSeverity : opts.severity,
-          key: `${port}/${proto}`,
-          container,
-          workload: ctx.workloadOf(container),
-          summary: `${container.name} listens on undeclared port ${port}/${proto}${loopback ? " (loopback only)" : ""}`,
-          ts,
-          dst: { ip: address, port, proto },
-          details: { evidence, loopback } satisfies UnusualListenerDetails,
-        },
-      ];
+      const finding: FindingNextStep = {
+        detector: "unusual-listener",
+        kind: loopback ? "undeclared-loopback-port" : "undeclared-port",
+        severity: loopback ? opts.loopbackSeverity : opts.severity,
+        key: `${port}/${proto}`,
+        container,
+        workload: ctx.workloadOf(container),
+        summary: `${container.name} listens on undeclared port ${port}/${proto} on ${namedHost(address)}${loopback ? " (loopback only)" : ""}, ${evidence === "proc" ? "seen in its sockets" : `seen on the wire (it ${evidence})`}${holder.process ? `, held by ${holder.process.comm} (pid ${holder.process.pid})` : ""}`,
+        ts,
+        dst: { ip: address, port, proto },
+        details: { evidence, loopback, ...holder } satisfies UnusualListenerDetails,
+        fix: listenLabelFix(port, proto),
+      };
+      return [finding];
     };
     return {
       onEvent(ev: NetmonEvent): readonly Finding[] {
         if (ev.kind === "listener") {
           if (ev.state !== "opened" || ev.dockerDns) return NO_FINDINGS;
-          return judge(ev.container, ev.port, ev.proto, ev.ts, ev.address, "proc");
+          return judge(ev.container, ev.port, ev.proto, ev.ts, ev.address, "proc", holderOf(ev));
         }
+        if (ev.kind !== "connection") return NO_FINDINGS;
         if (!opts.wireEvidence || ev.state !== "accepted" || ev.dst.container === null) return NO_FINDINGS;
         return judge(ev.dst.container, ev.dst.port, ev.proto, ev.ts, ev.dst.ip, `answered ${ev.src.ip}`);
       },

@@ -1,16 +1,13 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from "commander";
-import { auditCommand } from "./commands/audit.js";
-import { baselineStatusCommand, forgetBaseline, resetBaseline, showBaseline } from "./commands/baseline.js";
-import { flushBlocks, listBlocks, removeBlock } from "./commands/blocks.js";
-import { containersTable, listContainers } from "./commands/containers.js";
-import { explainDetectors } from "./commands/explain-detectors.js";
+// Each command's module is imported in its action (import() below): a replay or check-config
+// then loads no Docker client, metrics registry, firewall or topology code it does not use.
+import { addTriageCommands } from "./commands/explain-cli.js";
 import { DEFAULT_GRAPH_URL, graphCommand, graphUrlFromConfig } from "./commands/graph.js";
-import { policySuggestCommand } from "./commands/policy-suggest.js";
-import { replayFile } from "./commands/replay.js";
+import { hostOf } from "./config/fleet-schema.js";
 import { loadConfig } from "./config/load.js";
 import type { NetmonConfig } from "./config/schema.js";
-import { Daemon } from "./daemon/daemon.js";
+import type { Daemon } from "./daemon/daemon.js";
 import { NetmonError } from "./util/errors.js";
 import { createLogger } from "./util/logger.js";
 
@@ -25,12 +22,14 @@ function configOrThrow(path: string | undefined): NetmonConfig {
 
 async function runDaemon(opts: { config?: string; logEvents?: boolean }): Promise<void> {
   const config = configOrThrow(opts.config);
-  const log = createLogger(config.log.level);
+  const log = createLogger(config.log.level, { host: hostOf(config) });
+  const { Daemon } = await import("./daemon/daemon.js");
   const daemon = new Daemon({
     config,
     log,
     version: VERSION,
     logEvents: opts.logEvents === true || config.log.events,
+    ...(opts.config === undefined ? {} : { configPath: opts.config }),
   });
   await daemon.start();
   process.on("SIGHUP", () => reloadConfig(daemon, opts.config, log));
@@ -58,6 +57,7 @@ async function runDaemon(opts: { config?: string; logEvents?: boolean }): Promis
 function reloadConfig(daemon: Daemon, path: string | undefined, log: ReturnType<typeof createLogger>): void {
   const result = loadConfig(path);
   if (!result.ok) {
+    daemon.status.reload(false, Date.now());
     log.error(
       { errors: result.errors },
       "reload rejected: the new configuration is invalid; the old one stays in force",
@@ -66,11 +66,13 @@ function reloadConfig(daemon: Daemon, path: string | undefined, log: ReturnType<
   }
   try {
     const { applied, needRestart } = daemon.reload(result.config);
+    daemon.status.reload(true, Date.now());
     log.info(
       { applied, needRestart },
       needRestart.length > 0 ? "reloaded; some changes need a restart" : "reloaded",
     );
   } catch (err) {
+    daemon.status.reload(false, Date.now());
     log.error(
       { err: err instanceof Error ? err.message : String(err) },
       "reload rejected; the old configuration stays in force",
@@ -112,12 +114,13 @@ function buildProgram(): Command {
       "also write the capture's connection map: .dot (Graphviz), .mmd (Mermaid) or .json",
     )
     .action(
-      (
+      async (
         file: string,
         opts: { inventory?: string; config?: string; baseline?: string; logEvents?: boolean; graph?: string },
       ) => {
         const config = configOrThrow(opts.config);
-        const log = createLogger(config.log.level, { sync: true });
+        const log = createLogger(config.log.level, { sync: true, host: hostOf(config) });
+        const { replayFile } = await import("./commands/replay.js");
         const summary = replayFile(file, opts, config, log);
         log.info({ summary }, "replay finished");
       },
@@ -138,30 +141,30 @@ function buildProgram(): Command {
       process.stdout.write(await graphCommand({ format: opts.format, url }));
     });
 
+  addTriageCommands(program, configOrThrow);
+
   program
     .command("containers")
-    .description("list the running containers as netmon sees them")
+    .description("list the running containers with each one's workload and effective mode")
     .option("-c, --config <file>", "configuration file")
     .option("--json", "print JSON instead of a table")
     .action(async (opts: { config?: string; json?: boolean }) => {
-      const config = configOrThrow(opts.config);
-      const containers = await listContainers(config, createLogger("silent"));
-      process.stdout.write(
-        opts.json
-          ? `${JSON.stringify(containers, null, 2)}\n`
-          : `${containersTable(containers, config.mode)}\n`,
-      );
+      const { containersCommand } = await import("./commands/containers.js");
+      process.stdout.write(await containersCommand(configOrThrow(opts.config), opts.json === true));
     });
 
   const baseline = program
     .command("baseline")
-    .description("see what workloads learned and why they have their mode; forget or reset it");
+    .description(
+      "see what workloads learned and why they have their mode; forget, reset, export or import it",
+    );
   baseline
     .command("status")
     .description("per workload: mode, why that mode, learning since / time left, learned entries")
     .option("-c, --config <file>", "configuration file (Docker socket, stateDir)")
     .option("--json", "print JSON")
     .action(async (opts: { config?: string; json?: boolean }) => {
+      const { baselineStatusCommand } = await import("./commands/baseline.js");
       process.stdout.write(await baselineStatusCommand(configOrThrow(opts.config), opts.json === true));
     });
   baseline
@@ -172,7 +175,8 @@ function buildProgram(): Command {
     .argument("<workload>", "workload identity")
     .argument("[entry]", "PORT/PROTO or DEST:PORT/PROTO, as baseline status prints it")
     .option("-c, --config <file>", "configuration file (for stateDir)")
-    .action((workload: string, entry: string | undefined, opts: { config?: string }) => {
+    .action(async (workload: string, entry: string | undefined, opts: { config?: string }) => {
+      const { forgetBaseline } = await import("./commands/baseline.js");
       writeChange(forgetBaseline(configOrThrow(opts.config), workload, entry));
     });
   baseline
@@ -181,7 +185,8 @@ function buildProgram(): Command {
     .argument("[workload]", "workload identity (compose project/service, image repository, or name)")
     .option("-c, --config <file>", "configuration file (for stateDir)")
     .option("--json", "print JSON")
-    .action((workload: string | undefined, opts: { config?: string; json?: boolean }) => {
+    .action(async (workload: string | undefined, opts: { config?: string; json?: boolean }) => {
+      const { showBaseline } = await import("./commands/baseline.js");
       process.stdout.write(showBaseline(configOrThrow(opts.config), workload, opts.json === true));
     });
   baseline
@@ -189,8 +194,30 @@ function buildProgram(): Command {
     .description("forget what every workload learned (given one: that one); the daemon applies it")
     .argument("[workload]", "only this workload (as baseline forget)")
     .option("-c, --config <file>", "configuration file (for stateDir)")
-    .action((workload: string | undefined, opts: { config?: string }) => {
+    .action(async (workload: string | undefined, opts: { config?: string }) => {
+      const { resetBaseline } = await import("./commands/baseline.js");
       writeChange(resetBaseline(configOrThrow(opts.config), workload));
+    });
+  baseline
+    .command("export")
+    .description("print what workloads learned as a versioned JSON document, to ship to other hosts")
+    .argument("[workloads...]", "only these workloads (default: every workload)")
+    .option("-c, --config <file>", "configuration file (for stateDir)")
+    .action(async (workloads: string[], opts: { config?: string }) => {
+      const { exportBaselineCommand } = await import("./commands/baseline-share.js");
+      process.stdout.write(exportBaselineCommand(configOrThrow(opts.config), workloads));
+    });
+  baseline
+    .command("import")
+    .description(
+      "replace (or --merge into) workloads' baselines from an export; checked whole, the daemon applies it",
+    )
+    .argument("<file>", "a document printed by baseline export")
+    .option("--merge", "merge into what the workloads learned here instead of replacing it")
+    .option("-c, --config <file>", "configuration file (for stateDir, baseline.maxEntriesPerWorkload)")
+    .action(async (file: string, opts: { config?: string; merge?: boolean }) => {
+      const { importBaselineCommand } = await import("./commands/baseline-share.js");
+      writeChange(importBaselineCommand(configOrThrow(opts.config), file, opts.merge === true));
     });
 
   const blocks = program.command("blocks").description("list or lift the firewall blocks netmon holds");
@@ -199,7 +226,8 @@ function buildProgram(): Command {
     .description("active blocks: id, container, what is blocked, expiry, reason")
     .option("-c, --config <file>", "configuration file (for stateDir)")
     .option("--json", "print JSON")
-    .action((opts: { config?: string; json?: boolean }) => {
+    .action(async (opts: { config?: string; json?: boolean }) => {
+      const { listBlocks } = await import("./commands/blocks.js");
       process.stdout.write(listBlocks(configOrThrow(opts.config), opts.json === true));
     });
   blocks
@@ -207,14 +235,16 @@ function buildProgram(): Command {
     .description("lift one block now")
     .argument("<id>", "block id from netmon blocks list")
     .option("-c, --config <file>", "configuration file (for stateDir)")
-    .action((id: string, opts: { config?: string }) => {
+    .action(async (id: string, opts: { config?: string }) => {
+      const { removeBlock } = await import("./commands/blocks.js");
       process.stdout.write(removeBlock(configOrThrow(opts.config), id));
     });
   blocks
     .command("flush")
     .description("remove everything netmon added to the firewall (chain, jumps, sets) and nothing else")
     .option("-c, --config <file>", "configuration file (for stateDir)")
-    .action((opts: { config?: string }) => {
+    .action(async (opts: { config?: string }) => {
+      const { flushBlocks } = await import("./commands/blocks.js");
       process.stdout.write(flushBlocks(configOrThrow(opts.config)));
     });
 
@@ -227,6 +257,7 @@ function buildProgram(): Command {
     .option("--json", "print the report as JSON instead of a table")
     .option("--events <file>", "a log of netmon run --log-events: enables the unused-published-port check")
     .action(async (opts: { config?: string; json?: boolean; events?: string }) => {
+      const { auditCommand } = await import("./commands/audit.js");
       process.stdout.write(await auditCommand(configOrThrow(opts.config), opts));
     });
 
@@ -246,6 +277,7 @@ function buildProgram(): Command {
         workload: string | undefined,
         opts: { config?: string; events?: string; hours?: string; json?: boolean },
       ) => {
+        const { policySuggestCommand } = await import("./commands/policy-suggest.js");
         process.stdout.write(await policySuggestCommand(configOrThrow(opts.config), workload, opts));
       },
     );
@@ -255,10 +287,13 @@ function buildProgram(): Command {
     .description("validate a configuration file: exit 0, or exit 2 with every error and its key path")
     .argument("<file>", "configuration file")
     .option("--explain", "also print each detector's help, findings and options (with this file's values)")
-    .action((file: string, opts: { explain?: boolean }) => {
+    .action(async (file: string, opts: { explain?: boolean }) => {
       const config = configOrThrow(file);
       process.stdout.write(`${file}: ok\n`);
-      if (opts.explain) process.stdout.write(`\n${explainDetectors(config)}`);
+      if (opts.explain) {
+        const { explainDetectors } = await import("./commands/explain-detectors.js");
+        process.stdout.write(`\n${explainDetectors(config)}`);
+      }
     });
 
   return program;

@@ -1,38 +1,20 @@
-import type { Finding, Severity } from "../model/finding.js";
+import type { Finding } from "../model/finding.js";
 import type { Alert, AlertAction, AlertDecider, AlertSink, AlertTransition } from "./alert.js";
-import { type AlertsConfig, alertsSchema } from "./alerts-config.js";
+import { ALERT_MANAGER_DEFAULTS, type AlertManagerOptions } from "./alert-manager-options.js";
+import { type FindingOutcome, FindingOutcomes } from "./finding-outcomes.js";
 import { fingerprintOf } from "./fingerprint.js";
+import { type Entry, SEVERITY_RANK, snapshot } from "./incident-entry.js";
+import { type Escalation, IncidentEvidence } from "./incident-escalation.js";
 import { incidentSummary } from "./incident-summary.js";
 import { IncidentTally } from "./incident-tally.js";
 import { FAN_OUT_KIND, IncidentIndex, type IncidentRole, windowEndOf } from "./incidents.js";
+import { fixOf, scanThresholdFix } from "./next-step.js";
 import { QuietHeap } from "./quiet-heap.js";
+import { runbookUrlOf } from "./runbooks.js";
+import { ShapeMeasure } from "./shape-measure.js";
 
-export interface AlertManagerOptions {
-  /**
-   * Event time (ms) between two notifications of the same active alert. Findings in between are
-   * folded into its count and counted as suppressed. Shorter: noisier logs; longer: staler counts.
-   */
-  suppressMs: number;
-  /** Event time (ms) without a finding after which an active alert resolves. */
-  resolveAfterMs: number;
-  /** Most alerts held at once; beyond it the one quiet the longest resolves early (memory bound). */
-  maxActive: number;
-  /** Destination hosts of one workload alerted on their own at once; the next fold into one fan-out incident. */
-  fanOutAfter: number;
-}
-
-/** The manager's options from an `alerts:` config section (seconds → ms). */
-export function alertManagerOptions(c: AlertsConfig): AlertManagerOptions {
-  return {
-    suppressMs: c.suppressSeconds * 1000,
-    resolveAfterMs: c.resolveAfterSeconds * 1000,
-    maxActive: c.maxActive,
-    fanOutAfter: c.fanOutAfter,
-  };
-}
-
-/** The schema's defaults: they are written once, in src/alerts/alerts-config.ts. */
-const DEFAULTS: Readonly<AlertManagerOptions> = Object.freeze(alertManagerOptions(alertsSchema.parse({})));
+export { type AlertManagerOptions, alertManagerOptions } from "./alert-manager-options.js";
+export type { FindingOutcome } from "./finding-outcomes.js";
 
 export interface AlertManagerInit extends Partial<AlertManagerOptions> {
   /**
@@ -44,9 +26,6 @@ export interface AlertManagerInit extends Partial<AlertManagerOptions> {
   /** Told about each sink that threw (already counted in stats().sinkErrors), e.g. to log it. */
   onSinkError?: (err: unknown, sink: AlertSink | AlertDecider) => void;
 }
-
-/** What became of a finding: it opened an incident (alert), updated its own (a line), was folded into its own silently (suppressed), or into another incident, a fan-out or a shape (folded). */
-export type FindingOutcome = "alert" | "updated" | "suppressed" | "folded";
 
 export interface AlertManagerStats {
   active: number;
@@ -65,31 +44,10 @@ export interface AlertManagerStats {
   sinkErrors: number;
 }
 
-const SEVERITY_RANK: Record<Severity, number> = { info: 0, warning: 1, critical: 2 };
-
-interface Entry {
-  alert: Alert;
-  readonly role: IncidentRole;
-  /** Event time (ms) up to which a shape takes in others (see incidents.ts). */
-  windowEnd: number;
-  /** The summary of its latest own finding: the incident's summary is built on it. */
-  base: string;
-  tally: IncidentTally | null;
-  /** Event time of the latest notification (fired or repeated). */
-  lastNotified: number;
-  /** Seq of this entry's current heap node; older nodes of the entry are stale. */
-  heapSeq: number;
-}
-
-/** A frozen copy: sinks and callers can keep it, and cannot change the manager's state through it. */
-function snapshot(alert: Alert): Alert {
-  return Object.freeze({ ...alert });
-}
-
 /**
  * Folds findings into incidents and decides what sinks hear. A finding joins its own alert
  * (fingerprint: detector + workload + key); without one, the incident index may fold it into the
- * workload's fan-out or shape incident (src/alerts/incidents.ts). Sinks hear an incident's life:
+ * workload's fan-out or shape incident, or a beacon into its host's incident (src/alerts/incidents.ts). Sinks hear an incident's life:
  * fired (it opens), repeated (it grew and suppressMs passed since its last line, or its severity
  * went up), resolved (quiet for resolveAfterMs, or evicted at maxActive). Before the sinks hear of
  * an alert, the decide stage (the blocker) sets its action. Time comes only from finding timestamps
@@ -104,13 +62,13 @@ export class AlertManager {
   private readonly quiet = new QuietHeap<Entry>(() => this.byFingerprint.size);
   private readonly counts = { fired: 0, repeated: 0, resolved: 0, evicted: 0, sinkErrors: 0 };
   private readonly suppressed: Record<string, number> = {};
-  private readonly findings: Record<string, Record<FindingOutcome, number>> = {};
+  private readonly findings = new FindingOutcomes();
   private readonly incidents: IncidentIndex<Entry>;
 
   constructor(sinks: readonly AlertSink[] = [], init: AlertManagerInit = {}) {
     const { onSinkError, decide, ...opts } = init;
     // Values come checked from the config schema (or from tests); the defaults are the schema's.
-    this.opts = { ...DEFAULTS, ...opts };
+    this.opts = { ...ALERT_MANAGER_DEFAULTS, ...opts };
     // Fixed at construction: every alert reaches the same sinks in the same order, from the first one.
     this.sinks = Object.freeze([...sinks]);
     this.decider = decide ?? null;
@@ -125,15 +83,31 @@ export class AlertManager {
     this.tick(f.ts);
     const fingerprint = fingerprintOf(f.detector, f.workload, f.key);
     const own = this.byFingerprint.get(fingerprint);
-    if (own !== undefined) return this.fold(own, f, true);
+    if (own !== undefined) return this.fed(f, this.fold(own, f, true));
     const route = this.incidents.route(f);
-    if ("fold" in route) return this.fold(route.fold, f, false);
+    if ("fold" in route) return this.fed(f, this.fold(route.fold, f, false));
+    if ("escalate" in route) return this.fed(f, this.escalate(route.escalate, f, route.by));
     if (route.open === "fan-out") {
       this.count(f, "folded");
-      return this.open(route.fingerprint, f, "fan-out");
+      return this.fed(f, this.open(route.fingerprint, f, "fan-out"));
     }
     this.count(f, "alert");
-    return this.open(fingerprint, f, this.incidents.roleOf(f));
+    return this.fed(f, this.open(fingerprint, f, this.incidents.roleOf(f)));
+  }
+
+  /**
+   * A destination a shape of the same workload covers (a port of the scanned host, a host on the
+   * swept port) counts towards that shape's number wherever the finding itself went, so a scan whose
+   * host already had an alert of its own still says how many ports it reached. No line is written:
+   * the shape's next line (an update, its resolution) says it.
+   */
+  private fed(f: Finding, result: Alert): Alert {
+    if (f.dst === undefined) return result;
+    for (const e of this.incidents.shapesOf(f.workload)) {
+      if (f.ts > e.windowEnd || e.alert.detector === f.detector) continue;
+      if (e.measure?.reach(f.dst) === true) this.describe(e);
+    }
+    return result;
   }
 
   /** Resolves every alert quiet since nowMs - resolveAfterMs (inclusive), oldest first. */
@@ -152,13 +126,22 @@ export class AlertManager {
     return entry === undefined ? undefined : snapshot(entry.alert);
   }
 
+  /** Facts learned after the alert was raised (its process, looked up off the hot path) join its details in an `alert updated` line; count, lastSeen and the suppression window stay. */
+  annotate(fingerprint: string, details: Readonly<Record<string, unknown>>): void {
+    const entry = this.byFingerprint.get(fingerprint);
+    if (entry === undefined) return; // resolved meanwhile: its lines are over
+    entry.alert.details = { ...entry.alert.details, ...details };
+    this.counts.repeated++;
+    this.notify(entry.alert, "repeated");
+  }
+
   /** Snapshots of the active alerts, in the order they fired. */
   active(): Alert[] {
     return Array.from(this.byFingerprint.values(), (e) => snapshot(e.alert));
   }
 
   stats(): AlertManagerStats {
-    const findings = Object.fromEntries(Object.entries(this.findings).map(([d, o]) => [d, { ...o }]));
+    const findings = this.findings.snapshot();
     return { active: this.byFingerprint.size, ...this.counts, suppressed: { ...this.suppressed }, findings };
   }
 
@@ -173,6 +156,9 @@ export class AlertManager {
       workload: f.workload,
       container: f.container,
       summary: f.summary,
+      // A fan-out is many destinations: each one's own fix allows it, none allows them all.
+      fix: fanOut ? null : fixOf(f),
+      runbook: runbookUrlOf(this.opts.runbookBaseUrl, f.detector, fanOut ? FAN_OUT_KIND : f.kind),
       count: 1,
       firstSeen: f.ts,
       lastSeen: f.ts,
@@ -191,6 +177,9 @@ export class AlertManager {
       windowEnd: windowEndOf(f),
       base: f.summary,
       tally: null,
+      measure: role === "shape" ? ShapeMeasure.of(f) : null,
+      host: fanOut ? null : (f.host ?? null),
+      evidence: null,
       lastNotified: f.ts,
       heapSeq: -1,
     };
@@ -210,6 +199,7 @@ export class AlertManager {
     a.count++;
     if (!own && entry.role !== "fan-out") a.folded = (a.folded ?? 0) + 1;
     const isNew = this.tallyOf(entry, f, own);
+    if (own) entry.measure?.add(f);
     if (f.ts >= a.lastSeen) {
       // The latest finding describes the alert best (a container restart keeps the workload, not the id);
       // a finding folded into a shape leaves the shape's own description alone.
@@ -220,7 +210,8 @@ export class AlertManager {
       if (own) {
         entry.base = f.summary;
         a.dst = f.dst;
-        a.details = f.details;
+        a.details = entry.evidence === null ? f.details : entry.evidence.details(f.details);
+        a.fix = fixOf(f);
         if (entry.role === "shape") entry.windowEnd = Math.max(entry.windowEnd, windowEndOf(f));
       }
       if (f.ts > a.lastSeen) {
@@ -249,6 +240,33 @@ export class AlertManager {
     return snapshot(a);
   }
 
+  /**
+   * Folds a finding that says more about an incident of another detector (a beacon to its host):
+   * count, summary and details take it in, the severity goes up to the finding's when higher, and
+   * an update is written at once (new evidence is news). The decide stage hears it as the incident,
+   * then as the finding (its detector, kind and severity: a `blocking.rules` entry for beaconing
+   * selects it); every sink sees the action of the last call that did something.
+   */
+  private escalate(entry: Entry, f: Finding, by: Escalation): Alert {
+    const a = entry.alert;
+    a.count++;
+    a.folded = (a.folded ?? 0) + 1;
+    entry.evidence ??= new IncidentEvidence();
+    entry.evidence.add(by, f);
+    a.details = entry.evidence.details(a.details);
+    if (f.ts > a.lastSeen) {
+      a.lastSeen = f.ts;
+      this.quiet.push(entry);
+    } else if (f.ts < a.firstSeen) {
+      a.firstSeen = f.ts;
+    }
+    if (SEVERITY_RANK[f.severity] > SEVERITY_RANK[a.severity]) a.severity = f.severity;
+    this.describe(entry);
+    this.update(entry, f);
+    this.count(f, "folded");
+    return snapshot(a);
+  }
+
   /** Counts the finding's value into the incident's tally; true when it is new there. */
   private tallyOf(entry: Entry, f: Finding, own: boolean): boolean {
     let of: string;
@@ -269,28 +287,36 @@ export class AlertManager {
 
   private describe(entry: Entry): void {
     const a = entry.alert;
+    const shape = entry.measure?.facts(a.container.name, a.lastSeen) ?? null;
+    // A scan's threshold fix follows the incident's count, not only its latest finding's.
+    if (shape !== null) a.fix = scanThresholdFix(shape) ?? a.fix ?? null;
     a.summary = incidentSummary({
       role: entry.role,
       base: entry.base,
+      shape,
       container: a.container,
       count: a.count,
       folded: a.folded ?? 0,
       tally: entry.tally,
       fanOutAfter: this.opts.fanOutAfter,
+      evidence: entry.evidence,
     });
-    if (entry.tally !== null) a.targets = entry.tally.targets();
+    const reached = entry.measure?.reached ?? null;
+    if (reached !== null && reached.distinct > 0) a.targets = reached.targets();
+    else if (entry.tally !== null) a.targets = entry.tally.targets();
   }
 
-  private update(entry: Entry): void {
+  private update(entry: Entry, escalation?: Finding): void {
     entry.lastNotified = entry.alert.lastSeen;
     this.counts.repeated++;
-    this.notify(entry.alert, "repeated");
+    this.notify(entry.alert, "repeated", escalation);
   }
 
-  /** The decide stage alone, about the finding that brought the incident a new target. */
-  private decideOnly(a: Alert, f: Finding): void {
+  /** The decide stage alone, about a finding folded into the incident (a new target, an escalation). */
+  private decideOnly(a: Alert, f: Finding, asDetector = false): void {
     if (this.decider === null) return;
     const view: Alert = { ...a, severity: f.severity, summary: f.summary };
+    if (asDetector) view.detector = f.detector;
     if (f.kind !== undefined) view.kind = f.kind;
     if (f.dst !== undefined) view.dst = f.dst;
     else delete view.dst;
@@ -303,12 +329,7 @@ export class AlertManager {
   }
 
   private count(f: Finding, outcome: FindingOutcome): void {
-    let byOutcome = this.findings[f.detector];
-    if (byOutcome === undefined) {
-      byOutcome = { alert: 0, updated: 0, suppressed: 0, folded: 0 };
-      this.findings[f.detector] = byOutcome;
-    }
-    byOutcome[outcome]++;
+    this.findings.count(f.detector, outcome);
   }
 
   private evictOldest(): void {
@@ -325,7 +346,8 @@ export class AlertManager {
     this.notify(entry.alert, "resolved");
   }
 
-  private notify(alert: Alert, transition: AlertTransition): void {
+  /** Decides (unless resolved), then tells every sink; `escalation`, the finding that escalated it, is decided on too. */
+  private notify(alert: Alert, transition: AlertTransition, escalation?: Finding): void {
     if (transition !== "resolved" && this.decider !== null) {
       try {
         const action: AlertAction | null = this.decider.decide(snapshot(alert), transition);
@@ -333,6 +355,7 @@ export class AlertManager {
       } catch (err) {
         this.sinkFailed(err, this.decider);
       }
+      if (escalation !== undefined) this.decideOnly(alert, escalation, true);
     }
     // One snapshot for every sink: they are passive observers of the decided alert.
     const snap = snapshot(alert);

@@ -14,6 +14,14 @@ export interface Alert {
   workload: string;
   container: ContainerRef;
   summary: string;
+  /**
+   * The exact label, `policy.workloads` rule or config key that allows the legitimate case (of the
+   * latest own finding), or null when nothing should allow it (a denylisted destination, a fan-out
+   * of many hosts: each of its destinations has its own). Set by the alert manager.
+   */
+  fix?: string | null;
+  /** URL of the alert's runbook section (alerts.runbookBaseUrl + the heading's anchor). Set by the alert manager. */
+  runbook?: string;
   src?: FindingEndpoint;
   dst?: FindingEndpoint;
   details?: Record<string, unknown>;
@@ -21,7 +29,7 @@ export interface Alert {
   count: number;
   /** What it counts distinct (ports of a host, destinations of a fan-out) and the first few, when its findings name one. */
   targets?: AlertTargets;
-  /** Findings of other alerts folded into this incident (a fan-out's destinations, a burst's connections). */
+  /** Findings of other alerts folded into this incident (a fan-out's destinations, a burst's connections, a beacon to its host). */
   folded?: number;
   /** Packet time of the first and latest finding (ms since the epoch). */
   firstSeen: number;
@@ -55,7 +63,9 @@ export interface AlertSink {
  * The one place where an alert becomes an action (the blocker): called for fired and repeated alerts
  * before any sink, and for each finding that brings an incident a new target while its log line is
  * suppressed (as "repeated", the alert's kind, severity and dst those of that finding), so every new
- * destination can be acted on. It returns what it did, or null to leave the alert's action as it is.
+ * destination can be acted on; and, after the incident's own call, for a finding that escalated it (a
+ * beacon to its host: as "repeated", with that finding's detector, kind, severity and dst). It returns
+ * what it did, or null to leave the alert's action as it is.
  */
 export interface AlertDecider {
   decide(alert: Alert, transition: Exclude<AlertTransition, "resolved">): AlertAction | null;

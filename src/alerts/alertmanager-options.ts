@@ -8,8 +8,19 @@ import { doc } from "../model/config-meta.js";
 export const alertmanagerSchema = z
   .strictObject({
     urls: doc(
-      z.array(z.url({ protocol: /^https?$/, error: "expected an http:// or https:// URL" })).default([]),
-      "Push every alert straight to Alertmanager (API v2), besides the Prometheus rules path.\nBase URLs, http or https; empty = no push.",
+      z
+        .array(z.url({ protocol: /^https?$/, error: "expected an http:// or https:// URL" }))
+        .default([])
+        .superRefine((urls, ctx) => {
+          // The same peer twice would get every alert twice, and its failures would count double.
+          const seen = new Set<string>();
+          urls.forEach((url, i) => {
+            const key = url.replace(/\/+$/, "");
+            if (seen.has(key)) ctx.addIssue({ code: "custom", path: [i], message: `listed twice: ${url}` });
+            seen.add(key);
+          });
+        }),
+      "Push every alert straight to Alertmanager (API v2), besides the Prometheus rules path.\nBase URLs of the peers of ONE Alertmanager cluster (HA): every alert goes to each, each retried on its own, and the cluster sends one notification. Separate, unclustered Alertmanagers here would each notify. http or https; empty = no push.",
     ),
     resendIntervalSeconds: doc(
       z.number().int().min(1).max(3600).default(60),

@@ -2,7 +2,7 @@ import os from "node:os";
 import type { Logger } from "../util/logger.js";
 import type { Alert, AlertSink, AlertTransition } from "./alert.js";
 import { alertmanagerSchema } from "./alertmanager-options.js";
-import { type AmAlert, amAlertIdentity, iso, toAmAlert } from "./alertmanager-payload.js";
+import { type AmAlert, type AmLinks, amAlertIdentity, iso, toAmAlert } from "./alertmanager-payload.js";
 import {
   type ActiveAlert,
   AlertmanagerTarget,
@@ -15,7 +15,11 @@ import {
 } from "./alertmanager-transport.js";
 
 export interface AlertmanagerSinkOptions {
-  /** Alertmanager base URLs (http or https, may carry a path prefix); every alert goes to each. */
+  /**
+   * The peers of one Alertmanager cluster (base URLs, http or https, may carry a path prefix).
+   * Every alert goes to each, as Alertmanager's client contract asks: the cluster de-duplicates the
+   * notifications, and a peer that is down misses nothing the others got.
+   */
   urls: string[];
   /** Wall-clock ms between two pushes of every active alert; keep it well under Alertmanager's resolve_timeout. */
   resendIntervalMs?: number;
@@ -30,6 +34,8 @@ export interface AlertmanagerSinkOptions {
   retryMaxMs?: number;
   /** The `host` label. */
   host?: string;
+  /** netmon's external base URL: each alert's generatorURL points at its container in `/ui`. */
+  baseUrl?: string;
   log: Logger;
   fetch?: typeof fetch;
   /** Wall clock (ms), used only to rate-limit the failure logs. */
@@ -38,9 +44,18 @@ export interface AlertmanagerSinkOptions {
   clearTimer?: (handle: TimerHandle) => void;
 }
 
+/** One peer's delivery: `peer` is its base URL as logged (password redacted). */
+export interface AlertmanagerPeerStats extends DeliveryCounts {
+  peer: string;
+  /** Alerts waiting for this peer (at most maxQueue). */
+  queued: number;
+}
+
 export interface AlertmanagerSinkStats extends DeliveryCounts {
   /** Alerts waiting, summed over URLs (each URL's queue holds at most maxQueue). */
   queued: number;
+  /** The same counters per URL, in configuration order. */
+  peers: AlertmanagerPeerStats[];
 }
 
 /** The configuration's defaults (`alertmanager:`), so a sink built without options behaves like the daemon's. */
@@ -60,10 +75,11 @@ export const DEFAULT_ALERTMANAGER_SINK_OPTIONS = Object.freeze({
  * Pushes alerts straight to Alertmanager (API v2), for hosts without a Prometheus rule in between.
  * Fired and repeated alerts are pushed and kept as "active"; every resendIntervalMs all active
  * alerts are pushed again (Alertmanager resolves an alert nobody re-sends after resolve_timeout);
- * resolved alerts are pushed once with endsAt. Each URL has its own bounded queue (deduplicated by
- * label set, the newest version wins), its own in-flight request and its own exponential back-off,
- * so a dead Alertmanager costs at most maxQueue alerts of memory and never slows the others or
- * detection. If a resolution is dropped, Alertmanager still resolves the alert after resolve_timeout.
+ * resolved alerts are pushed once with endsAt. The URLs are the peers of one Alertmanager cluster
+ * and every alert goes to each (the cluster de-duplicates notifications). Each URL has its own
+ * bounded queue (deduplicated by label set, the newest version wins), its own in-flight request,
+ * its own exponential back-off and its own counters, so a dead peer costs at most maxQueue alerts
+ * of memory and never slows the others or detection. If a resolution is dropped, Alertmanager still resolves the alert after resolve_timeout.
  */
 export class AlertmanagerSink implements AlertSink {
   private readonly opts: Required<
@@ -78,9 +94,9 @@ export class AlertmanagerSink implements AlertSink {
   private readonly targets: AlertmanagerTarget[];
   /** Fingerprint → what Alertmanager was last told about the alert. */
   private readonly active = new Map<string, ActiveAlert>();
+  private readonly links: AmLinks;
   private resendTimer: TimerHandle | undefined;
   private closed = false;
-  private readonly counts: DeliveryCounts = { sent: 0, failed: 0, dropped: 0 };
 
   constructor(options: AlertmanagerSinkOptions) {
     const d = DEFAULT_ALERTMANAGER_SINK_OPTIONS;
@@ -93,6 +109,7 @@ export class AlertmanagerSink implements AlertSink {
       retryMaxMs: options.retryMaxMs ?? d.retryMaxMs,
       host: options.host ?? os.hostname(),
     };
+    this.links = options.baseUrl === undefined ? {} : { baseUrl: options.baseUrl };
     for (const key of ["resendIntervalMs", "timeoutMs", "retryMinMs", "retryMaxMs"] as const) {
       const v = this.opts[key];
       if (!Number.isFinite(v) || v <= 0) {
@@ -122,7 +139,6 @@ export class AlertmanagerSink implements AlertSink {
       now: options.now ?? Date.now,
       setTimer: this.setTimer,
       clearTimer: this.clearTimer,
-      counts: this.counts,
       activeAlert: (fingerprint: string) => this.active.get(fingerprint),
     };
     this.targets = options.urls.map((url) => new AlertmanagerTarget(url, targetOptions));
@@ -134,7 +150,7 @@ export class AlertmanagerSink implements AlertSink {
     try {
       const prev = this.active.get(alert.fingerprint);
       const resolved = transition === "resolved";
-      const payload = toAmAlert(alert, this.opts.host, resolved);
+      const payload = toAmAlert(alert, this.opts.host, resolved, this.links);
       const key = amAlertIdentity(payload);
       if (prev !== undefined && prev.key !== key) {
         // Labels changed (severity raised, container renamed): Alertmanager sees a new alert, so
@@ -163,9 +179,15 @@ export class AlertmanagerSink implements AlertSink {
   }
 
   stats(): AlertmanagerSinkStats {
-    let queued = 0;
-    for (const t of this.targets) queued += t.queued;
-    return { ...this.counts, queued };
+    const peers = this.targets.map((t) => ({ peer: t.display, ...t.counts, queued: t.queued }));
+    const total = { sent: 0, failed: 0, dropped: 0, queued: 0 };
+    for (const p of peers) {
+      total.sent += p.sent;
+      total.failed += p.failed;
+      total.dropped += p.dropped;
+      total.queued += p.queued;
+    }
+    return { ...total, peers };
   }
 
   /** Stops every timer; requests in flight finish (bounded by timeoutMs) and the promise waits for them. */

@@ -9,9 +9,9 @@ const WARN_EVERY_MS = 60_000;
 /** Bytes of a response body read at most (quoted in the failure log, then the rest is discarded). */
 const MAX_BODY_BYTES = 512;
 
-/** Delivery counters, shared by every URL of one sink. */
+/** Delivery counters of one URL (one Alertmanager peer). */
 export interface DeliveryCounts {
-  /** Alerts delivered (2xx), summed over URLs; re-sends count again. */
+  /** Alerts delivered (2xx); re-sends count again. */
   sent: number;
   /** Requests that failed (network error, timeout, non-2xx). */
   failed: number;
@@ -37,7 +37,6 @@ export interface AlertmanagerTargetOptions {
   now: () => number;
   setTimer: (fn: () => void, ms: number) => TimerHandle;
   clearTimer: (handle: TimerHandle) => void;
-  counts: DeliveryCounts;
   /** The current version of an active alert by fingerprint, read when its re-send goes out. */
   activeAlert: (fingerprint: string) => ActiveAlert | undefined;
 }
@@ -127,6 +126,8 @@ export function defaultClearTimer(handle: TimerHandle): void {
  */
 export class AlertmanagerTarget {
   readonly display: string;
+  /** This URL's own counters: a dead peer shows in its own series, not hidden in a sum. */
+  readonly counts: DeliveryCounts = { sent: 0, failed: 0, dropped: 0 };
   private readonly endpoint: string;
   private readonly headers: Record<string, string>;
   private readonly opts: AlertmanagerTargetOptions;
@@ -162,7 +163,7 @@ export class AlertmanagerTarget {
     if (!this.queue.has(key) && this.queue.size >= this.opts.maxQueue) {
       const oldest = this.queue.keys().next();
       if (!oldest.done) this.queue.delete(oldest.value);
-      this.opts.counts.dropped++;
+      this.counts.dropped++;
     }
     this.queue.set(key, payload);
     this.kick();
@@ -231,7 +232,7 @@ export class AlertmanagerTarget {
   }
 
   private settle(outcome: Outcome, taken: [string, AmAlert][], batchSize: number, resendFrom: number): void {
-    const counts = this.opts.counts;
+    const counts = this.counts;
     if (outcome.ok) {
       counts.sent += batchSize;
       if (this.failures > 0) {
@@ -294,7 +295,7 @@ export class AlertmanagerTarget {
         failures: this.failures,
         ...(retryInMs !== undefined ? { retryInMs } : {}),
         queued: this.queue.size,
-        dropped: this.opts.counts.dropped,
+        dropped: this.counts.dropped,
         suppressedLogs: this.warnsSuppressed,
       },
       outcome.retry ? "alertmanager: push failed; will retry" : "alertmanager: push rejected; alerts dropped",

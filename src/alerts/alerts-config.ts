@@ -1,5 +1,8 @@
 import { z } from "zod";
 import { doc } from "../model/config-meta.js";
+import { DEFAULT_RUNBOOK_BASE_URL } from "./runbooks.js";
+
+const httpUrl = z.url({ protocol: /^https?$/, error: "expected an http:// or https:// URL" });
 
 /** `alerts:` in the config: how findings fold into alerts and how many lines they may write. */
 export const alertsSchema = z
@@ -27,6 +30,14 @@ export const alertsSchema = z
     logLineBurst: doc(
       z.number().int().min(1).default(500),
       "Lines allowed in one burst before the per-second budget applies.",
+    ),
+    runbookBaseUrl: doc(
+      httpUrl.default(DEFAULT_RUNBOOK_BASE_URL),
+      "Where the runbooks live: each alert's `runbook` (and Alertmanager's `runbook_url`) is this URL with the anchor of its `### Runbook: …` heading. Point it at your own copy of the README (a wiki page with the same headings) to keep links inside your network.",
+    ),
+    externalUrl: doc(
+      httpUrl.nullable().default(null),
+      "netmon's own address as people reach it (a reverse proxy, a host name): alerts link to the container's map there (Alertmanager's `generatorURL` → `/ui`). null = http://<http.listen>:<http.port>.",
     ),
   })
   .prefault({});

@@ -2,6 +2,7 @@ import { LeakyBucket } from "../counting/leaky-bucket.js";
 import type { FindingEndpoint, Severity } from "../model/finding.js";
 import type { Logger } from "../util/logger.js";
 import type { Alert, AlertAction, AlertSink, AlertTargets, AlertTransition } from "./alert.js";
+import { alertCommunityId } from "./alert-community-id.js";
 
 export interface AlertLogEndpoint {
   ip: string;
@@ -17,8 +18,14 @@ export interface AlertLogFields {
   fingerprint: string;
   container: { id: string; name: string; image: string; service: string | null };
   summary: string;
+  /** The label, rule or config key that allows the legitimate case; null when nothing should. */
+  fix: string | null;
+  /** URL of the runbook section. */
+  runbook?: string;
   src?: AlertLogEndpoint;
   dst?: AlertLogEndpoint;
+  /** Community ID v1 of the src → dst flow, when the alert names one flow (see alertCommunityId). */
+  communityId?: string;
   count: number;
   /** Distinct ports (of a host), destinations (of a fan-out) or targets (folded into a shape), and the first few. */
   targets?: AlertTargets;
@@ -55,15 +62,19 @@ function iso(ms: number): string {
 /** Builds the contract `alert` object (also useful to golden tests and other sinks). */
 export function alertLogFields(alert: Alert, transition: AlertTransition): AlertLogFields {
   const c = alert.container;
+  const communityId = alertCommunityId(alert);
   return {
     detector: alert.detector,
     severity: alert.severity,
     fingerprint: alert.fingerprint,
     container: { id: c.id.slice(0, 12), name: c.name, image: c.image, service: c.service },
     summary: alert.summary,
+    fix: alert.fix ?? null,
+    ...(alert.runbook !== undefined ? { runbook: alert.runbook } : {}),
     // Spread rather than assign later: keeps the contract's key order in the line.
     ...(alert.src !== undefined ? { src: endpoint(alert.src) } : {}),
     ...(alert.dst !== undefined ? { dst: endpoint(alert.dst) } : {}),
+    ...(communityId !== undefined ? { communityId } : {}),
     count: alert.count,
     ...(alert.targets !== undefined ? { targets: alert.targets } : {}),
     ...(alert.folded !== undefined ? { folded: alert.folded } : {}),

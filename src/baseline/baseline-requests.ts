@@ -3,9 +3,10 @@ import { dirname, join } from "node:path";
 import { z } from "zod";
 import type { Logger } from "../util/logger.js";
 import { type Baseline, parseEntry } from "./baseline.js";
+import { exportDocumentSchema, importBaseline, importSummary } from "./baseline-export.js";
 
 /**
- * Changes the operator asks of the baseline (`netmon baseline forget|reset`), queued one JSON line
+ * Changes the operator asks of the baseline (`netmon baseline forget|reset|import`), queued one JSON line
  * each in stateDir/baseline-requests.jsonl for the daemon, which applies them on its baseline save
  * timer, on SIGHUP and at start. A file, not an HTTP endpoint: only who may write the state
  * directory may change what netmon considers normal.
@@ -20,6 +21,14 @@ const requestSchema = z.discriminatedUnion("op", [
     at: z.string().max(64),
   }),
   z.strictObject({ op: z.literal("reset"), at: z.string().max(64) }),
+  z.strictObject({
+    op: z.literal("import"),
+    /** Merge into the workloads' baselines instead of replacing them (`baseline import --merge`). */
+    merge: z.boolean(),
+    at: z.string().max(64),
+    /** The whole checked document, checked again here: the queue file is input too. */
+    document: exportDocumentSchema,
+  }),
 ]);
 
 export type BaselineRequest = z.infer<typeof requestSchema>;
@@ -75,6 +84,8 @@ export function takeBaselineRequests(path: string): { requests: BaselineRequest[
 export function applyBaselineRequest(baseline: Baseline, request: BaselineRequest): string {
   // A forgotten workload learns again from its next event (its learning clock went with it).
   if (request.op === "reset") return `baseline reset: ${baseline.clear()} workloads forgotten`;
+  if (request.op === "import")
+    return importSummary(importBaseline(baseline, request.document, request.merge));
   const { workload, entry } = request;
   if (entry === undefined) {
     return baseline.reset(workload)
@@ -99,7 +110,7 @@ export function applyPendingBaselineRequests(path: string, baseline: Baseline): 
 
 /**
  * The daemon's hook (at start, on its baseline save timer, on SIGHUP): applies what
- * `netmon baseline forget|reset` queued in `stateDir` to the baseline that judges traffic, and logs
+ * `netmon baseline forget|reset|import` queued in `stateDir` to the baseline that judges traffic, and logs
  * what each request did. A queue it cannot read is logged; its requests wait for the next try.
  */
 export function applyQueuedBaselineRequests(

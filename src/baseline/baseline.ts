@@ -4,7 +4,7 @@ import { type BaselineFile, type BaselineFileEntry, parseBaselineFile } from "./
 export type { BaselineFile } from "./baseline-file.js";
 
 /** When a learned entry was first and last seen (packet time, ms) and how many times. */
-interface EntryStats {
+export interface EntryStats {
   firstSeen: number;
   lastSeen: number;
   count: number;
@@ -23,6 +23,13 @@ interface WorkloadBaseline {
 }
 
 export type EntryKind = "egress" | "listen";
+
+/** One workload's learned entries by kind, keyed as stored ("dest|port|proto", "port/proto"): what export and import carry. */
+export interface WorkloadSnapshot {
+  firstSeen: number;
+  egress: ReadonlyMap<string, Readonly<EntryStats>>;
+  listen: ReadonlyMap<string, Readonly<EntryStats>>;
+}
 
 /** A learned entry as `baseline status` and the log show it. */
 export interface BaselineEntry extends EntryStats {
@@ -59,7 +66,9 @@ export function parseEntry(text: string): { kind: EntryKind; key: string } | nul
   return { kind: "egress", key: `${dest}|${Number(pp[1])}|${pp[2]}` };
 }
 
-const textOf = (kind: EntryKind, key: string): string => (kind === "egress" ? egressText(key) : key);
+/** An entry as `baseline status` prints it and `baseline forget` takes it. */
+export const entryText = (kind: EntryKind, key: string): string =>
+  kind === "egress" ? egressText(key) : key;
 
 /**
  * The learned baseline: per workload, the egress destinations and listening ports seen while it
@@ -175,9 +184,51 @@ export class Baseline {
     if (w === undefined) return [];
     const out: BaselineEntry[] = [];
     for (const kind of ["egress", "listen"] as const) {
-      for (const [key, s] of w[kind]) out.push({ kind, entry: textOf(kind, key), ...s });
+      for (const [key, s] of w[kind]) out.push({ kind, entry: entryText(kind, key), ...s });
     }
     return out.sort((a, b) => a.firstSeen - b.firstSeen || a.entry.localeCompare(b.entry));
+  }
+
+  /** A copy of one workload's entries, or null when it learned nothing. */
+  snapshot(workload: string): WorkloadSnapshot | null {
+    const w = this.workloads.get(workload);
+    if (w === undefined) return null;
+    const copy = (m: Map<string, EntryStats>) => new Map([...m].map(([k, s]) => [k, { ...s }]));
+    return { firstSeen: w.firstSeen, egress: copy(w.egress), listen: copy(w.listen) };
+  }
+
+  /**
+   * Sets a workload from an imported baseline: replaces what it learned, or merges into it. Merged,
+   * an entry known on both sides keeps the earliest first sighting, the latest last one and the
+   * higher count (not the sum: importing the same file twice changes nothing), and the workload's
+   * learning clock starts at the earlier first sighting. Entries past maxEntries are dropped, as
+   * learning drops them, and counted: the return value.
+   */
+  importWorkload(workload: string, from: WorkloadSnapshot, merge: boolean): number {
+    const old = merge ? this.workloads.get(workload) : undefined;
+    const w: WorkloadBaseline = old ?? {
+      firstSeen: from.firstSeen,
+      egress: new Map(),
+      listen: new Map(),
+      dropped: 0,
+    };
+    w.firstSeen = Math.min(w.firstSeen, from.firstSeen);
+    let dropped = 0;
+    for (const kind of ["egress", "listen"] as const) {
+      for (const [key, s] of from[kind]) {
+        const known = w[kind].get(key);
+        if (known !== undefined) {
+          known.firstSeen = Math.min(known.firstSeen, s.firstSeen);
+          known.lastSeen = Math.max(known.lastSeen, s.lastSeen);
+          known.count = Math.max(known.count, s.count);
+        } else if (w.egress.size + w.listen.size >= this.maxEntries) dropped++;
+        else w[kind].set(key, { firstSeen: s.firstSeen, lastSeen: s.lastSeen, count: s.count });
+      }
+    }
+    w.dropped += dropped;
+    this.workloads.set(workload, w);
+    this.dirty = true;
+    return dropped;
   }
 
   toJSON(): BaselineFile {

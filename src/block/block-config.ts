@@ -55,6 +55,10 @@ export const blockingSchema = z
       z.enum(["keep", "remove"]).default("keep"),
       "On SIGTERM: keep the blocks (they expire by their kernel timeout) or remove them.",
     ),
+    reconcileSeconds: doc(
+      z.number().int().min(1).max(3600).default(30),
+      "In enforce mode, how often (s) netmon checks its jump at the top of DOCKER-USER and its chain, and restores them when a Docker restart or `firewall-cmd --reload` removed or pushed them down (netmon_block_repairs_total).",
+    ),
   })
   .prefault({});
 

@@ -7,6 +7,9 @@ import type { BlockingConfig } from "./block-config.js";
 import { type BlockStateData, blockId, loadBlockState, saveBlockState } from "./block-state.js";
 import { decideBlock } from "./decision.js";
 import type { Firewall } from "./firewall.js";
+import type { BackendReport, FirewallProbe } from "./firewall-backend.js";
+import { FirewallGuard } from "./firewall-guard.js";
+import type { RepairReason } from "./firewall-layout.js";
 import { BlockRateLimit, NeverBlock } from "./safety.js";
 import { type BlockRecord, entryText } from "./types.js";
 
@@ -26,6 +29,12 @@ export interface BlockerOptions {
   modeOf: (container: ContainerRef, ts: number) => Mode;
   /** Counts every firewall action: action add|remove|expire, result ok|error|dry-run|refused. */
   onAction?: (action: string, result: string) => void;
+  /** Read-only look at the host's firewall before blocking starts (probeFirewall); absent in unit tests. */
+  probe?: () => FirewallProbe;
+  /** The firewall backend found: netmon_block_backend_ok. */
+  onBackend?: (report: BackendReport) => void;
+  /** A repair of netmon's jump or chain by the reconcile loop: netmon_block_repairs_total. */
+  onRepair?: (reason: RepairReason) => void;
   now?: () => number;
 }
 
@@ -41,27 +50,43 @@ export class Blocker implements AlertDecider {
   private readonly never: NeverBlock;
   private readonly rate: BlockRateLimit;
   private readonly now: () => number;
+  private readonly guard: FirewallGuard;
 
   constructor(private readonly o: BlockerOptions) {
     this.state = loadBlockState(o.statePath);
     this.never = new NeverBlock(o.config.neverBlock);
     this.rate = new BlockRateLimit(o.config.maxBlocksPerMinute);
     this.now = o.now ?? Date.now;
+    this.guard = new FirewallGuard({
+      firewall: o.firewall,
+      probe: o.probe,
+      dryRun: o.dryRun,
+      log: o.log,
+      onBackend: o.onBackend,
+      onRepair: o.onRepair,
+    });
   }
 
   /**
-   * Sets up netmon's chain and sets (or prints the commands in dry-run), then reconciles with the
-   * kernel: entries in netmon's sets are adopted, records of blocks the kernel has expired dropped.
+   * Detects the firewall backend, sets up netmon's chain and sets (or prints the commands in
+   * dry-run), then reconciles with the kernel: entries in netmon's sets are adopted, records of
+   * blocks the kernel has expired dropped. When blocking cannot work on this host it says so once
+   * (error line, metric) and refuses every block; detection goes on.
    */
   start(): void {
     this.refreshNeverBlock();
-    const { skipped } = this.o.firewall.ensure(this.never.cidrs());
-    for (const s of skipped) this.o.log.warn(s);
+    const ready = this.guard.start(this.never.cidrs());
     this.reconcile();
+    if (!ready) return;
     this.o.log.info(
       { mode: this.o.dryRun ? "dry-run" : "enforce", active: this.state.blocks.length },
       "blocking ready",
     );
+  }
+
+  /** The reconcile loop's tick (blocking.reconcileSeconds): netmon's jump and chain, restored when lost. */
+  checkFirewall(): void {
+    this.guard.check(this.never.cidrs());
   }
 
   /** Adds the gateways of every known network to the never-block list; true when it grew. */
@@ -75,7 +100,7 @@ export class Blocker implements AlertDecider {
 
   /** After an inventory change: a new network's gateway joins the never-block list, in the kernel too. */
   onInventoryChange(): void {
-    if (!this.refreshNeverBlock()) return;
+    if (!this.refreshNeverBlock() || !this.guard.available()) return;
     try {
       this.o.firewall.ensure(this.never.cidrs());
     } catch (err) {
@@ -129,6 +154,12 @@ export class Blocker implements AlertDecider {
     const now = this.now();
     const decision = decideBlock(alert, this.o.config, ips, 0);
     if (decision === null) return null;
+    if (!this.guard.available()) {
+      const first = decision.entries[0];
+      if (first)
+        this.refuse(alert, entryText(first), "blocking cannot work on this host (see the start-up error)");
+      return null;
+    }
     const history = (this.state.history[decision.targetKey] ?? []).filter(
       (t) => t > now - ESCALATION_WINDOW_MS,
     );

@@ -79,8 +79,9 @@ export function chainRules(f: 4 | 6): string[][] {
   ];
 }
 
-export function ipt(f: 4 | 6, ...args: string[]): Argv {
-  return [iptablesFor(f), "-w", "5", ...args];
+/** An iptables command; `bin` is the binary that reaches Docker's rules (see firewall-backend.ts). */
+export function ipt(bin: string, ...args: string[]): Argv {
+  return [bin, "-w", "5", ...args];
 }
 
 /** ipset's element syntax for an entry. */

@@ -9,6 +9,7 @@ import {
   createSets,
   delEntry,
   ipt,
+  iptablesFor,
   PARENT,
   setName,
 } from "./commands.js";
@@ -32,11 +33,43 @@ export class FirewallError extends Error {
 export class Firewall {
   /** Families whose DOCKER-USER chain exists (IPv6 only when Docker manages ip6tables). */
   private families: (4 | 6)[] = [];
+  /** The iptables binary per family (null: no blocking there), as detected by firewall-backend.ts. */
+  private bins: Record<4 | 6, string | null> = { 4: iptablesFor(4), 6: iptablesFor(6) };
 
   constructor(
     private readonly run: Runner,
     private readonly defaultTimeout = 3600,
   ) {}
+
+  /** Uses these binaries from now on (iptables-legacy when Docker's rules are there, say). */
+  use(binaries: Record<4 | 6, string | null>): void {
+    this.bins = { ...binaries };
+  }
+
+  binaries(): Record<4 | 6, string | null> {
+    return { ...this.bins };
+  }
+
+  /** The rules of one chain as `iptables -S` prints them, or undefined when it does not exist. */
+  chain(f: 4 | 6, name: string): string[] | undefined {
+    const bin = this.bins[f];
+    if (bin === null) return undefined;
+    const r = this.run(ipt(bin, "-S", name));
+    if (!r.ok) return undefined;
+    return r.stdout.split("\n").filter((l) => l.startsWith(`-A ${name} `) || l === `-A ${name}`);
+  }
+
+  /**
+   * Puts netmon's jump back at the top of DOCKER-USER, once. Only netmon's own jump is ever deleted
+   * (by its exact spec), then inserted at 1: between the two, for a few ms, no block applies.
+   */
+  moveJumpFirst(f: 4 | 6): void {
+    const bin = this.bins[f];
+    if (bin === null) return;
+    for (let i = 0; i < 16 && this.run(ipt(bin, "-C", PARENT, "-j", CHAIN)).ok; i++)
+      this.must(ipt(bin, "-D", PARENT, "-j", CHAIN));
+    this.must(ipt(bin, "-I", PARENT, "1", "-j", CHAIN));
+  }
 
   private must(argv: Argv): string {
     const r = this.run(argv);
@@ -50,7 +83,9 @@ export class Firewall {
     // Assigned only once the whole layout is in place: a failed repair keeps what worked before.
     const families: (4 | 6)[] = [];
     for (const f of [4, 6] as const) {
-      if (!this.run(ipt(f, "-S", PARENT)).ok) {
+      const bin = this.bins[f];
+      const parent = bin === null ? null : this.run(ipt(bin, "-S", PARENT));
+      if (bin === null || parent === null || !parent.ok) {
         if (f === 4) throw new FirewallError(`iptables chain ${PARENT} not found: is dockerd running?`);
         skipped.push(
           `ip6tables has no ${PARENT} chain (Docker IPv6 firewalling off): IPv6 blocks are not possible`,
@@ -58,11 +93,13 @@ export class Firewall {
         continue;
       }
       for (const argv of createSets(f, this.defaultTimeout)) this.must(argv);
-      if (!this.run(ipt(f, "-S", CHAIN)).ok) this.must(ipt(f, "-N", CHAIN));
+      if (!this.run(ipt(bin, "-S", CHAIN)).ok) this.must(ipt(bin, "-N", CHAIN));
       // The chain is wholly ours: rewrite it, so an upgrade or a hand edit converges.
-      this.must(ipt(f, "-F", CHAIN));
-      for (const rule of chainRules(f)) this.must(ipt(f, "-A", CHAIN, ...rule));
-      if (!this.run(ipt(f, "-C", PARENT, "-j", CHAIN)).ok) this.must(ipt(f, "-I", PARENT, "1", "-j", CHAIN));
+      this.must(ipt(bin, "-F", CHAIN));
+      for (const rule of chainRules(f)) this.must(ipt(bin, "-A", CHAIN, ...rule));
+      if (!this.run(ipt(bin, "-C", PARENT, "-j", CHAIN)).ok)
+        this.must(ipt(bin, "-I", PARENT, "1", "-j", CHAIN));
+      else if (jumpBelowTop(parent.stdout)) this.moveJumpFirst(f);
       const safe = setName("safe", f);
       this.must(["ipset", "flush", safe]);
       for (const c of neverBlock) if (c.version === f) this.must(["ipset", "add", safe, c.text, "-exist"]);
@@ -112,12 +149,13 @@ export class Firewall {
       if (!r.ok) errors.push(`${argv.join(" ")}: ${r.error}`);
     };
     for (const f of [4, 6] as const) {
-      if (!this.run(ipt(f, "-S", CHAIN)).ok) continue;
+      const bin = this.bins[f] ?? iptablesFor(f);
+      if (!this.run(ipt(bin, "-S", CHAIN)).ok) continue;
       // Every jump netmon may have added, even duplicates from a crash mid-setup.
-      for (let i = 0; i < 16 && this.run(ipt(f, "-C", PARENT, "-j", CHAIN)).ok; i++)
-        tryRun(ipt(f, "-D", PARENT, "-j", CHAIN));
-      tryRun(ipt(f, "-F", CHAIN));
-      tryRun(ipt(f, "-X", CHAIN));
+      for (let i = 0; i < 16 && this.run(ipt(bin, "-C", PARENT, "-j", CHAIN)).ok; i++)
+        tryRun(ipt(bin, "-D", PARENT, "-j", CHAIN));
+      tryRun(ipt(bin, "-F", CHAIN));
+      tryRun(ipt(bin, "-X", CHAIN));
     }
     for (const f of [4, 6] as const) {
       for (const kind of ["dst", "quar", "safe"] as const) {
@@ -127,6 +165,13 @@ export class Firewall {
     }
     return errors;
   }
+}
+
+/** netmon's jump is in DOCKER-USER (`iptables -S` text) but another rule runs before it. */
+function jumpBelowTop(listing: string): boolean {
+  const rules = listing.split("\n").filter((l) => l.startsWith(`-A ${PARENT} `));
+  const jump = `-A ${PARENT} -j ${CHAIN}`;
+  return rules.includes(jump) && rules[0] !== jump;
 }
 
 /** Parses `add netmon-dst4 172.18.0.2,tcp:443,203.0.113.7 timeout 57` back into an entry. */

@@ -1,3 +1,4 @@
+import { be16, be32, le32 } from "./bytes.js";
 import {
   ARPHRD_FRAD,
   ARPHRD_IEEE80211_RADIOTAP,
@@ -35,7 +36,8 @@ import {
  * extension-header chain), then TCP or UDP ports and flags, by offset.
  *
  * Every length is checked against the captured bytes; a packet that lies about its lengths
- * is decoded only as far as it is consistent, never read out of bounds.
+ * is decoded only as far as it is consistent, never read out of bounds (fields are then read
+ * by byte arithmetic, bytes.ts, without Buffer's per-call checks).
  * Returns true when an IP header was read (out.ipVersion is then 4 or 6).
  * src/capture/link-types.ts lists the link types handled here.
  */
@@ -52,15 +54,15 @@ export function decodePacket(
   switch (linkType) {
     case LINKTYPE_ETHERNET:
       if (end < start + 14) return false;
-      return decodeTagged(buf, buf.readUInt16BE(start + 12), start + 14, end, out);
+      return decodeTagged(buf, be16(buf, start + 12), start + 14, end, out);
     case LINKTYPE_LINUX_SLL:
       // packet type, ARPHRD type, address length, 8 address bytes, protocol.
-      if (end < start + 16 || !cookedProtocolIsEtherType(buf.readUInt16BE(start + 2))) return false;
-      return decodeTagged(buf, buf.readUInt16BE(start + 14), start + 16, end, out);
+      if (end < start + 16 || !cookedProtocolIsEtherType(be16(buf, start + 2))) return false;
+      return decodeTagged(buf, be16(buf, start + 14), start + 16, end, out);
     case LINKTYPE_LINUX_SLL2:
       // protocol, reserved, interface index, ARPHRD type, packet type, address length, 8 address bytes.
-      if (end < start + 20 || !cookedProtocolIsEtherType(buf.readUInt16BE(start + 8))) return false;
-      return decodeTagged(buf, buf.readUInt16BE(start), start + 20, end, out);
+      if (end < start + 20 || !cookedProtocolIsEtherType(be16(buf, start + 8))) return false;
+      return decodeTagged(buf, be16(buf, start), start + 20, end, out);
     case LINKTYPE_RAW:
     case LINKTYPE_RAW_DLT12:
     case LINKTYPE_RAW_DLT14:
@@ -74,12 +76,12 @@ export function decodePacket(
       if (end < start + 4) return false;
       // Host byte order of the machine that wrote it: families are below 256, so whichever
       // order puts the value in the low byte is the right one.
-      const le = buf.readUInt32LE(start);
-      return decodeFamily(buf, le <= 0xff ? le : buf.readUInt32BE(start), start + 4, end, out);
+      const le = le32(buf, start);
+      return decodeFamily(buf, le <= 0xff ? le : be32(buf, start), start + 4, end, out);
     }
     case LINKTYPE_LOOP:
       if (end < start + 4) return false;
-      return decodeFamily(buf, buf.readUInt32BE(start), start + 4, end, out);
+      return decodeFamily(buf, be32(buf, start), start + 4, end, out);
     case LINKTYPE_PPP:
       return decodePpp(buf, start, end, out, false);
     case LINKTYPE_PPP_HDLC:
@@ -100,8 +102,8 @@ function decodeTagged(buf: Buffer, etherType: number, off: number, end: number, 
   let p = off;
   for (let tags = 0; tags < 2 && (type === ETHERTYPE_VLAN || type === ETHERTYPE_QINQ); tags++) {
     if (end < p + 4) return false;
-    if (out.vlan < 0) out.vlan = buf.readUInt16BE(p) & 0x0fff;
-    type = buf.readUInt16BE(p + 2);
+    if (out.vlan < 0) out.vlan = be16(buf, p) & 0x0fff;
+    type = be16(buf, p + 2);
     p += 4;
   }
   return decodeEtherType(buf, type, p, end, out);
@@ -140,7 +142,7 @@ function decodePpp(buf: Buffer, start: number, end: number, out: DecodedPacket, 
   let protocol = buf[off]!;
   if ((protocol & 1) === 0) {
     if (end < off + 2) return false;
-    protocol = buf.readUInt16BE(off);
+    protocol = be16(buf, off);
     off += 2;
   } else {
     off += 1;
@@ -157,7 +159,7 @@ function decodePppHdlc(buf: Buffer, start: number, end: number, out: DecodedPack
   if (address === 0xff) return decodePpp(buf, start, end, out, true);
   if (address !== 0x0f && address !== 0x8f) return false;
   if (end < start + 4 || buf[start + 1] !== 0) return false;
-  return decodeEtherType(buf, buf.readUInt16BE(start + 2), start + 4, end, out);
+  return decodeEtherType(buf, be16(buf, start + 2), start + 4, end, out);
 }
 
 function decodeIpv4(buf: Buffer, off: number, end: number, out: DecodedPacket): boolean {
@@ -166,21 +168,36 @@ function decodeIpv4(buf: Buffer, off: number, end: number, out: DecodedPacket): 
   if (vihl >> 4 !== 4) return false;
   const ihl = (vihl & 0x0f) * 4;
   if (ihl < 20 || end < off + ihl) return false;
-  const totalLength = buf.readUInt16BE(off + 2);
+  const totalLength = be16(buf, off + 2);
   // A total length that claims less than the header is a lie: stop at the IP layer.
   if (totalLength < ihl) return false;
   out.ipVersion = 4;
   out.proto = buf[off + 9]!;
-  out.src[3] = buf.readUInt32BE(off + 12);
-  out.dst[3] = buf.readUInt32BE(off + 16);
+  out.src[3] = be32(buf, off + 12);
+  out.dst[3] = be32(buf, off + 16);
+  const fragField = be16(buf, off + 6);
   // Non-first fragments carry no transport header.
-  if ((buf.readUInt16BE(off + 6) & 0x1fff) !== 0) {
+  if ((fragField & IPV4_FRAGMENT_OFFSET) !== 0) {
     out.fragment = true;
     return true;
   }
   const l4End = Math.min(end, off + totalLength);
   decodeTransport(buf, off + ihl, l4End, out);
+  if ((fragField & IPV4_MORE_FRAGMENTS) !== 0) withholdPartialPayload(out);
   return true;
+}
+
+const IPV4_FRAGMENT_OFFSET = 0x1fff;
+const IPV4_MORE_FRAGMENTS = 0x2000;
+const IPV6_MORE_FRAGMENTS = 0x0001;
+
+/**
+ * A first fragment carries the ports but only the start of the payload: a DNS answer in it is cut
+ * short, which its parser would count as malformed. No payload is given, so nothing parses half a
+ * message (the flow is still tracked from the ports); the fragments are not reassembled.
+ */
+function withholdPartialPayload(out: DecodedPacket): void {
+  out.payloadLength = 0;
 }
 
 const MAX_IPV6_EXT_HEADERS = 8;
@@ -188,16 +205,17 @@ const MAX_IPV6_EXT_HEADERS = 8;
 function decodeIpv6(buf: Buffer, off: number, end: number, out: DecodedPacket): boolean {
   if (end < off + 40) return false;
   if (buf[off]! >> 4 !== 6) return false;
-  const payloadLength = buf.readUInt16BE(off + 4);
+  const payloadLength = be16(buf, off + 4);
   let next = buf[off + 6]!;
   for (let i = 0; i < 4; i++) {
-    out.src[i] = buf.readUInt32BE(off + 8 + 4 * i);
-    out.dst[i] = buf.readUInt32BE(off + 24 + 4 * i);
+    out.src[i] = be32(buf, off + 8 + 4 * i);
+    out.dst[i] = be32(buf, off + 24 + 4 * i);
   }
   out.ipVersion = 6;
   // Jumbograms (payload length 0) are not on Docker bridges: take what was captured.
   const l4End = payloadLength === 0 ? end : Math.min(end, off + 40 + payloadLength);
   let p = off + 40;
+  let firstOfFragments = false;
   for (let hops = 0; hops <= MAX_IPV6_EXT_HEADERS; hops++) {
     if (next === 0 || next === 43 || next === 60) {
       // Hop-by-hop, routing, destination options: length in 8-octet units, not counting the first 8.
@@ -209,14 +227,16 @@ function decodeIpv6(buf: Buffer, off: number, end: number, out: DecodedPacket): 
     if (next === 44) {
       // Fragment header: only the first fragment carries the transport header.
       if (l4End < p + 8) break;
-      const fragOffset = buf.readUInt16BE(p + 2) >> 3;
+      const fragField = be16(buf, p + 2);
       next = buf[p]!;
       p += 8;
-      if (fragOffset !== 0) {
+      if (fragField >> 3 !== 0) {
         out.proto = next;
         out.fragment = true;
         return true;
       }
+      // Offset 0 without "more fragments" is an atomic fragment (RFC 6946): the whole datagram.
+      if ((fragField & IPV6_MORE_FRAGMENTS) !== 0) firstOfFragments = true;
       continue;
     }
     if (next === 51) {
@@ -228,6 +248,7 @@ function decodeIpv6(buf: Buffer, off: number, end: number, out: DecodedPacket): 
     }
     out.proto = next;
     decodeTransport(buf, p, l4End, out);
+    if (firstOfFragments) withholdPartialPayload(out);
     return true;
   }
   // Chain too long or truncated: the IP layer is known, the transport is not.
@@ -242,10 +263,10 @@ function decodeTransport(buf: Buffer, off: number, end: number, out: DecodedPack
       out.proto = 0; // too short to hold ports and flags: treat as unknown
       return;
     }
-    out.srcPort = buf.readUInt16BE(off);
-    out.dstPort = buf.readUInt16BE(off + 2);
+    out.srcPort = be16(buf, off);
+    out.dstPort = be16(buf, off + 2);
     out.tcpFlags = buf[off + 13]!;
-    out.tcpSeq = buf.readUInt32BE(off + 4);
+    out.tcpSeq = be32(buf, off + 4);
     const dataOff = (buf[off + 12]! >> 4) * 4;
     if (dataOff >= 20 && off + dataOff <= end) {
       out.payloadOffset = off + dataOff;
@@ -256,9 +277,9 @@ function decodeTransport(buf: Buffer, off: number, end: number, out: DecodedPack
       out.proto = 0;
       return;
     }
-    out.srcPort = buf.readUInt16BE(off);
-    out.dstPort = buf.readUInt16BE(off + 2);
-    const udpLen = buf.readUInt16BE(off + 4);
+    out.srcPort = be16(buf, off);
+    out.dstPort = be16(buf, off + 2);
+    const udpLen = be16(buf, off + 4);
     const avail = end - off;
     const declared = udpLen >= 8 ? udpLen : avail;
     out.payloadOffset = off + 8;

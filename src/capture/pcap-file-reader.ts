@@ -1,4 +1,5 @@
 import { closeSync, openSync, readSync } from "node:fs";
+import { be16, be32, le16, le32 } from "./bytes.js";
 import type { RawPacketHandler } from "./source.js";
 
 /** A pcap/pcapng file that cannot be read further; says where and how far reading got. */
@@ -107,14 +108,13 @@ function readClassic(r: ChunkReader, onPacket: RawPacketHandler): PcapReadResult
   const fracToMs = nanos ? 1e-6 : 1e-3;
   let packets = 0;
   let bytes = 0;
-  while (!r.atEnd()) {
-    if (!r.ensure(16)) throw new PcapFormatError(path, r.fileOffset, packets, "truncated record header");
-    const b = r.buf;
-    const p = r.pos;
-    const sec = little ? b.readUInt32LE(p) : b.readUInt32BE(p);
-    const frac = little ? b.readUInt32LE(p + 4) : b.readUInt32BE(p + 4);
-    const incl = little ? b.readUInt32LE(p + 8) : b.readUInt32BE(p + 8);
-    const orig = little ? b.readUInt32LE(p + 12) : b.readUInt32BE(p + 12);
+  for (;;) {
+    // Most records lie inside the chunk already: the reader is asked for more only at its end.
+    if (r.len - r.pos < 16) {
+      if (r.atEnd()) break;
+      if (!r.ensure(16)) throw new PcapFormatError(path, r.fileOffset, packets, "truncated record header");
+    }
+    const incl = little ? le32(r.buf, r.pos + 8) : be32(r.buf, r.pos + 8);
     if (incl > MAX_RECORD) {
       throw new PcapFormatError(
         path,
@@ -123,14 +123,20 @@ function readClassic(r: ChunkReader, onPacket: RawPacketHandler): PcapReadResult
         `record claims ${incl} captured bytes (max ${MAX_RECORD})`,
       );
     }
-    if (!r.ensure(16 + incl)) {
+    if (r.len - r.pos < 16 + incl && !r.ensure(16 + incl)) {
       throw new PcapFormatError(path, r.fileOffset, packets, `truncated packet data (needs ${incl} bytes)`);
     }
-    const start = r.pos + 16;
+    // Read after ensure(): it may have moved the record to the front of the buffer.
+    const b = r.buf;
+    const p = r.pos;
+    const sec = little ? le32(b, p) : be32(b, p);
+    const frac = little ? le32(b, p + 4) : be32(b, p + 4);
+    const orig = little ? le32(b, p + 12) : be32(b, p + 12);
+    const start = p + 16;
     r.pos = start + incl;
     packets++;
     bytes += incl;
-    onPacket(r.buf, start, incl, orig, sec * 1000 + frac * fracToMs, linkType);
+    onPacket(b, start, incl, orig, sec * 1000 + frac * fracToMs, linkType);
   }
   return { packets, bytes, format: "pcap" };
 }
@@ -167,8 +173,8 @@ function readPcapng(r: ChunkReader, onPacket: RawPacketHandler): PcapReadResult 
     if (!r.ensure(totalLen)) throw new PcapFormatError(path, blockOffset, packets, "truncated pcapng block");
     const b = r.buf;
     const p = r.pos;
-    const u32 = (o: number): number => (little ? b.readUInt32LE(p + o) : b.readUInt32BE(p + o));
-    const u16 = (o: number): number => (little ? b.readUInt16LE(p + o) : b.readUInt16BE(p + o));
+    const u32 = (o: number): number => (little ? le32(b, p + o) : be32(b, p + o));
+    const u16 = (o: number): number => (little ? le16(b, p + o) : be16(b, p + o));
     if (u32(totalLen - 4) !== totalLen) {
       throw new PcapFormatError(path, blockOffset, packets, "pcapng block trailer length does not match");
     }

@@ -47,7 +47,8 @@ export async function auditCommand(config: NetmonConfig, opts: AuditCommandOptio
   if (opts.events !== undefined) {
     const read = await readEventsOrThrow(
       opts.events,
-      (ev) => ev.state === "accepted" && ev.dst.container !== null,
+      // A pickup whose ports did not tell the server side has no listening port in `dst`.
+      (ev) => ev.state === "accepted" && ev.dst.container !== null && ev.initiator !== "unknown",
     );
     auditOpts.observedListenHits = new Set(
       read.events.map((ev) => `${ev.dst.container!.id.slice(0, 12)}|${ev.dst.port}/${ev.proto}`),

@@ -17,7 +17,7 @@ import { NetmonError } from "../util/errors.js";
 import { createLogger } from "../util/logger.js";
 import { formatTable, listContainers } from "./containers.js";
 
-function baselinePath(config: NetmonConfig): string {
+export function baselinePath(config: NetmonConfig): string {
   return join(config.stateDir, "baseline.json");
 }
 
@@ -25,7 +25,8 @@ export function requestsPath(config: NetmonConfig): string {
   return join(config.stateDir, BASELINE_REQUESTS_FILE);
 }
 
-function load(config: NetmonConfig) {
+/** The saved baseline (stateDir/baseline.json); a corrupt file is one clear error line. */
+export function loadSaved(config: NetmonConfig): Baseline {
   try {
     return loadBaseline(baselinePath(config), config.baseline.maxEntriesPerWorkload);
   } catch (err) {
@@ -36,7 +37,7 @@ function load(config: NetmonConfig) {
 
 /** `netmon baseline show [workload]`: what each workload learned, as text (or JSON). */
 export function showBaseline(config: NetmonConfig, workload: string | undefined, json: boolean): string {
-  const baseline = load(config);
+  const baseline = loadSaved(config);
   const names = workload === undefined ? baseline.names() : [workload];
   const learnForMs = config.baseline.learnForSeconds * 1000;
   const out = names.map((name) => {
@@ -65,7 +66,7 @@ export interface BaselineChange {
   note: string;
 }
 
-const QUEUED_NOTE =
+export const QUEUED_NOTE =
   "queued for the running daemon: applied at its next baseline save (baseline.saveIntervalSeconds) or on SIGHUP, and logged; with no daemon running, at its next start";
 
 /**
@@ -73,7 +74,7 @@ const QUEUED_NOTE =
  * for a running daemon, whose in-memory copy is what judges traffic (and is saved over the file).
  */
 function change(config: NetmonConfig, request: BaselineRequest): BaselineChange {
-  const baseline = load(config);
+  const baseline = loadSaved(config);
   const result = applyBaselineRequest(baseline, request);
   if (baseline.dirty) saveBaseline(baselinePath(config), baseline);
   appendBaselineRequest(requestsPath(config), request);
@@ -229,7 +230,7 @@ export function pendingRequests(text: string | null): number {
  * the request queue.
  */
 export async function baselineStatusCommand(config: NetmonConfig, json: boolean): Promise<string> {
-  const baseline = load(config);
+  const baseline = loadSaved(config);
   let containers: ContainerInfo[] | null;
   try {
     containers = await listContainers(config, createLogger("silent"));

@@ -2,12 +2,26 @@ import { join } from "node:path";
 import { blockId, loadBlockState, saveBlockState } from "../block/block-state.js";
 import { runCommand } from "../block/exec.js";
 import { Firewall } from "../block/firewall.js";
+import { detectBackend } from "../block/firewall-backend.js";
+import { probeFirewall } from "../block/firewall-probe.js";
 import { entryText } from "../block/types.js";
 import type { NetmonConfig } from "../config/schema.js";
 import { NetmonError } from "../util/errors.js";
 import { formatTable } from "./containers.js";
 
 const statePath = (config: NetmonConfig) => join(config.stateDir, "blocks.json");
+
+/**
+ * The firewall in the iptables variant the daemon uses: where Docker's rules are (iptables-legacy
+ * on a host whose default switched to nft after dockerd started), so list, remove and flush see
+ * netmon's chain where the daemon put it.
+ */
+function hostFirewall(): Firewall {
+  const fw = new Firewall(runCommand);
+  const backend = detectBackend(probeFirewall(runCommand));
+  if (backend.ok) fw.use(backend.binaries);
+  return fw;
+}
 
 function secondsText(s: number): string {
   if (s >= 3600) return `${Math.floor(s / 3600)}h${Math.floor((s % 3600) / 60)}m`;
@@ -17,7 +31,7 @@ function secondsText(s: number): string {
 
 /** `netmon blocks list`: what is in the kernel now (the truth), with netmon's record of why. */
 export function listBlocks(config: NetmonConfig, json: boolean): string {
-  const kernel = new Firewall(runCommand).list();
+  const kernel = hostFirewall().list();
   const records = new Map(loadBlockState(statePath(config)).blocks.map((b) => [b.id, b]));
   const rows = kernel.map((k) => {
     const id = blockId(k.entry);
@@ -40,7 +54,7 @@ export function listBlocks(config: NetmonConfig, json: boolean): string {
 
 /** `netmon blocks remove ID`: lifts one block now. */
 export function removeBlock(config: NetmonConfig, id: string): string {
-  const fw = new Firewall(runCommand);
+  const fw = hostFirewall();
   const hit = fw.list().find((k) => blockId(k.entry) === id);
   if (!hit) throw new NetmonError(`no active block with id ${JSON.stringify(id)} (see netmon blocks list)`);
   fw.remove(hit.entry);
@@ -51,7 +65,7 @@ export function removeBlock(config: NetmonConfig, id: string): string {
 
 /** `netmon blocks flush`: removes everything netmon added to the firewall, and nothing else. */
 export function flushBlocks(config: NetmonConfig): string {
-  const errors = new Firewall(runCommand).teardown();
+  const errors = hostFirewall().teardown();
   const state = loadBlockState(statePath(config));
   saveBlockState(statePath(config), { ...state, blocks: [] });
   if (errors.length > 0) throw new NetmonError("blocks flush left something behind", 1, errors);

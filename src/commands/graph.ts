@@ -3,8 +3,9 @@ import type { NetmonConfig } from "../config/schema.js";
 import { formatGraph, GRAPH_FORMATS, type GraphFormat, parseGraphSnapshot } from "../graph/format.js";
 import type { GraphSnapshot } from "../graph/snapshot-types.js";
 import { NetmonError } from "../util/errors.js";
+import { DEFAULT_DAEMON_URL, getDaemonBody } from "./daemon-api.js";
 
-export const DEFAULT_GRAPH_URL = "http://127.0.0.1:9797";
+export const DEFAULT_GRAPH_URL = DEFAULT_DAEMON_URL;
 
 /** `--format`: dot (default), mermaid or json; anything else is a usage error (exit 2). */
 export function parseGraphFormat(text: string | undefined): GraphFormat {
@@ -32,36 +33,13 @@ export function graphUrlFromConfig(config: NetmonConfig): string {
 
 /** GET <base>/api/graph from a running daemon, checked; a NetmonError (exit 1) naming the address when it fails. */
 export async function fetchGraphSnapshot(baseUrl: string, timeoutMs = 5000): Promise<GraphSnapshot> {
-  let url: URL;
+  const body = await getDaemonBody(baseUrl, "/api/graph", "topology map", timeoutMs);
   try {
-    url = new URL("/api/graph", baseUrl);
-  } catch {
-    throw new NetmonError(`--url ${JSON.stringify(baseUrl)} is not a URL (e.g. ${DEFAULT_GRAPH_URL})`, 2);
-  }
-  if (url.protocol !== "http:" && url.protocol !== "https:")
-    throw new NetmonError(`--url ${JSON.stringify(baseUrl)} must be http:// or https://`, 2);
-  let res: Response;
-  try {
-    res = await fetch(url, {
-      signal: AbortSignal.timeout(timeoutMs),
-      headers: { accept: "application/json" },
-    });
+    return parseGraphSnapshot(body);
   } catch (err) {
-    const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).name;
     throw new NetmonError(
-      `cannot reach the netmon daemon at ${url.origin} (${cause}): is \`netmon run\` running? (set --url, or http.listen/http.port)`,
+      `${new URL("/api/graph", baseUrl).href} did not answer a topology map: ${(err as Error).message}`,
     );
-  }
-  if (res.status === 404)
-    throw new NetmonError(
-      `${url.href} answered 404: the daemon at ${url.origin} has no topology map (too old?)`,
-    );
-  if (!res.ok)
-    throw new NetmonError(`${url.href} answered HTTP ${res.status}: ${(await res.text()).slice(0, 200)}`);
-  try {
-    return parseGraphSnapshot(await res.json());
-  } catch (err) {
-    throw new NetmonError(`${url.href} did not answer a topology map: ${(err as Error).message}`);
   }
 }
 

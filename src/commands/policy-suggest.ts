@@ -5,14 +5,18 @@ import type { NetmonConfig } from "../config/schema.js";
 import type { ContainerInfo } from "../inventory/types.js";
 import type { ConnectionEvent } from "../model/events.js";
 import { type PolicySuggestion, suggestPolicy } from "../posture/suggest.js";
-import { formatSuggestion } from "../posture/suggest-format.js";
+import { type LoggedAlert, readLoggedAlerts } from "../posture/suggest-alerts.js";
+import { formatSuggestion, refusalOf } from "../posture/suggest-format.js";
 import { NetmonError } from "../util/errors.js";
 import { createLogger } from "../util/logger.js";
 import { readEventsOrThrow } from "./audit.js";
 import { listContainers } from "./containers.js";
 
 export interface PolicySuggestOptions {
-  /** A log of `netmon run --log-events`: the dry run replays its connection attempts. */
+  /**
+   * A log of `netmon run --log-events`: its alerts and failed connections are left out of the
+   * suggestion, and the dry run replays its connection attempts.
+   */
   events?: string;
   /** Dry-run window: the last N hours of the events file (default 24). */
   hours?: string;
@@ -65,19 +69,37 @@ export async function policySuggestCommand(
   }
   const sinceMs = Date.now() - hours * 3_600_000;
   let events: ConnectionEvent[] | undefined;
+  let alerts: LoggedAlert[] | undefined;
   if (opts.events !== undefined) {
-    events = (await readEventsOrThrow(opts.events, (ev) => ev.state === "attempt" && ev.ts >= sinceMs))
-      .events;
+    // Attempts of the window for the dry run; outcomes of the whole file as evidence of what is normal.
+    events = (
+      await readEventsOrThrow(opts.events, (ev) =>
+        ev.state === "attempt" ? ev.ts >= sinceMs : ev.state !== "closed",
+      )
+    ).events;
+    alerts = await readAlertsOrThrow(opts.events);
   }
   const suggestions: PolicySuggestion[] = names.map((n) => {
     const s = suggestPolicy(baseline, n, containers, events, {
-      dnsResolvers: config.policy.dnsResolvers,
-      globalEgress: config.policy.egress,
+      config,
       sinceMs,
+      ...(alerts ? { alerts } : {}),
     });
     if (dockerNote !== null) s.notes.push(dockerNote);
     return s;
   });
+  // Rules that would cut what a workload declares are not printed at all.
+  const refusals = suggestions.flatMap((s) => refusalOf(s, opts.events ?? null) ?? []);
+  if (refusals.length > 0) throw new NetmonError(refusals.join("\n"));
   if (opts.json) return `${JSON.stringify(suggestions, null, 2)}\n`;
   return suggestions.map((s) => formatSuggestion(s, opts.events ?? null)).join("\n");
+}
+
+async function readAlertsOrThrow(path: string): Promise<LoggedAlert[]> {
+  try {
+    return await readLoggedAlerts(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? (err instanceof Error ? err.message : String(err));
+    throw new NetmonError(`${path}: cannot read the events file (${code})`);
+  }
 }

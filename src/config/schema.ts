@@ -9,6 +9,9 @@ import { modeSchema } from "../model/mode.js";
 import { normalizeIp } from "../net/ip-format.js";
 import { parseEgressRule } from "../rules/egress-rule.js";
 import { parseListenList } from "../rules/listen-rule.js";
+import { eventsFileSchema } from "./events-file-schema.js";
+import { hostSchema, metricsSchema } from "./fleet-schema.js";
+import { processesSchema } from "./processes-schema.js";
 
 /**
  * The configuration file's schema. Every key has a default, so an empty file (or none) is a
@@ -35,6 +38,14 @@ const captureSchema = z
       z.number().int().min(128).max(65535).default(4352),
       "Bytes kept per packet: headers plus a full DNS answer.",
     ),
+    seedEstablished: z
+      .strictObject({
+        maxPerContainer: doc(
+          z.number().int().min(0).max(65_536).default(1024),
+          'TCP connections already open in a container (ESTABLISHED in its /proc/<pid>/net/tcp{,6}, remote side not loopback) seeded into the flow table at start, after a Docker reconnect and when the container starts, at most this many per container: each is judged once like a new connection (a reverse shell open before netmon started alerts), with source "proc"; the rest are counted in netmon_connections_seeded_total{outcome="over-limit"}. 0: no seeding (connections open before netmon are then judged only if the wire shows their SYN-ACK, FIN or RST).',
+        ),
+      })
+      .prefault({}),
   })
   .prefault({});
 
@@ -147,8 +158,9 @@ const logSchema = z
     ),
     events: doc(
       z.boolean().default(false),
-      "Log every connection and listener event as one JSON line (verbose).",
+      "Log every connection and listener event as one JSON line (verbose); to the log stream, or to log.eventsFile.path when set.",
     ),
+    eventsFile: eventsFileSchema,
   })
   .prefault({});
 
@@ -236,7 +248,7 @@ const baselineSchema = z
     ),
     saveIntervalSeconds: doc(
       z.number().int().min(1).default(60),
-      "How often (s) a changed baseline is written to stateDir/baseline.json; the daemon applies queued `netmon baseline forget|reset` requests at the same time.",
+      "How often (s) a changed baseline is written to stateDir/baseline.json; the daemon applies queued `netmon baseline forget|reset|import` requests at the same time.",
     ),
   })
   .prefault({});
@@ -263,13 +275,16 @@ export const configSchema = z
       "Where learned baselines and block state are kept.",
       NEEDS_RESTART,
     ),
+    host: hostSchema,
     capture: captureSchema.meta(NEEDS_RESTART),
     flows: flowsSchema.meta(NEEDS_RESTART),
     dns: dnsSchema.meta(NEEDS_RESTART),
     listeners: listenersSchema.meta(NEEDS_RESTART),
+    processes: processesSchema.meta(NEEDS_RESTART),
     docker: dockerSchema.meta(NEEDS_RESTART),
     log: logSchema,
     http: httpSchema.meta(NEEDS_RESTART),
+    metrics: metricsSchema.meta(NEEDS_RESTART),
     policy: policySchema,
     baseline: baselineSchema,
     alerts: alertsSchema.meta(NEEDS_RESTART),

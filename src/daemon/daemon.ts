@@ -1,39 +1,49 @@
 // Long on purpose: the one place that wires every part of the daemon and owns its timers and handles.
-import { accessSync, constants, mkdirSync, renameSync } from "node:fs";
+import { renameSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import type { Server } from "node:http";
-import { hostname } from "node:os";
 import { join } from "node:path";
 import Dockerode from "dockerode";
+import { externalBaseUrl } from "../alerts/alertmanager-payload.js";
 import { AlertmanagerSink } from "../alerts/alertmanager-sink.js";
 import type { Baseline } from "../baseline/baseline.js";
 import { applyQueuedBaselineRequests } from "../baseline/baseline-requests.js";
 import { BaselineFileError, loadBaseline, saveBaseline } from "../baseline/baseline-store.js";
+import { type BlockMetrics, registerBlockMetrics } from "../block/block-metrics.js";
 import { Blocker } from "../block/blocker.js";
 import { recordingRunner } from "../block/dry-run.js";
 import { runCommand } from "../block/exec.js";
 import { Firewall } from "../block/firewall.js";
+import { probeFirewall } from "../block/firewall-probe.js";
 import { CAPTURE_FILTER } from "../capture/bpf-filter.js";
 import { CaptureManager } from "../capture/capture-manager.js";
 import { sectionsNeedingRestart } from "../config/config-doc.js";
+import { hostOf } from "../config/fleet-schema.js";
 import { configSchema, type NetmonConfig } from "../config/schema.js";
 import { loadRateProfilesKeepingCorruptFile, saveRateProfiles } from "../counting/rate-profiles-file.js";
 import { buildEngine, type Engine, loadConfiguredDenylist } from "../engine/engine.js";
+import { EventFileWriter } from "../engine/event-file.js";
 import { TICK_EVERY_MS } from "../engine/packet-clock.js";
+import { ConnectionLedger } from "../explain/connection-ledger.js";
 import { containerDetails } from "../graph/details.js";
 import { TopologyGraph } from "../graph/model.js";
 import { hostAddressesOf } from "../graph/node-keys.js";
 import { DockerInventory } from "../inventory/docker-inventory.js";
 import { Inventory } from "../inventory/inventory.js";
-import { ListenerScanner } from "../listeners/listener-scanner.js";
+import { ConnectionSeeder } from "../listeners/connection-seeder.js";
+import { ListenerScanner, type ScanTarget } from "../listeners/listener-scanner.js";
 import { scheduleListenerScan } from "../listeners/listener-schedule.js";
 import { PostureAuditor } from "../posture/auditor.js";
 import { registerPostureMetrics } from "../posture/metrics.js";
 import { explainDockerError, NetmonError } from "../util/errors.js";
 import type { Logger } from "../util/logger.js";
-import { CAP_NET_ADMIN, CAP_NET_RAW, hasCapability } from "./capabilities.js";
+import { daemonExplainDeps, withConnections } from "./explain-routes.js";
 import { startHttpServer } from "./http-server.js";
 import { NetmonMetrics } from "./metrics.js";
+import { checkPrerequisites } from "./prerequisites.js";
+import { ProcessNaming } from "./process-naming.js";
+import { startupLine } from "./startup-line.js";
+import { StatusMetrics } from "./status-metrics.js";
 
 export interface DaemonOptions {
   config: NetmonConfig;
@@ -41,6 +51,8 @@ export interface DaemonOptions {
   log: Logger;
   /** Log every connection and listener event (`run --log-events`, or log.events in the config). */
   logEvents: boolean;
+  /** The config file in use; absent for the embedded defaults (named in the start-up line). */
+  configPath?: string;
 }
 
 /** How often the daemon checks whether traffic is quiet enough for the wall clock to tick the engine. */
@@ -62,19 +74,35 @@ export class Daemon {
   /** stateDir/rate-profiles.json: connection-burst's rate profiles, saved with the baseline. */
   private readonly rateProfilesPath: string;
   readonly metrics: NetmonMetrics;
+  /** Workloads by mode, baseline size, config reload outcome. */
+  readonly status: StatusMetrics;
   readonly posture: PostureAuditor;
   readonly push: AlertmanagerSink | null;
+  /** log.events into log.eventsFile.path (rotated) instead of the log stream; null otherwise. */
+  private readonly eventFile: EventFileWriter | null;
   readonly blocker: Blocker | null;
+  /** netmon_block_backend_ok and netmon_block_repairs_total (blocking not off). */
+  private blockMetrics: BlockMetrics | null = null;
   /** Who talked to whom over the last 15 min: fed by every connection event, drawn by /ui and `netmon graph`. */
   readonly graph = new TopologyGraph();
+  /** Recent destinations per container with their verdicts: `netmon explain` and /api/container/<id>. */
+  readonly ledger = new ConnectionLedger();
   private http: Server | null = null;
   private readonly scanner: ListenerScanner;
+  /** Names the process behind listeners and connection alerts (processes.enabled). */
+  private readonly processes: ProcessNaming;
+  /** Connections open before netmon watched a container, read from /proc to seed the flow table. */
+  private readonly seeder: ConnectionSeeder;
   private timers: NodeJS.Timeout[] = [];
   private schedule: { stop(): void } | null = null;
   private stopped = false;
 
   constructor(private readonly opts: DaemonOptions) {
     const { config, log } = opts;
+    // The `host` setting, read once: the push, the events file and the metrics name the same host.
+    const host = hostOf(config);
+    // Before any file is touched: capabilities, then the state directory (README, Troubleshooting).
+    checkPrerequisites(config);
     this.baselinePath = join(config.stateDir, "baseline.json");
     this.baseline = this.loadBaselineKeepingCorruptFile();
     // What `netmon baseline forget|reset` queued while no daemon ran.
@@ -98,7 +126,8 @@ export class Daemon {
             resendIntervalMs: am.resendIntervalSeconds * 1000,
             timeoutMs: am.timeoutSeconds * 1000,
             maxQueue: am.maxQueue,
-            host: hostname(),
+            host,
+            baseUrl: externalBaseUrl(config.alerts.externalUrl, config.http.listen, config.http.port),
             log,
           });
     // The metrics read the engine lazily, at scrape time (it is built just below).
@@ -123,8 +152,18 @@ export class Daemon {
         modeChanges: () => this.engine.detection.modeSwitches,
       },
       opts.version,
+      config.metrics.hostLabel ? { host } : {},
     );
     this.rateProfilesPath = join(config.stateDir, "rate-profiles.json");
+    const eventsPath = config.log.eventsFile.path;
+    this.eventFile =
+      opts.logEvents && eventsPath !== null
+        ? new EventFileWriter({ ...config.log.eventsFile, path: eventsPath }, log, { host })
+        : null;
+    this.processes = new ProcessNaming(config.processes, this.metrics.registry, {
+      pidOf: (id) => this.runningPid(id),
+      annotate: (fingerprint, details) => this.engine.alerts.annotate(fingerprint, details),
+    });
     this.engine = buildEngine({
       config,
       containers: this.inventory,
@@ -136,13 +175,13 @@ export class Daemon {
         Date.now(),
       ),
       log,
-      logEvents: opts.logEvents,
+      logEvents: this.eventsToLogStream(),
       decider: this.blocker,
       // Passive sinks after the log line: metrics, then the Alertmanager push (DESIGN.md).
-      sinks: this.push ? [this.metrics, this.push] : [this.metrics],
+      sinks: [...(this.push ? [this.metrics, this.push] : [this.metrics]), ...this.processes.sinks],
       onConnectionVerdict: (direction, verdict) => this.metrics.connection(direction, verdict),
       graph: this.graph,
-      observers: [this.posture],
+      observers: this.eventFile ? [this.posture, this.ledger, this.eventFile] : [this.posture, this.ledger],
     });
     this.captures = new CaptureManager(
       { filter: CAPTURE_FILTER, ...config.capture },
@@ -150,34 +189,37 @@ export class Daemon {
       log,
     );
     registerPostureMetrics(this.metrics.registry, () => this.posture.findings());
+    if (config.blocking.mode !== "off")
+      this.blockMetrics = registerBlockMetrics(this.metrics.registry, config.blocking.mode);
+    this.status = new StatusMetrics(this.metrics.registry, {
+      running: () => this.inventory.running().map((c) => c.ref),
+      workloadOf: (ref) => this.engine.policy.workloadOf(ref),
+      modeOf: (ref, ts) => this.engine.policy.modeOf(ref, ts),
+      baselineEntries: () => this.baselineEntryCounts(),
+    });
     this.docker.on("dockerEvent", (type) => this.metrics.dockerEvent(type));
     this.scanner = new ListenerScanner({
       readFile: (path) => readFile(path, "utf8"),
       maxSocketsPerContainer: config.listeners.maxPerContainer,
+      owners: this.processes.owners,
+    });
+    this.seeder = new ConnectionSeeder({
+      readFile: (path) => readFile(path, "utf8"),
+      maxPerContainer: config.capture.seedEstablished.maxPerContainer,
     });
   }
 
   /** Starts everything; throws a NetmonError (one clear line) when a prerequisite is missing. */
   async start(): Promise<void> {
     const { config, log } = this.opts;
-    if (!hasCapability(CAP_NET_RAW)) {
-      throw new NetmonError(
-        "netmon needs CAP_NET_RAW to capture packets: run it as root or grant the capability (see systemd/netmon.service)",
-      );
-    }
-    if (config.blocking.mode === "enforce" && !hasCapability(CAP_NET_ADMIN)) {
-      throw new NetmonError("blocking.mode enforce needs CAP_NET_ADMIN: grant it, or use dry-run or off");
-    }
-    try {
-      mkdirSync(config.stateDir, { recursive: true });
-      accessSync(config.stateDir, constants.W_OK);
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code ?? String(err);
-      throw new NetmonError(
-        `state directory ${config.stateDir} is not writable (${code}): set stateDir or fix its permissions`,
-      );
-    }
     if (config.http.enabled) {
+      const explain = daemonExplainDeps({
+        engine: this.engine,
+        inventory: this.inventory,
+        baseline: this.baseline,
+        ledger: this.ledger,
+        config: () => this.opts.config,
+      });
       this.http = await startHttpServer(config.http.listen, config.http.port, {
         metrics: async () => ({
           contentType: this.metrics.registry.contentType,
@@ -189,18 +231,23 @@ export class Daemon {
             this.graph.snapshot(Date.now(), {
               alerts: this.engine.alerts.active(),
               blocks: this.blocker?.active() ?? [],
+              running: (id) => this.inventory.get(id)?.running === true,
             }),
           container: (id) =>
-            containerDetails(id, {
-              containers: this.inventory,
-              policy: this.engine.policy,
-              baseline: this.baseline,
-              alerts: this.engine.alerts,
-              blocks: this.blocker,
-              learnForMs: this.opts.config.baseline.learnForSeconds * 1000,
-              now: Date.now,
-            }),
+            withConnections(
+              containerDetails(id, {
+                containers: this.inventory,
+                policy: this.engine.policy,
+                baseline: this.baseline,
+                alerts: this.engine.alerts,
+                blocks: this.blocker,
+                learnForMs: this.opts.config.baseline.learnForSeconds * 1000,
+                now: Date.now,
+              }),
+              explain.sources,
+            ),
         },
+        explain,
       });
     }
     try {
@@ -235,14 +282,22 @@ export class Daemon {
       onSkip: () => log.warn("listener scan still running at the next tick; skipped one"),
     });
     void this.scanListeners();
+    // Connections open before netmon watched a container: now, for each container that starts, and
+    // for all again once Docker is back (what ran meanwhile was not watched).
+    this.docker.on("changed", () => void this.seedConnections());
+    this.docker.on("status", (up) => {
+      if (!up) return;
+      this.seeder.reset();
+      void this.seedConnections();
+    });
+    void this.seedConnections();
     this.posture.start();
     // Packet time drives the engine's clock; only when no packet has moved it for a tick's worth of
     // time does the wall clock stand in, a little behind so packets still in the kernel buffer are
     // never overtaken.
-    const lagMs = config.capture.bufferTimeoutMs + 50;
     this.timers.push(
       setInterval(() => {
-        const now = Date.now() - lagMs;
+        const now = this.wallClockBehindCapture();
         if (now - this.engine.clock.now >= TICK_EVERY_MS) this.engine.tick(now);
       }, FALLBACK_CHECK_MS),
     );
@@ -260,14 +315,22 @@ export class Daemon {
         this.blocker?.reconcile();
       }, RECONCILE_MS),
     );
+    // Puts netmon's jump back when Docker or `firewall-cmd --reload` removed or pushed it down.
+    if (this.blocker)
+      this.timers.push(
+        setInterval(() => this.blocker?.checkFirewall(), config.blocking.reconcileSeconds * 1000),
+      );
     log.info({ detectors: this.engine.detection.status() }, "detectors ready");
+    this.processes.announce(log);
+    const line = startupLine(config, this.opts.configPath ?? null);
     log.info(
       {
         containers: this.inventory.running().length,
         interfaces: this.captures.interfaces(),
         mode: config.mode,
+        ...line.fields,
       },
-      "netmon started",
+      line.msg,
     );
   }
 
@@ -277,10 +340,12 @@ export class Daemon {
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
     this.schedule?.stop();
+    this.processes.stop();
     this.posture.stop();
     this.docker.stop();
     this.captures.closeAll();
     this.engine.tick(Date.now());
+    this.eventFile?.close();
     this.saveBaseline();
     this.saveRateProfiles();
     this.blocker?.stop();
@@ -310,12 +375,17 @@ export class Daemon {
     // What needs a restart keeps its running value until then.
     const effective: NetmonConfig = { ...config };
     for (const k of restartKeys) Object.assign(effective, { [k]: running[k] });
-    this.engine.reconfigure(effective, denylist, this.opts.logEvents);
+    this.engine.reconfigure(effective, denylist, this.eventsToLogStream());
     applyQueuedBaselineRequests(running.stateDir, this.baseline, this.opts.log, "SIGHUP");
     this.opts.log.info({ detectors: this.engine.detection.status() }, "detectors reconfigured");
     this.opts.log.level = effective.log.level;
     this.opts.config = effective;
     return { applied, needRestart };
+  }
+
+  /** Event lines go to the log stream unless they have a file of their own. */
+  private eventsToLogStream(): boolean {
+    return this.opts.logEvents && this.eventFile === null;
   }
 
   /** Ready = Docker answers and every wanted interface is being captured. */
@@ -342,6 +412,10 @@ export class Daemon {
       statePath: join(config.stateDir, "blocks.json"),
       log,
       onAction: (action, result) => this.metrics.blockAction(action, result),
+      // Read-only, run for real in dry-run too: it says whether enforce would work on this host.
+      probe: () => probeFirewall(runCommand),
+      onBackend: (report) => this.blockMetrics?.backend(report),
+      onRepair: (reason) => this.blockMetrics?.repair(reason),
     });
   }
 
@@ -366,6 +440,12 @@ export class Daemon {
     }
   }
 
+  private baselineEntryCounts(): { egress: number; listen: number } {
+    const counts = { egress: 0, listen: 0 };
+    for (const w of this.baseline.names()) for (const e of this.baseline.entries(w)) counts[e.kind]++;
+    return counts;
+  }
+
   private saveBaseline(): void {
     if (!this.baseline.dirty) return;
     try {
@@ -388,15 +468,59 @@ export class Daemon {
     this.captures.reconcile(this.inventory.activeBridges());
   }
 
+  /** The wall clock a little behind capture, so packets still in the kernel buffer are never overtaken. */
+  private wallClockBehindCapture(): number {
+    return Date.now() - (this.opts.config.capture.bufferTimeoutMs + 50);
+  }
+
+  /** The containers whose /proc/<pid>/net is their own (the listener scan's and the seeder's). */
+  private procTargets(): ScanTarget[] {
+    return (
+      this.inventory
+        .running()
+        // A host-network container's /proc/<pid>/net is the host's: its sockets are not the container's.
+        .filter((c) => c.pid > 0 && c.networkMode !== "host")
+        .map((c) => ({ ref: c.ref, pid: c.pid }))
+    );
+  }
+
+  /**
+   * A running container's pid, else null. A shared namespace (host network) is fine here: a
+   * 4-tuple is unique in it, so the socket's holder is the connection's even if not the container's.
+   */
+  private runningPid(id: string): number | null {
+    const c = this.inventory.get(id);
+    return c?.running && c.pid > 0 ? c.pid : null;
+  }
+
   private async scanListeners(): Promise<void> {
-    const targets = this.inventory
-      .running()
-      // A host-network container's /proc/<pid>/net is the host's: its sockets are not the container's.
-      .filter((c) => c.pid > 0 && c.networkMode !== "host")
-      .map((c) => ({ ref: c.ref, pid: c.pid }));
+    const targets = this.procTargets();
     const result = await this.scanner.scan(targets, Date.now());
     for (const ev of result.events) this.engine.listener(ev);
+    this.engine.pipeline.listening.retain(new Set(targets.map((t) => t.ref.id)));
     for (const e of result.errors)
       this.opts.log.debug({ container: e.containerId, error: e.message }, "listener scan");
+  }
+
+  /** Seeds the flow table with the open connections of the containers not read yet (ConnectionSeeder). */
+  private async seedConnections(): Promise<void> {
+    const results = await this.seeder.readDue(this.procTargets());
+    if (this.stopped) return;
+    for (const r of results) {
+      const container = r.target.ref.name;
+      if (r.problem !== null) {
+        this.opts.log.debug({ container, error: r.problem }, "open connections not read");
+        continue;
+      }
+      const { seeded, known } = this.engine.seedConnections(r.connections, this.wallClockBehindCapture());
+      this.metrics.connectionsSeeded("seeded", seeded);
+      this.metrics.connectionsSeeded("skipped-known", known);
+      this.metrics.connectionsSeeded("over-limit", r.overLimit);
+      if (seeded > 0 || r.overLimit > 0)
+        this.opts.log.info(
+          { container, seeded, known, overLimit: r.overLimit },
+          "open connections seeded from /proc",
+        );
+    }
   }
 }

@@ -1,6 +1,7 @@
 import { createServer, type Server } from "node:http";
 import { type GraphRouteDeps, handleGraphRoute } from "../graph/routes.js";
 import { NetmonError } from "../util/errors.js";
+import { type ExplainRouteDeps, handleExplainRoute } from "./explain-routes.js";
 
 export interface HttpHandlers {
   metrics(): Promise<{ contentType: string; body: string }>;
@@ -8,6 +9,8 @@ export interface HttpHandlers {
   readiness(): { ready: boolean; reasons: string[] };
   /** The topology page and its data (/ui, /ui/*, /api/graph, /api/container/<id>); absent: not served. */
   graph?: GraphRouteDeps;
+  /** `netmon explain` and `netmon alerts` (/api/explain, /api/alerts); absent: not served. */
+  explain?: ExplainRouteDeps;
 }
 
 /**
@@ -35,9 +38,10 @@ export function startHttpServer(host: string, port: number, handlers: HttpHandle
           res.writeHead(500, { "content-type": "text/plain" }).end(`metrics failed: ${String(err)}\n`),
       );
     } else {
-      const routed = handlers.graph
-        ? handleGraphRoute(path ?? "/", handlers.graph, { host: req.headers.host })
-        : null;
+      const request = { host: req.headers.host };
+      const routed =
+        (handlers.explain ? handleExplainRoute(req.url ?? "/", handlers.explain, request) : null) ??
+        (handlers.graph ? handleGraphRoute(path ?? "/", handlers.graph, request) : null);
       if (routed !== null) {
         res
           .writeHead(routed.status, { "content-type": routed.contentType, ...routed.headers })

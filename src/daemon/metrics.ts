@@ -16,8 +16,10 @@ export interface MetricSources {
   suppressed(): Record<string, number>;
   /** Every finding by detector and outcome (alert, updated, suppressed, folded): AlertManager.stats().findings. */
   findings?(): Record<string, Record<string, number>>;
-  /** Direct Alertmanager push counters (null when no push is configured). */
-  alertmanagerStats(): { sent: number; failed: number; dropped: number } | null;
+  /** Direct Alertmanager push counters per peer URL (null when no push is configured). */
+  alertmanagerStats(): {
+    peers: { peer: string; sent: number; failed: number; dropped: number; queued: number }[];
+  } | null;
   blocksActive(): number;
   /** Workloads that changed mode (learn → monitor at the end of learning, or a label change). */
   modeChanges(): number;
@@ -71,9 +73,16 @@ export class NetmonMetrics implements AlertSink {
   private readonly dockerEvents: Counter;
   private readonly latency: Histogram;
   private readonly blockActions: Counter;
+  private readonly seeded: Counter;
 
-  constructor(sources: MetricSources, version: string) {
+  /**
+   * `constantLabels` go on every series of the registry, those registered later by other parts
+   * (posture, blocking) included: `metrics.hostLabel` puts `host` here (off by default, since
+   * Prometheus tells the hosts apart by `instance` already).
+   */
+  constructor(sources: MetricSources, version: string, constantLabels: Record<string, string> = {}) {
     const r = this.registry;
+    r.setDefaultLabels(constantLabels);
     collectDefaultMetrics({ register: r });
     // prom-client also exports these three gauges with a `_total` suffix, which `promtool check
     // metrics` rejects (a gauge is not a counter); the same numbers stay in nodejs_active_handles,
@@ -109,6 +118,13 @@ export class NetmonMetrics implements AlertSink {
       labelNames: ["direction", "verdict"],
       registers: [r],
     });
+    this.seeded = new Counter({
+      name: "netmon_connections_seeded_total",
+      help: "TCP connections found open in containers' /proc/<pid>/net/tcp{,6}, by outcome: seeded (judged as new), skipped-known (already tracked), over-limit (past capture.seedEstablished.maxPerContainer).",
+      labelNames: ["outcome"],
+      registers: [r],
+    });
+    for (const outcome of ["seeded", "skipped-known", "over-limit"]) this.seeded.inc({ outcome }, 0);
     this.dockerEvents = new Counter({
       name: "netmon_docker_events_total",
       help: "Docker events received, by type.",
@@ -182,31 +198,42 @@ export class NetmonMetrics implements AlertSink {
           Object.entries(byOutcome).map(([outcome, value]) => ({ labels: { detector, outcome }, value })),
         ),
     );
-    const push = (field: "sent" | "failed" | "dropped") => () => {
-      const s = sources.alertmanagerStats();
-      return s === null ? [] : [{ labels: {}, value: s[field] }];
-    };
+    // One series per Alertmanager peer (`peer` = its URL, password redacted): a dead peer of a
+    // cluster shows on its own instead of vanishing in a sum the live peers keep growing.
+    const push = (field: "sent" | "failed" | "dropped" | "queued") => () =>
+      (sources.alertmanagerStats()?.peers ?? []).map((p) => ({ labels: { peer: p.peer }, value: p[field] }));
     pulledCounter(
       r,
       "netmon_alertmanager_sent_total",
-      "Alerts delivered to Alertmanager by the direct push.",
-      [],
+      "Alerts delivered to Alertmanager by the direct push, by peer.",
+      ["peer"],
       push("sent"),
     );
     pulledCounter(
       r,
       "netmon_alertmanager_failed_total",
-      "Failed pushes to Alertmanager (each retried).",
-      [],
+      "Failed pushes to Alertmanager (each retried), by peer.",
+      ["peer"],
       push("failed"),
     );
     pulledCounter(
       r,
       "netmon_alertmanager_dropped_total",
-      "Alerts dropped from the push queue (Alertmanager unreachable too long, or rejected).",
-      [],
+      "Alerts dropped from a peer's push queue (Alertmanager unreachable too long, or rejected), by peer.",
+      ["peer"],
       push("dropped"),
     );
+    const queued = push("queued");
+    new Gauge({
+      name: "netmon_alertmanager_queued",
+      help: "Alerts waiting to be pushed to an Alertmanager peer (bounded by alertmanager.maxQueue).",
+      labelNames: ["peer"],
+      registers: [r],
+      collect() {
+        this.reset();
+        for (const { labels, value } of queued()) this.set(labels, value);
+      },
+    });
     pulledCounter(
       r,
       "netmon_workload_mode_changes_total",
@@ -282,6 +309,10 @@ export class NetmonMetrics implements AlertSink {
 
   blockAction(action: string, result: string): void {
     this.blockActions.inc({ action, result });
+  }
+
+  connectionsSeeded(outcome: "seeded" | "skipped-known" | "over-limit", count: number): void {
+    if (count > 0) this.seeded.inc({ outcome }, count);
   }
 
   dockerEvent(type: string): void {

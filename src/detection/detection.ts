@@ -14,6 +14,20 @@ import type { Policy } from "./policy.js";
 /** How many learned entries the "workload learning finished" line names. */
 const LEARNED_SAMPLE = 5;
 
+/**
+ * How often, in packet time, an event re-checks its container's mode. A mode changes at the end
+ * of a learning period (checked exactly: see noteModeSoon) or on an inventory, baseline or config
+ * change, which is then noted within this much packet time.
+ */
+const MODE_CHECK_MS = 1000;
+
+/**
+ * One event in this many is timed per detector, and its time counted this many times: reading the
+ * clock twice per detector per event was a top cost of replay. The total stays an unbiased estimate
+ * of each detector's share (netmon_detector_duration_seconds_total); ticks are timed every time.
+ */
+const TIME_EVERY_EVENTS = 16;
+
 export interface DetectorCounters {
   events: number;
   errors: number;
@@ -38,7 +52,11 @@ export class Detection {
   private readonly lastMode = new Map<string, Mode>();
   /** Keys of lastMode in their learning period, with a container of theirs: the tick ends them. */
   private readonly learning = new Map<string, ContainerRef>();
+  /** Per container: the packet time from which an event checks its mode again. */
+  private readonly modeCheckDue = new WeakMap<ContainerRef, number>();
   modeSwitches = 0;
+  /** Events until the next timed one (see TIME_EVERY_EVENTS). */
+  private untilTimed = 0;
 
   /**
    * @param burstQuietMs how long after a connection-burst finding the learner ignores that
@@ -51,6 +69,8 @@ export class Detection {
     readonly alerts: AlertManager,
     private readonly log: Logger,
     burstQuietMs?: number,
+    /** 0 checks the mode on every event (the reference the tests compare against). */
+    private readonly modeCheckMs = MODE_CHECK_MS,
   ) {
     this.learner = new Learner(policy, baseline, burstQuietMs);
     this.detectors = this.createDetectors(detectors, []);
@@ -84,21 +104,34 @@ export class Detection {
 
   onEvent(ev: NetmonEvent): void {
     this.learner.onEvent(ev);
-    if (ev.kind === "listener") this.noteMode(ev.container, ev.ts, null);
-    else {
-      if (ev.src.container) this.noteMode(ev.src.container, ev.ts, ev.verdict?.mode ?? null);
-      if (ev.dst.container) this.noteMode(ev.dst.container, ev.ts, null);
+    if (ev.kind === "listener") this.noteModeSoon(ev.container, ev.ts, null);
+    // A DNS response is no sighting of its own: the query's UDP flow already was one.
+    else if (ev.kind === "connection") {
+      if (ev.src.container) this.noteModeSoon(ev.src.container, ev.ts, ev.verdict?.mode ?? null);
+      if (ev.dst.container) this.noteModeSoon(ev.dst.container, ev.ts, null);
     }
+    if (this.untilTimed-- > 0) {
+      for (const d of this.detectors) this.runOn(d, ev);
+      return;
+    }
+    this.untilTimed = TIME_EVERY_EVENTS - 1;
+    // One clock reading per detector: each one's end is the next one's start.
+    let started = performance.now();
     for (const d of this.detectors) {
-      d.counters.events++;
-      const started = performance.now();
-      try {
-        const findings = d.instance.onEvent(ev);
-        for (const f of findings) this.found(d, f);
-      } catch (err) {
-        this.fail(d, err);
-      }
-      d.counters.seconds += (performance.now() - started) / 1000;
+      this.runOn(d, ev);
+      const ended = performance.now();
+      d.counters.seconds += ((ended - started) / 1000) * TIME_EVERY_EVENTS;
+      started = ended;
+    }
+  }
+
+  private runOn(d: RunningDetector, ev: NetmonEvent): void {
+    d.counters.events++;
+    try {
+      const findings = d.instance.onEvent(ev);
+      for (const f of findings) this.found(d, f);
+    } catch (err) {
+      this.fail(d, err);
     }
   }
 
@@ -143,6 +176,24 @@ export class Detection {
     // Logged for the first few errors only: a detector failing on every packet must not flood the log.
     if (d.counters.errors <= 5)
       this.log.error({ detector: d.name, err: String(err) }, "detector failed on an event");
+  }
+
+  /**
+   * noteMode at most once per modeCheckMs of packet time per container (it resolves the policy
+   * three times and builds a key: per event, that was a top cost of replay). The next check is
+   * due no later than the end of the container's learning period, so that change is noted on the
+   * same event as with a check on every event.
+   */
+  private noteModeSoon(container: ContainerRef, ts: number, known: Mode | null): void {
+    const every = this.modeCheckMs;
+    const due = this.modeCheckDue.get(container);
+    // A clock that went back (packet times are not monotonic across files) checks at once.
+    if (due !== undefined && ts < due && ts >= due - every) return;
+    this.noteMode(container, ts, known);
+    let next = ts + every;
+    const until = this.policy.learningPeriod(container)?.until;
+    if (until != null && until > ts && until < next) next = until;
+    this.modeCheckDue.set(container, next);
   }
 
   /**

@@ -64,6 +64,8 @@ export class Learner {
       }
       return;
     }
+    // DNS responses teach nothing: the names reached are learned from the connections that follow.
+    if (ev.kind === "dns") return;
     const src = ev.src.container;
     const dst = ev.dst.container;
     this.touch(src, ev.ts);

@@ -9,7 +9,7 @@ import { imageRepository, workloadOf } from "../model/workload.js";
 import type { CidrSet } from "../net/cidr.js";
 import { normalizeIp } from "../net/ip-format.js";
 import { type EgressRule, ruleMatches } from "../rules/egress-rule.js";
-import { LABEL_MODE, labelPolicyOf } from "../rules/label-policy.js";
+import { LABEL_EGRESS, LABEL_LISTEN, LABEL_MODE, labelPolicyOf } from "../rules/label-policy.js";
 import { type ListenRule, listenMatches } from "../rules/listen-rule.js";
 
 /** The config sections the policy reads: the global mode, the policy rules, the learning period. */
@@ -17,6 +17,29 @@ export type PolicyConfig = Pick<NetmonConfig, "mode" | "policy" | "baseline">;
 
 /** Stricter modes win when an image label may only tighten. */
 const STRICTNESS: Record<Mode, number> = { off: 0, learn: 1, monitor: 2, enforce: 3 };
+
+/** A rule that applies to a container, with where it is written. */
+export interface SourcedRule<R> {
+  rule: R;
+  by: "config" | "label";
+  /** "policy.egress[0]", "policy.workloads[1].egress[0]", "label netmon.egress". */
+  source: string;
+}
+
+/** An egress rule with the words a verdict it allows carries ("label netmon.egress: db:5432/tcp"). */
+interface PolicyEgressRule extends SourcedRule<EgressRule> {
+  allowedRule: string;
+}
+
+/** The rules that apply to a container, as the policy tries them (Policy.rulesOf). */
+export interface ContainerRules {
+  /** Indexes of the policy.workloads rules that select it. */
+  workloads: readonly number[];
+  /** policy.egress, then the selected workload rules' egress, then the netmon.egress label. */
+  egress: readonly SourcedRule<EgressRule>[];
+  /** The selected workload rules' listen, then the netmon.listen label (declared ports apart). */
+  listen: readonly SourcedRule<ListenRule>[];
+}
 
 /** Everything policy says about one container, computed once per inventory version of it. */
 interface ContainerPolicy {
@@ -29,12 +52,16 @@ interface ContainerPolicy {
    * null: only a workload that declares nothing learns before it is judged.
    */
   declaredBy: string | null;
-  egress: { rule: EgressRule; by: AllowedBy }[];
-  listen: { rule: ListenRule; by: AllowedBy }[];
+  workloads: number[];
+  egress: PolicyEgressRule[];
+  listen: SourcedRule<ListenRule>[];
   /** "port/proto" from EXPOSE and published ports. */
   declared: Set<string>;
-  /** Addresses the container may always query on port 53: its networks' gateways and the configured resolvers. */
-  resolvers: Set<string>;
+  /**
+   * Addresses the container may always query on port 53 (its networks' gateways and the configured
+   * resolvers), each with the words a verdict it allows carries.
+   */
+  resolvers: Map<string, string>;
 }
 
 export interface PolicySources {
@@ -101,8 +128,21 @@ function declarationOf(info: ContainerInfo, firstRule: number | undefined): stri
 }
 
 /** Configured resolvers in canonical text, as destination IPs arrive ("2001:DB8:0::53" → "2001:db8::53"). */
-const configuredResolvers = (config: PolicyConfig): Set<string> =>
-  new Set(config.policy.dnsResolvers.map((r) => normalizeIp(r) ?? r));
+function configuredResolvers(config: PolicyConfig): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const r of config.policy.dnsResolvers) {
+    const ip = normalizeIp(r) ?? r;
+    out.set(ip, `policy.dnsResolvers: ${ip}:53`);
+  }
+  return out;
+}
+
+function egressEntry(rule: EgressRule, by: "config" | "label", source: string): PolicyEgressRule {
+  return { rule, by, source, allowedRule: `${source}: ${rule.text}` };
+}
+
+const globalEgress = (config: PolicyConfig): PolicyEgressRule[] =>
+  config.policy.egress.map((rule, i) => egressEntry(rule, "config", `policy.egress[${i}]`));
 
 /**
  * The policy model: config file + container labels + learned baseline + denylist, answering the
@@ -151,7 +191,8 @@ export class Policy implements DetectorContext {
       mode: config.mode,
       modeSource: "global mode",
       declaredBy: null,
-      egress: config.policy.egress.map((rule) => ({ rule, by: "config" as const })),
+      workloads: [],
+      egress: globalEgress(config),
       listen: [],
       declared: new Set(),
       resolvers: configuredResolvers(config),
@@ -167,7 +208,6 @@ export class Policy implements DetectorContext {
     const matching = config.policy.workloads.flatMap((rule, i) =>
       ruleApplies(rule, info) ? [{ rule, i }] : [],
     );
-    const rules = matching.map((m) => m.rule);
     let mode: Mode = config.mode;
     let modeSource = "global mode";
     const ruleMode = matching.find((m) => m.rule.mode !== undefined);
@@ -195,20 +235,30 @@ export class Policy implements DetectorContext {
     }
     for (const p of info.publishedPorts) declared.add(portKey(p.containerPort, p.proto as Proto));
     const resolvers = configuredResolvers(config);
-    for (const n of info.networks) if (n.gateway) resolvers.add(n.gateway);
+    for (const n of info.networks)
+      if (n.gateway) resolvers.set(n.gateway, `gateway of network ${n.networkName}: ${n.gateway}:53`);
     return {
       workload: workloadOf(info.ref),
       mode,
       modeSource,
       declaredBy: declarationOf(info, matching[0]?.i),
+      workloads: matching.map((m) => m.i),
       egress: [
-        ...config.policy.egress.map((rule) => ({ rule, by: "config" as const })),
-        ...rules.flatMap((r) => r.egress.map((rule) => ({ rule, by: "config" as const }))),
-        ...labels.egress.map((rule) => ({ rule, by: "label" as const })),
+        ...globalEgress(config),
+        ...matching.flatMap(({ rule, i }) =>
+          rule.egress.map((r, j) => egressEntry(r, "config", `policy.workloads[${i}].egress[${j}]`)),
+        ),
+        ...labels.egress.map((r) => egressEntry(r, "label", `label ${LABEL_EGRESS}`)),
       ],
       listen: [
-        ...rules.flatMap((r) => r.listen.map((rule) => ({ rule, by: "config" as const }))),
-        ...labels.listen.map((rule) => ({ rule, by: "label" as const })),
+        ...matching.flatMap(({ rule, i }) =>
+          rule.listen.map((r, j) => ({
+            rule: r,
+            by: "config" as const,
+            source: `policy.workloads[${i}].listen[${j}]`,
+          })),
+        ),
+        ...labels.listen.map((rule) => ({ rule, by: "label" as const, source: `label ${LABEL_LISTEN}` })),
       ],
       declared,
       resolvers,
@@ -252,6 +302,25 @@ export class Policy implements DetectorContext {
       : { since: first, until: first + this.learnForMs };
   }
 
+  /**
+   * What the container declares ("label netmon.egress", "policy.workloads[1]": the first netmon.*
+   * label, else the first matching policy.workloads rule), or null when it declares nothing.
+   */
+  declaredBy(container: ContainerRef): string | null {
+    return this.resolve(container).declaredBy;
+  }
+
+  /** Where the configured mode comes from ("label netmon.mode", "policy.workloads[2]", "global mode"). */
+  configuredModeSource(container: ContainerRef): string {
+    return this.resolve(container).modeSource;
+  }
+
+  /** The policy.workloads rules that select the container, and the egress and listen rules that apply. */
+  rulesOf(container: ContainerRef): ContainerRules {
+    const p = this.resolve(container);
+    return { workloads: p.workloads, egress: p.egress, listen: p.listen };
+  }
+
   /** Why the container has the mode modeOf gives at `ts`, in words, for `baseline status` and the log. */
   modeSource(container: ContainerRef, ts: number): string {
     const p = this.resolve(container);
@@ -267,7 +336,8 @@ export class Policy implements DetectorContext {
   egress(container: ContainerRef, dst: EgressTarget): EgressVerdict {
     const p = this.resolve(container);
     const denylisted = this.src.denylist?.has(dst.ip) ?? false;
-    if (dst.port === 53 && p.resolvers.has(dst.ip)) return { allowedBy: "dns-resolver", denylisted };
+    const resolver = dst.port === 53 ? p.resolvers.get(dst.ip) : undefined;
+    if (resolver !== undefined) return { allowedBy: "dns-resolver", denylisted, allowedRule: resolver };
     // A destination container is also known by its name and Compose service (Docker's embedded DNS
     // resolves those inside dockerd, so no answer is ever seen on the wire). Lower-cased like every
     // host name in rules and in the baseline (Docker allows upper case in container names).
@@ -280,13 +350,15 @@ export class Policy implements DetectorContext {
             ...(dst.container.service ? [dst.container.service.toLowerCase()] : []),
           ];
     const target = { ip: dst.ip, port: dst.port, proto: dst.proto, names };
-    for (const { rule, by } of p.egress) {
-      if (ruleMatches(rule, target)) return { allowedBy: rule.kind === "cidr" ? by : "dns-name", denylisted };
+    for (const { rule, by, allowedRule } of p.egress) {
+      if (ruleMatches(rule, target))
+        return { allowedBy: rule.kind === "cidr" ? by : "dns-name", denylisted, allowedRule };
     }
+    // The baseline answers yes or no, not which entry: explain finds the entry when asked.
     if (this.src.baseline.hasEgress(p.workload, dst.ip, names, dst.port, dst.proto)) {
-      return { allowedBy: "baseline", denylisted };
+      return { allowedBy: "baseline", denylisted, allowedRule: null };
     }
-    return { allowedBy: null, denylisted };
+    return { allowedBy: null, denylisted, allowedRule: null };
   }
 
   listenAllowed(container: ContainerRef, port: number, proto: Proto): AllowedBy {

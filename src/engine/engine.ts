@@ -8,12 +8,14 @@ import { RateProfiles } from "../counting/rate-profiles.js";
 import { loadDenylist } from "../detection/denylist.js";
 import { Detection } from "../detection/detection.js";
 import { Policy } from "../detection/policy.js";
+import type { ProcConnection } from "../flows/proc-connection.js";
 import type { TopologyGraph } from "../graph/model.js";
 import { edgeVerdictOf } from "../graph/verdict.js";
 import type { ContainerInfo, IpResolver } from "../inventory/types.js";
 import { judgeAttempt } from "../model/detector-api.js";
 import type { ListenerEvent, NetmonEvent } from "../model/events.js";
 import type { CidrSet } from "../net/cidr.js";
+import { runsDnsServer } from "../rules/dns-server-label.js";
 import type { Logger } from "../util/logger.js";
 import { logEvent } from "./event-log.js";
 import { PacketClock } from "./packet-clock.js";
@@ -110,9 +112,32 @@ export class Engine {
     };
   }
 
-  /** A listener event from the /proc scan: through the same fan-out as connection events. */
+  /**
+   * A listener event from the /proc scan: through the same fan-out as connection events; the flow
+   * tracker learns the port, to tell who answers in connections whose opening it did not see.
+   */
   listener(ev: ListenerEvent): void {
+    this.pipeline.listening.apply(ev);
     this.onEvent(ev);
+  }
+
+  /**
+   * The connections a container had open before netmon watched it (its /proc/<pid>/net/tcp{,6}):
+   * each one the flow table does not hold yet becomes a mid-stream flow with `source: "proc"`, its
+   * attempt judged like any other. The clock first moves to `nowMs` (the daemon's wall clock behind
+   * the capture, as its quiet-traffic tick), and the events take the engine's time, never packet
+   * time of the past. Returns how many were seeded and how many the table already held.
+   */
+  seedConnections(connections: readonly ProcConnection[], nowMs: number): { seeded: number; known: number } {
+    this.tick(nowMs);
+    const ts = this.clock.now;
+    const counts = { seeded: 0, known: 0 };
+    if (!Number.isFinite(ts)) return counts;
+    for (const c of connections) {
+      if (this.pipeline.seed(c, ts)) counts.seeded++;
+      else counts.known++;
+    }
+    return counts;
   }
 
   /**
@@ -144,6 +169,8 @@ export class Engine {
   private onEvent(ev: NetmonEvent): void {
     this.events++;
     if (ev.ts > this.lastEventMs) this.lastEventMs = ev.ts;
+    // Judged here, like a verdict, so dns-abuse stays pure (its labels are read by the inventory).
+    if (ev.kind === "dns" && runsDnsServer(this.opts.containers.get(ev.container.id))) ev.dnsServer = true;
     if (ev.kind === "connection" && ev.state === "attempt" && ev.src.container !== null) {
       ev.verdict = judgeAttempt(this.policy, ev.src.container, ev);
       // Names that let the attempt through outlive their answer while the client keeps using them.

@@ -3,10 +3,12 @@ import { DecodedPacket, PROTO_UDP } from "../capture/packet.js";
 import type { RawPacketHandler } from "../capture/source.js";
 import type { NetmonConfig } from "../config/schema.js";
 import { DnsCache } from "../flows/dns-cache.js";
-import { parseDnsMessage } from "../flows/dns-parser.js";
+import { type DnsMessage, parseDnsMessage } from "../flows/dns-parser.js";
 import { FlowTracker } from "../flows/flow-tracker.js";
+import { ListeningPorts } from "../flows/listening-ports.js";
+import type { ProcConnection } from "../flows/proc-connection.js";
 import type { IpResolver } from "../inventory/types.js";
-import type { ConnectionEvent, NetmonEvent } from "../model/events.js";
+import type { ConnectionEvent, ContainerRef, NetmonEvent } from "../model/events.js";
 import type { ConnectionVerdict } from "../model/verdict.js";
 import { wordsToIp } from "../net/ip-format.js";
 
@@ -30,6 +32,8 @@ const DNS_SWEEP_EVERY_MS = 10_000;
 export class Pipeline {
   readonly tracker: FlowTracker;
   readonly dns: DnsCache;
+  /** The ports containers listen on (from the listener scan): who answers in unseen openings. */
+  readonly listening = new ListeningPorts();
   readonly counters: PipelineCounters = { packets: 0, undecoded: 0, dnsAnswers: 0, dnsRejected: 0 };
   private readonly pkt = new DecodedPacket();
   private nextDnsSweep = Number.NEGATIVE_INFINITY;
@@ -47,7 +51,7 @@ export class Pipeline {
       // As long as the flow tracker keeps a silent connection open: it forgets one without an event.
       openHoldMs: Math.max(config.flows.tcpEstablishedIdleMs, config.flows.udpIdleMs),
     });
-    this.tracker = new FlowTracker(config.flows, resolver, (ev) => this.onConnection(ev));
+    this.tracker = new FlowTracker(config.flows, resolver, (ev) => this.onConnection(ev), this.listening);
   }
 
   /** A packet handler bound to one capture interface. */
@@ -75,6 +79,11 @@ export class Pipeline {
     }
   }
 
+  /** A connection found open in /proc, at engine time `ts`: false when the flow table already holds it. */
+  seed(c: ProcConnection, ts: number): boolean {
+    return this.tracker.seed(c, ts);
+  }
+
   /** End of a replay: pending flows time out as they would have. */
   finish(): void {
     this.tracker.flush();
@@ -90,8 +99,25 @@ export class Pipeline {
     this.counters.dnsAnswers++;
     // Names are remembered per asking container, so one container's lookups never vouch for another's.
     const client = wordsToIp(p.dst, p.ipVersion);
-    const scope = this.resolver.lookup(client, p.ts)?.id ?? client;
-    this.dns.record(scope, res.message, p.ts);
+    const asker = this.resolver.lookup(client, p.ts);
+    this.dns.record(asker?.id ?? client, res.message, p.ts);
+    if (asker !== null) this.emitDns(asker, p, res.message);
+  }
+
+  /** A response to a container: one DnsEvent (dns-abuse counts the names containers ask for). */
+  private emitDns(asker: ContainerRef, p: DecodedPacket, m: DnsMessage): void {
+    const q = m.questions[0];
+    if (q === undefined) return;
+    this.sink({
+      kind: "dns",
+      ts: p.ts,
+      container: asker,
+      server: wordsToIp(p.src, p.ipVersion),
+      qname: q.name,
+      qtype: q.type,
+      rcode: m.rcode,
+      answers: m.answers.length,
+    });
   }
 
   /**

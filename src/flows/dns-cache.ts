@@ -44,6 +44,28 @@ interface NameState {
   expiresAt: number;
   /** It let a connection through: it lives on until retainMs after each later use. */
   retained: boolean;
+  /** When the latest answer giving the name was seen (ms), and its TTL as sent (s): for inspect(). */
+  seenAt: number;
+  ttlSeconds: number;
+}
+
+/** One name of a scope+address as inspect() reports it: what an operator asks "why is it named so". */
+export interface DnsNameInfo {
+  name: string;
+  /** When the latest answer giving this name for the address was seen (ms, packet time). */
+  seenAt: number;
+  /** That answer's TTL as sent (seconds). */
+  ttlSeconds: number;
+  /** When that answer ran out (ms): seenAt + its TTL within dns.minTtl/maxTtl. */
+  answerExpiresAt: number;
+  /** Until when (ms) the cache keeps the name without an open connection: the answer, or its retention. */
+  expiresAt: number;
+  /** It let a connection through, so each later use of the address keeps it retainMs longer. */
+  retained: boolean;
+  /** Connections from the scope to the address are open: they keep every name while they are. */
+  heldOpen: boolean;
+  /** Whether namesFor gives it now. */
+  live: boolean;
 }
 
 /** The names one scope resolved for one address, and that scope's connections open to it. */
@@ -127,6 +149,37 @@ export class DnsCache {
       return [];
     }
     return [...entry.names.keys()].sort();
+  }
+
+  /**
+   * Every name the cache still holds for scope+ip, expired ones not yet swept included, with when it
+   * was seen, its TTL and what keeps it; sorted by name. Read-only: it neither drops, moves nor
+   * extends anything (namesFor and the flow calls do), so asking never changes what the engine sees.
+   */
+  inspect(scope: string, ip: string, nowMs: number): DnsNameInfo[] {
+    const entry = this.entries.get(keyOf(scope, ip));
+    if (entry === undefined) return [];
+    // settleOpen without its writes: a hold that ran out ended at openUntil, its last use.
+    const heldOpen = entry.open > 0 && nowMs < entry.openUntil;
+    const settled = entry.open > 0 && !heldOpen;
+    const out: DnsNameInfo[] = [];
+    for (const [name, state] of entry.names) {
+      const expiresAt =
+        settled && state.retained
+          ? Math.max(state.expiresAt, entry.openUntil + this.retainMs)
+          : state.expiresAt;
+      out.push({
+        name,
+        seenAt: state.seenAt,
+        ttlSeconds: state.ttlSeconds,
+        answerExpiresAt: state.seenAt + this.ttlMsOf(state.ttlSeconds),
+        expiresAt,
+        retained: state.retained,
+        heldOpen,
+        live: heldOpen || expiresAt > nowMs,
+      });
+    }
+    return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 
   /** A connection from scope to ip started: its names stay while it is open. No-op for an unknown ip. */
@@ -218,8 +271,7 @@ export class DnsCache {
     nowMs: number,
     shared: Map<string, NameState>,
   ): void {
-    const ttlMs = Math.min(this.maxTtlMs, Math.max(this.minTtlMs, rr.ttl * 1000));
-    const expiresAt = nowMs + ttlMs;
+    const expiresAt = nowMs + this.ttlMsOf(rr.ttl);
     const key = keyOf(scope, rr.data);
     let entry = this.entries.get(key);
     if (entry) {
@@ -233,9 +285,12 @@ export class DnsCache {
     for (const name of names) {
       let state = shared.get(name);
       if (state === undefined) {
-        state = { expiresAt, retained: false };
+        state = { expiresAt, retained: false, seenAt: nowMs, ttlSeconds: rr.ttl };
         shared.set(name, state);
-      } else state.expiresAt = Math.max(state.expiresAt, expiresAt);
+      } else if (expiresAt > state.expiresAt) {
+        state.expiresAt = expiresAt;
+        state.ttlSeconds = rr.ttl;
+      }
       const old = entry.names.get(name);
       if (old !== undefined) {
         entry.names.delete(name);
@@ -250,6 +305,11 @@ export class DnsCache {
         if (!oldest.done) entry.names.delete(oldest.value);
       }
     }
+  }
+
+  /** How long an answer with this TTL keeps its names (ms), within the configured bounds. */
+  private ttlMsOf(ttlSeconds: number): number {
+    return Math.min(this.maxTtlMs, Math.max(this.minTtlMs, ttlSeconds * 1000));
   }
 
   private makeRoom(nowMs: number): void {

@@ -20,6 +20,11 @@ export const CLOSER_NONE = 0;
 export const CLOSER_INITIATOR = 1;
 export const CLOSER_RESPONDER = 2;
 
+/** How a flow came to be tracked: its opening seen, picked up mid-stream, or seeded from /proc. */
+export const ORIGIN_WIRE = 0;
+export const ORIGIN_MIDSTREAM = 1;
+export const ORIGIN_PROC = 2;
+
 /**
  * One tracked flow. Addresses are plain number fields (no typed arrays, no strings on the hot
  * path: a record costs little and is reused through a free list); the text form and the container
@@ -54,6 +59,8 @@ export class FlowRecord {
   midstream = false;
   /** Mid-stream with no way to tell the initiator: side `a` is then just the first sender. */
   initiatorUnknown = false;
+  /** Seeded from the container's /proc/<pid>/net/tcp (open before netmon watched it); also midstream. */
+  fromProc = false;
   aIp = "";
   bIp = "";
   aRef: ContainerRef | null = null;
@@ -65,6 +72,12 @@ export class FlowRecord {
   /** Neighbours in creation order (oldest first), for eviction and sweeps. */
   older: FlowRecord | null = null;
   newer: FlowRecord | null = null;
+  /** Place in the age list (ascending = oldest first): timeouts due together run in this order. */
+  ageSeq = 0;
+  /** The time its timeout is next checked (flow-timers.ts); Infinity while none is set. */
+  timerDue = Number.POSITIVE_INFINITY;
+  /** Which of its entries in the timer wheel is live (an older one left behind is skipped). Kept across reuse. */
+  timerGen = 0;
 
   clear(): void {
     this.aRef = null;

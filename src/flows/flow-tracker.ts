@@ -1,9 +1,10 @@
-// A long file (about 480 lines): the TCP state machine (opening, mid-stream pickup, late answers,
+// A long file (about 640 lines): the TCP state machine (opening, mid-stream pickup, late answers,
 // tuple reuse, the two-sided end and its timeouts) works on one flow table whose hash chains, age
 // list and free list it maintains itself, allocation-free; split apart, every part would need the
-// table's internals. The initiator rule for unseen openings is in initiator-rule.ts.
+// table's internals. The initiator rule for unseen openings is in initiator-rule.ts, the ports
+// containers listen on in listening-ports.ts, the timer wheel of the timeouts in flow-timers.ts.
 import {
-  type DecodedPacket,
+  DecodedPacket,
   PROTO_TCP,
   PROTO_UDP,
   TCP_ACK,
@@ -24,8 +25,20 @@ import {
   FLOW_CLOSED,
   FLOW_UNANSWERED,
   FlowRecord,
+  ORIGIN_MIDSTREAM,
+  ORIGIN_PROC,
+  ORIGIN_WIRE,
 } from "./flow-record.js";
-import { isUdpServerAnswer, SERVER_IS_SRC, SERVER_UNKNOWN, serverSideByPorts } from "./initiator-rule.js";
+import { FlowTimers } from "./flow-timers.js";
+import {
+  isUdpServerAnswer,
+  SERVER_IS_DST,
+  SERVER_IS_SRC,
+  SERVER_UNKNOWN,
+  serverSideByPorts,
+} from "./initiator-rule.js";
+import type { ListeningPorts } from "./listening-ports.js";
+import type { ProcConnection } from "./proc-connection.js";
 
 export interface FlowTrackerOptions {
   maxFlows: number;
@@ -54,6 +67,11 @@ const FREE_LIST_MAX = 4096;
 /** How long an ended TCP flow absorbs its late packets (retransmitted FINs, trailing RSTs). */
 const CLOSED_LINGER_MS = 5_000;
 
+/** Age order (FlowRecord.ageSeq): the order in which a sweep of the age list meets flows. */
+function olderFirst(x: FlowRecord, y: FlowRecord): number {
+  return x.ageSeq - y.ageSeq;
+}
+
 function directionOf(src: ContainerRef | null, dst: ContainerRef | null): Direction {
   if (src !== null) return dst !== null ? "internal" : "outbound";
   return dst !== null ? "inbound" : "external";
@@ -72,6 +90,13 @@ export class FlowTracker {
   /** Of `count`, ended flows kept for their late packets (not active connections). */
   private lingering = 0;
   private readonly free: FlowRecord[] = [];
+  /** Every flow's next timeout check; `advance` runs those due, in age order. */
+  private readonly timers = new FlowTimers();
+  /** The flows a sweep found due (reused). */
+  private readonly dueNow: FlowRecord[] = [];
+  /** ageSeq of the newest flow, and of the last one moved to the old end (toClosed). */
+  private newestSeq = 0;
+  private oldestSeq = 0;
   private nextSweep = 0;
   private readonly sweepEveryMs: number;
   private readonly halfCloseMs: number;
@@ -79,11 +104,21 @@ export class FlowTracker {
   private evicted = 0;
   private expired = 0;
   private lastIface = "";
+  // The two ends of the packet that opens a flow, resolved once (resolveEnds) before the initiator
+  // is decided and the record created: fields, not an object, so nothing more is allocated.
+  private srcIp = "";
+  private dstIp = "";
+  private srcRef: ContainerRef | null = null;
+  private dstRef: ContainerRef | null = null;
+  /** The packet a seeded connection is made from (seed runs outside packet handling). */
+  private readonly seedPkt = new DecodedPacket();
 
   constructor(
     private readonly opts: FlowTrackerOptions,
     private readonly resolver: IpResolver,
     private readonly emit: (ev: ConnectionEvent) => void,
+    /** The ports containers listen on (initiator of unseen openings); none in replay. */
+    private readonly listening: ListeningPorts | null = null,
   ) {
     this.halfCloseMs = opts.tcpHalfCloseMs ?? DEFAULT_TCP_HALF_CLOSE_MS;
     this.sweepEveryMs = Math.max(10, Math.min(1000, opts.tcpUnansweredMs / 4, opts.udpIdleMs / 4));
@@ -138,6 +173,12 @@ export class FlowTracker {
     if (rec.state === FLOW_CLOSED) return;
     rec.lastTs = p.ts;
     rec.packets++;
+    this.onTcpOfFlow(rec, p, flags, fromInitiator);
+    this.rearm(rec);
+  }
+
+  /** A control packet of a tracked TCP flow that has not ended. */
+  private onTcpOfFlow(rec: FlowRecord, p: DecodedPacket, flags: number, fromInitiator: boolean): void {
     const synAck = (flags & (TCP_SYN | TCP_ACK)) === (TCP_SYN | TCP_ACK) && !fromInitiator;
     if (rec.state === FLOW_UNANSWERED) {
       // Already reported: a retransmitted SYN is the same connect(); a late answer corrects the report.
@@ -181,8 +222,9 @@ export class FlowTracker {
    * packet means the connection began before netmon saw it: it is picked up mid-stream.
    */
   private openTcp(hash: number, p: DecodedPacket, flags: number): void {
+    this.resolveEnds(p);
     if ((flags & (TCP_SYN | TCP_ACK | TCP_RST)) === TCP_SYN) {
-      const rec = this.create(hash, p, false, false);
+      const rec = this.create(hash, p, false, ORIGIN_WIRE);
       rec.isn = p.tcpSeq;
       rec.hasIsn = true;
       return;
@@ -193,20 +235,36 @@ export class FlowTracker {
       this.finish(rec, p.ts);
     } else if (flags & TCP_SYN) {
       // A SYN-ACK: its destination is the initiator.
-      const rec = this.create(hash, p, true, true);
+      const rec = this.create(hash, p, true, ORIGIN_MIDSTREAM);
       rec.state = FLOW_ACCEPTED;
       this.emitEvent(rec, "accepted", p.ts, 0, false);
+      this.rearm(rec);
     } else {
       const rec = this.createMidstream(hash, p);
       rec.state = FLOW_ACCEPTED;
       this.noteFin(rec, this.isFromInitiator(rec, p));
+      this.rearm(rec);
     }
   }
 
-  /** A FIN- or RST-first flow: the server side from the ports, else the sender is taken as initiator. */
+  /**
+   * A FIN- or RST-first flow: the server is the side on a port its container listens on, else the
+   * side the port rule names; failing both, the sender is taken as initiator.
+   */
   private createMidstream(hash: number, p: DecodedPacket): FlowRecord {
-    const server = serverSideByPorts(p.srcPort, p.dstPort);
-    return this.create(hash, p, server === SERVER_IS_SRC, true, server === SERVER_UNKNOWN);
+    let server = this.serverByListeners(p);
+    if (server === SERVER_UNKNOWN) server = serverSideByPorts(p.srcPort, p.dstPort);
+    return this.create(hash, p, server === SERVER_IS_SRC, ORIGIN_MIDSTREAM, server === SERVER_UNKNOWN);
+  }
+
+  /** Which end of the packet is on a port its container is known to listen on (only one may be). */
+  private serverByListeners(p: DecodedPacket): number {
+    const l = this.listening;
+    if (l === null || l.size === 0) return SERVER_UNKNOWN;
+    const src = this.srcRef !== null && l.listens(this.srcRef.id, p.proto, p.srcPort);
+    const dst = this.dstRef !== null && l.listens(this.dstRef.id, p.proto, p.dstPort);
+    if (src === dst) return SERVER_UNKNOWN;
+    return src ? SERVER_IS_SRC : SERVER_IS_DST;
   }
 
   private noteFin(rec: FlowRecord, fromInitiator: boolean): void {
@@ -233,16 +291,47 @@ export class FlowTracker {
     this.remove(rec);
   }
 
+  /**
+   * A connection found open in /proc (opened before netmon watched it): tracked like one picked up
+   * mid-stream, reported as an attempt (judged) then accepted at `ts`, the engine's time. False when
+   * the table already holds the tuple (seen on the wire, or seeded before): nothing is reported.
+   */
+  seed(c: ProcConnection, ts: number): boolean {
+    const p = this.seedPkt;
+    p.reset();
+    p.ts = ts;
+    p.ipVersion = c.version;
+    p.proto = PROTO_TCP;
+    p.src.set(c.src);
+    p.dst.set(c.dst);
+    p.srcPort = c.srcPort;
+    p.dstPort = c.dstPort;
+    const hash = flowHash(p.src, p.srcPort, p.dst, p.dstPort, PROTO_TCP);
+    if (this.find(hash, p) !== null) return false;
+    if (ts >= this.nextSweep) this.advance(ts);
+    this.resolveEnds(p);
+    const rec = this.create(hash, p, false, ORIGIN_PROC);
+    rec.state = FLOW_ACCEPTED;
+    this.emitEvent(rec, "accepted", ts, 0, false);
+    this.rearm(rec);
+    return true;
+  }
+
   private onUdp(p: DecodedPacket): void {
     const hash = flowHash(p.src, p.srcPort, p.dst, p.dstPort, PROTO_UDP);
     const rec = this.find(hash, p);
     if (rec === null) {
-      if (!isUdpServerAnswer(p.srcPort, p.dstPort)) {
-        this.create(hash, p, false, false);
+      this.resolveEnds(p);
+      const server = this.serverByListeners(p);
+      if (
+        server === SERVER_IS_DST ||
+        (server === SERVER_UNKNOWN && !isUdpServerAnswer(p.srcPort, p.dstPort))
+      ) {
+        this.create(hash, p, false, ORIGIN_WIRE);
         return;
       }
       // A service's answer whose request was not seen: the initiator is the other side.
-      const answered = this.create(hash, p, true, true);
+      const answered = this.create(hash, p, true, ORIGIN_MIDSTREAM);
       answered.state = FLOW_ACCEPTED;
       this.emitEvent(answered, "accepted", p.ts, 0, false);
       return;
@@ -253,6 +342,7 @@ export class FlowTracker {
       rec.state = FLOW_ACCEPTED;
       this.emitEvent(rec, "accepted", p.ts, p.ts - rec.firstTs, false);
     }
+    this.rearm(rec);
   }
 
   private find(hash: number, p: DecodedPacket): FlowRecord | null {
@@ -305,12 +395,22 @@ export class FlowTracker {
     );
   }
 
-  /** A new flow; `swap`: the packet comes from the responder, so its destination is side `a`. */
+  private resolveEnds(p: DecodedPacket): void {
+    this.srcIp = wordsToIp(p.src, p.ipVersion);
+    this.dstIp = wordsToIp(p.dst, p.ipVersion);
+    this.srcRef = this.resolver.lookup(this.srcIp, p.ts);
+    this.dstRef = this.resolver.lookup(this.dstIp, p.ts);
+  }
+
+  /**
+   * A new flow from `p`, whose ends resolveEnds has just resolved; `swap`: the packet comes from the
+   * responder, so its destination is side `a`. Reports its attempt.
+   */
   private create(
     hash: number,
     p: DecodedPacket,
     swap: boolean,
-    midstream: boolean,
+    origin: number,
     initiatorUnknown = false,
   ): FlowRecord {
     if (this.count >= this.opts.maxFlows && this.oldest !== null) {
@@ -337,20 +437,25 @@ export class FlowTracker {
     rec.state = FLOW_ATTEMPT;
     rec.firstTs = p.ts;
     rec.lastTs = p.ts;
-    rec.packets = 1;
+    // A seeded connection has had no packet on the wire yet.
+    rec.packets = origin === ORIGIN_PROC ? 0 : 1;
     rec.isn = 0;
     rec.hasIsn = false;
     rec.finA = false;
     rec.finB = false;
     rec.closer = CLOSER_NONE;
-    rec.midstream = midstream;
+    rec.midstream = origin !== ORIGIN_WIRE;
+    rec.fromProc = origin === ORIGIN_PROC;
     rec.initiatorUnknown = initiatorUnknown;
-    rec.aIp = wordsToIp(a, p.ipVersion);
-    rec.bIp = wordsToIp(b, p.ipVersion);
-    rec.aRef = this.resolver.lookup(rec.aIp, p.ts);
-    rec.bRef = this.resolver.lookup(rec.bIp, p.ts);
+    rec.aIp = swap ? this.dstIp : this.srcIp;
+    rec.bIp = swap ? this.srcIp : this.dstIp;
+    rec.aRef = swap ? this.dstRef : this.srcRef;
+    rec.bRef = swap ? this.srcRef : this.dstRef;
+    this.srcRef = null;
+    this.dstRef = null;
     rec.direction = directionOf(rec.aRef, rec.bRef);
-    rec.iface = this.lastIface;
+    // A seeded connection was read from /proc, not from an interface.
+    rec.iface = origin === ORIGIN_PROC ? "proc" : this.lastIface;
     rec.chain = this.buckets.get(hash) ?? null;
     this.buckets.set(hash, rec);
     rec.older = this.newest;
@@ -358,6 +463,8 @@ export class FlowTracker {
     if (this.newest !== null) this.newest.newer = rec;
     else this.oldest = rec;
     this.newest = rec;
+    rec.ageSeq = ++this.newestSeq;
+    this.timers.schedule(rec, this.dueOf(rec));
     this.count++;
     this.created++;
     this.emitEvent(rec, "attempt", p.ts, undefined, false);
@@ -383,7 +490,9 @@ export class FlowTracker {
       if (this.oldest !== null) this.oldest.older = rec;
       else this.newest = rec;
       this.oldest = rec;
+      rec.ageSeq = --this.oldestSeq;
     }
+    this.rearm(rec);
   }
 
   private unlinkAge(rec: FlowRecord): void {
@@ -405,44 +514,90 @@ export class FlowTracker {
       if (prev !== null) prev.chain = rec.chain;
     }
     this.unlinkAge(rec);
+    this.timers.cancel(rec);
     this.count--;
     if (rec.state === FLOW_CLOSED) this.lingering--;
     rec.clear();
     if (this.free.length < FREE_LIST_MAX) this.free.push(rec);
   }
 
-  /** Runs every timeout due by `nowMs` (packet time; the daemon also calls it on a clock tick). */
+  /**
+   * Runs every timeout due by `nowMs` (packet time; the daemon also calls it on a clock tick): the
+   * flows the timer wheel holds due, each checked exactly, in age order (oldest first). A flow acts
+   * at most once per sweep: one whose next timeout is due at once (a half-close reported, then its
+   * linger) waits for the next sweep.
+   */
   advance(nowMs: number): void {
     this.nextSweep = nowMs + this.sweepEveryMs;
+    const due = this.dueNow;
+    this.timers.collect(nowMs, due);
+    let n = 0;
+    for (const rec of due) {
+      if (this.timedOut(rec, nowMs)) due[n++] = rec;
+      else this.timers.schedule(rec, this.dueOf(rec));
+    }
+    due.length = n;
+    due.sort(olderFirst);
+    for (const rec of due) {
+      const gen = rec.timerGen;
+      this.expire(rec);
+      // Neither removed nor scheduled again on the way (toClosed): its next timeout.
+      if (rec.timerGen === gen) this.timers.schedule(rec, this.dueOf(rec));
+    }
+    due.length = 0;
+  }
+
+  /** The earliest packet time at which one of `rec`'s timeouts may hold (see timedOut). */
+  private dueOf(rec: FlowRecord): number {
     const o = this.opts;
-    let rec = this.oldest;
-    while (rec !== null) {
-      const next = rec.newer;
-      if (rec.proto === PROTO_TCP) {
-        if (rec.state === FLOW_ATTEMPT) {
-          if (nowMs - rec.firstTs >= o.tcpUnansweredMs) {
-            rec.state = FLOW_UNANSWERED;
-            this.emitEvent(rec, "unanswered", rec.firstTs + o.tcpUnansweredMs, o.tcpUnansweredMs, false);
-          }
-        } else if (rec.state === FLOW_UNANSWERED) {
-          if (nowMs - rec.firstTs >= Math.max(SYN_RETRY_WINDOW_MS, o.tcpUnansweredMs)) this.remove(rec);
-        } else if (rec.state === FLOW_CLOSED) {
-          if (nowMs - rec.lastTs >= CLOSED_LINGER_MS) this.remove(rec);
-        } else if (rec.finA || rec.finB) {
-          // Half-closed: the other side never closed (or its FIN was not seen).
-          if (nowMs - rec.lastTs >= this.halfCloseMs) this.finish(rec, rec.lastTs + this.halfCloseMs);
-        } else if (nowMs - rec.lastTs >= o.tcpEstablishedIdleMs) {
-          this.expired++;
-          this.remove(rec);
-        }
-      } else if (nowMs - rec.lastTs >= o.udpIdleMs) {
-        const endTs = rec.lastTs + o.udpIdleMs;
-        if (rec.state === FLOW_ATTEMPT) this.emitEvent(rec, "unanswered", endTs, endTs - rec.firstTs, false);
-        else this.emitEvent(rec, "closed", endTs, rec.lastTs - rec.firstTs, false);
+    if (rec.proto !== PROTO_TCP) return rec.lastTs + o.udpIdleMs;
+    if (rec.state === FLOW_ATTEMPT) return rec.firstTs + o.tcpUnansweredMs;
+    if (rec.state === FLOW_UNANSWERED) return rec.firstTs + Math.max(SYN_RETRY_WINDOW_MS, o.tcpUnansweredMs);
+    if (rec.state === FLOW_CLOSED) return rec.lastTs + CLOSED_LINGER_MS;
+    if (rec.finA || rec.finB) return rec.lastTs + this.halfCloseMs;
+    return rec.lastTs + o.tcpEstablishedIdleMs;
+  }
+
+  /** A packet or an end moved `rec`'s timeout earlier than its wheel entry (time going back, a FIN). */
+  private rearm(rec: FlowRecord): void {
+    const due = this.dueOf(rec);
+    if (due < rec.timerDue) this.timers.schedule(rec, due);
+  }
+
+  /** Whether one of `rec`'s timeouts holds at `nowMs` (the conditions expire acts on). */
+  private timedOut(rec: FlowRecord, nowMs: number): boolean {
+    const o = this.opts;
+    if (rec.proto !== PROTO_TCP) return nowMs - rec.lastTs >= o.udpIdleMs;
+    if (rec.state === FLOW_ATTEMPT) return nowMs - rec.firstTs >= o.tcpUnansweredMs;
+    if (rec.state === FLOW_UNANSWERED)
+      return nowMs - rec.firstTs >= Math.max(SYN_RETRY_WINDOW_MS, o.tcpUnansweredMs);
+    if (rec.state === FLOW_CLOSED) return nowMs - rec.lastTs >= CLOSED_LINGER_MS;
+    if (rec.finA || rec.finB) return nowMs - rec.lastTs >= this.halfCloseMs;
+    return nowMs - rec.lastTs >= o.tcpEstablishedIdleMs;
+  }
+
+  /** The timeout timedOut found: reported and/or dropped. */
+  private expire(rec: FlowRecord): void {
+    const o = this.opts;
+    if (rec.proto === PROTO_TCP) {
+      if (rec.state === FLOW_ATTEMPT) {
+        rec.state = FLOW_UNANSWERED;
+        this.emitEvent(rec, "unanswered", rec.firstTs + o.tcpUnansweredMs, o.tcpUnansweredMs, false);
+      } else if (rec.state === FLOW_UNANSWERED || rec.state === FLOW_CLOSED) {
+        this.remove(rec);
+      } else if (rec.finA || rec.finB) {
+        // Half-closed: the other side never closed (or its FIN was not seen).
+        this.finish(rec, rec.lastTs + this.halfCloseMs);
+      } else {
+        this.expired++;
         this.remove(rec);
       }
-      rec = next;
+      return;
     }
+    const endTs = rec.lastTs + o.udpIdleMs;
+    if (rec.state === FLOW_ATTEMPT) this.emitEvent(rec, "unanswered", endTs, endTs - rec.firstTs, false);
+    else this.emitEvent(rec, "closed", endTs, rec.lastTs - rec.firstTs, false);
+    this.remove(rec);
   }
 
   /** End of input (replay): report what is still pending as the timeouts would have. */
@@ -473,6 +628,7 @@ export class FlowTracker {
     };
     if (durationMs !== undefined) ev.durationMs = durationMs;
     if (rec.midstream) ev.midstream = true;
+    if (rec.fromProc) ev.source = "proc";
     if (rec.initiatorUnknown) ev.initiator = "unknown";
     if (state === "closed" && rec.closer !== CLOSER_NONE) {
       ev.closedBy = rec.closer === CLOSER_INITIATOR ? "initiator" : "responder";

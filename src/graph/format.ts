@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { edgeText } from "./edge-label.js";
 import type { EdgeVerdict, GraphEdge, GraphNode, GraphSnapshot } from "./snapshot-types.js";
 
 /** Red for unexpected and blocked edges, everywhere the map is drawn (page, DOT, Mermaid). */
@@ -16,10 +17,9 @@ export const VERDICT_COLORS: Readonly<Record<EdgeVerdict, string>> = Object.free
 export type GraphFormat = "dot" | "mermaid" | "json";
 export const GRAPH_FORMATS: readonly GraphFormat[] = ["dot", "mermaid", "json"];
 
-/** "tcp/443 x3", plus failures, plus the verdict when it is one to notice (readable without colour too). */
+/** "tcp/443 x3", "port scan: 100 ports (tcp/1-100), 0 open", plus the verdict when it is one to notice (readable without colour too). */
 export function edgeLabel(e: GraphEdge): string {
-  let text = `${e.proto}/${e.port} x${e.connections}`;
-  if (e.failed > 0) text += ` (${e.failed} failed)`;
+  let text = edgeText(e, "x");
   if (e.verdict === "unexpected" || e.verdict === "blocked") text += ` ${e.verdict}`;
   return text;
 }
@@ -78,6 +78,8 @@ function dotNode(n: GraphNode): string {
   const attrs = [`label=${dotString(n.label)}`];
   if (n.kind === "external") attrs.push("shape=ellipse");
   if (n.kind === "host") attrs.push("shape=hexagon");
+  if (n.kind === "sweep") attrs.push("shape=folder");
+  if (n.gone) attrs.push('style="rounded,dashed"');
   if ((n.alerts ?? 0) > 0) attrs.push(`color=${dotString(RED)}`, "penwidth=2");
   return `${dotString(n.id)} [${attrs.join(", ")}];`;
 }
@@ -132,6 +134,7 @@ export function toMermaid(s: GraphSnapshot): string {
     const id = idOf(n.id);
     if (n.kind === "external") return `${id}([${label}])`;
     if (n.kind === "host") return `${id}{{${label}}}`;
+    if (n.kind === "sweep") return `${id}[/${label}/]`;
     return `${id}[${label}]`;
   };
   const lines = ["flowchart LR", `  %% netmon: ${windowText(s)}, at ${new Date(s.at).toISOString()}`];
@@ -179,7 +182,7 @@ const verdictSchema = z.enum([
 /** Keys in the order snapshot() writes them, so `netmon graph --format json` prints what the daemon sent. */
 const nodeSchema = z.object({
   id: z.string(),
-  kind: z.enum(["workload", "project", "external", "host"]),
+  kind: z.enum(["workload", "project", "external", "host", "sweep"]),
   label: z.string(),
   lastSeen: z.number(),
   parent: z.string().optional(),
@@ -188,24 +191,45 @@ const nodeSchema = z.object({
   alerts: z.number().optional(),
   severity: z.enum(["info", "warning", "critical"]).optional(),
   group: z.enum(["dns", "net"]).optional(),
-  containers: z.array(z.object({ id: z.string(), name: z.string(), image: z.string() })).optional(),
+  containers: z
+    .array(
+      z.object({ id: z.string(), name: z.string(), image: z.string(), gone: z.literal(true).optional() }),
+    )
+    .optional(),
+  gone: z.literal(true).optional(),
+});
+
+const portSchema = z.object({
+  proto: z.enum(["tcp", "udp"]),
+  port: z.number().int(),
+  connections: z.number(),
+  failed: z.number(),
+  open: z.boolean(),
+  verdict: verdictSchema,
 });
 
 const edgeSchema = z.object({
   id: z.string(),
   source: z.string(),
   target: z.string(),
-  proto: z.enum(["tcp", "udp"]),
-  port: z.number().int(),
+  kind: z.enum(["connections", "port-scan", "sweep"]),
+  label: z.string(),
+  ports: z.array(portSchema),
+  portRanges: z.string(),
+  portCount: z.number(),
+  morePorts: z.boolean(),
+  openPorts: z.number(),
   connections: z.number(),
   failed: z.number(),
+  verdicts: z.partialRecord(verdictSchema, z.number()),
   firstSeen: z.number(),
   lastSeen: z.number(),
   verdict: verdictSchema,
+  targets: z.array(z.string()).optional(),
 });
 
 const snapshotSchema = z.object({
-  version: z.literal(1),
+  version: z.literal(2, { error: "not a map this netmon reads (version 2): is the daemon another version?" }),
   at: z.number(),
   windowMs: z.number().nullable(),
   nodes: z.array(nodeSchema),

@@ -1,26 +1,13 @@
 import type { Alert } from "../alerts/alert.js";
 import type { BlockRecord } from "../block/types.js";
-import type { ConnectionEvent, ContainerRef, Proto } from "../model/events.js";
-import type { Severity } from "../model/finding.js";
-import { type NodeKey, NodeKeys, projectNodeId } from "./node-keys.js";
-import {
-  EDGE_VERDICTS,
-  type EdgeVerdict,
-  type GraphContainer,
-  type GraphEdge,
-  type GraphNode,
-  type GraphSnapshot,
-  type NodeKind,
-} from "./snapshot-types.js";
-
-const RANK: Record<EdgeVerdict, number> = {
-  unjudged: 0,
-  learning: 1,
-  "allowed-policy": 2,
-  "allowed-baseline": 3,
-  unexpected: 4,
-  blocked: 5,
-};
+import type { ConnectionEvent, ContainerRef } from "../model/events.js";
+import { edgeText } from "./edge-label.js";
+import { MAX_PORTS_PER_EDGE, portKey } from "./edge-ports.js";
+import { foldSweeps } from "./edge-shape.js";
+import { type EdgeState, isSeeded, type NodeState, RANK, VERDICT_COUNT } from "./graph-state.js";
+import { type NodeKey, NodeKeys } from "./node-keys.js";
+import type { EdgeVerdict, GraphEdge, GraphSnapshot } from "./snapshot-types.js";
+import { blockIndex, edgeView, nodeViews } from "./snapshot-view.js";
 
 export interface TopologyGraphOptions {
   /** Rolling window (ms; Infinity: keep everything, for a replay). Default 15 min. */
@@ -31,6 +18,8 @@ export interface TopologyGraphOptions {
   maxEdges: number;
   /** Counts are kept per window/buckets slice: the oldest slice may count up to one slice past the window. */
   buckets: number;
+  /** Most destination ports held over all edges (each edge holds at most MAX_PORTS_PER_EDGE). */
+  maxPorts: number;
 }
 
 export const DEFAULT_GRAPH_OPTIONS: Readonly<TopologyGraphOptions> = Object.freeze({
@@ -38,56 +27,20 @@ export const DEFAULT_GRAPH_OPTIONS: Readonly<TopologyGraphOptions> = Object.free
   maxNodes: 500,
   maxEdges: 5000,
   buckets: 15,
+  maxPorts: 20_000,
 });
 
 export const MAX_CONTAINERS_PER_NODE = 8;
 /** Address pairs remembered per edge, to match active blocks (newest replace oldest). */
 const MAX_PAIRS_PER_EDGE = 4;
-
-interface NodeState {
-  id: string;
-  kind: Exclude<NodeKind, "project">;
-  label: string;
-  workload?: string;
-  project?: string;
-  group?: "dns" | "net";
-  /** Newest first. */
-  containers?: GraphContainer[];
-  lastSeen: number;
-  /** Bucket in which this node was last moved to the end of the LRU order. */
-  lruBucket: number;
-  edges: Set<string>;
-}
-
-interface EdgeState {
-  key: string;
-  /** The public id: JSON of [source, target, proto, port]. */
-  id: string;
-  source: string;
-  target: string;
-  proto: Proto;
-  port: number;
-  firstSeen: number;
-  lastSeen: number;
-  lruBucket: number;
-  /** Per time slice (ring): the slice number it holds (NaN: empty), attempts, failures, worst rank + 1. */
-  epochs: Float64Array;
-  counts: Uint32Array;
-  failed: Uint32Array;
-  ranks: Uint8Array;
-  /** Rank + 1 of the latest attempt: the verdict of a long-lived connection whose attempt left the window. */
-  lastRank: number;
-  /** "srcIp dstIp" of recent connections, to match block entries. */
-  pairs: string[];
-}
-
-const SEVERITY_RANK: Record<Severity, number> = { info: 0, warning: 1, critical: 2 };
+/** Connections picked up mid-stream or from /proc remembered per edge, so one seen both ways counts once. */
+const MAX_SEEDED_PER_EDGE = 8;
 
 /**
  * A rolling, bounded map of who talked to whom: workloads (grouped by Compose project), external
  * destinations (by the DNS name the container resolved, else by /24 or /64) and the host; one edge
- * per source, destination, proto and port, with its connection count, last seen and worst verdict
- * over the window.
+ * per source and destination, its ports, connection counts and verdicts folded in (a port scan is
+ * one edge, labelled so; a sweep of many destinations is folded into one at snapshot time).
  *
  * observe() is O(1) (a few map lookups and a ring slot; eviction at the caps removes the least
  * recently seen node or edge), so it may run on every connection event; snapshot() does the work
@@ -102,6 +55,8 @@ export class TopologyGraph {
   private readonly keys = new NodeKeys();
   private readonly bucketMs: number;
   private counters = { observed: 0, evictedNodes: 0, evictedEdges: 0, expiredEdges: 0 };
+  /** Port entries held over all edges (options.maxPorts caps it). */
+  private portsHeld = 0;
   /** Event time of the latest observed event (ms); 0 before any. */
   lastEventMs = 0;
 
@@ -128,9 +83,11 @@ export class TopologyGraph {
   }
 
   /**
-   * One connection event. An attempt opens (or counts on) an edge with its verdict; a later state
-   * of the same connection (accepted, rejected, unanswered, closed) only updates an existing edge:
-   * its last seen, and its failures. `verdict` is needed for attempts only (default "unjudged").
+   * One connection event. An attempt opens (or counts on) an edge and its port with its verdict; a
+   * later state of the same connection only updates an existing edge: its last seen, its failures
+   * (refused, unanswered; a late answer that `corrects` an unanswered one takes that failure back
+   * or keeps it, never counts it twice), its open ports. A connection picked up mid-stream and from
+   * /proc counts once. `verdict` is needed for attempts only (default "unjudged").
    */
   observe(ev: ConnectionEvent, verdict: EdgeVerdict = "unjudged"): void {
     this.counters.observed++;
@@ -138,29 +95,32 @@ export class TopologyGraph {
     const bucket = Math.floor(ev.ts / this.bucketMs);
     const src = this.keys.of(ev.src);
     const dst = this.keys.of(ev.dst);
-    const key = `${src.id}\u0000${dst.id}\u0000${ev.proto}\u0000${ev.dst.port}`;
+    const key = `${src.id}\u0000${dst.id}`;
     let edge = this.edges.get(key);
     if (edge === undefined) {
       if (ev.state !== "attempt") return;
       const s = this.touchNode(src, ev.src.container, ev.ts, bucket, dst.id);
       const d = this.touchNode(dst, ev.dst.container, ev.ts, bucket, s.id);
       if (this.edges.size >= this.options.maxEdges) this.evictOldestEdge();
+      const n = this.options.buckets;
       edge = {
         key,
-        id: JSON.stringify([s.id, d.id, ev.proto, ev.dst.port]),
+        id: JSON.stringify([s.id, d.id]),
         source: s.id,
         target: d.id,
-        proto: ev.proto,
-        port: ev.dst.port,
         firstSeen: ev.ts,
         lastSeen: ev.ts,
         lruBucket: bucket,
-        epochs: new Float64Array(this.options.buckets).fill(Number.NaN),
-        counts: new Uint32Array(this.options.buckets),
-        failed: new Uint32Array(this.options.buckets),
-        ranks: new Uint8Array(this.options.buckets),
+        epochs: new Float64Array(n).fill(Number.NaN),
+        counts: new Uint32Array(n),
+        failed: new Uint32Array(n),
+        ranks: new Uint8Array(n),
+        byVerdict: new Uint32Array(n * VERDICT_COUNT),
         lastRank: 0,
         pairs: [],
+        ports: new Map(),
+        morePorts: false,
+        seeded: [],
       };
       this.edges.set(key, edge);
       s.edges.add(key);
@@ -176,125 +136,127 @@ export class TopologyGraph {
       }
     }
     if (ev.ts > edge.lastSeen) edge.lastSeen = ev.ts;
-    const slot = this.slot(edge, bucket);
-    if (ev.state === "attempt") {
-      const rank = RANK[verdict] + 1;
-      edge.lastRank = rank;
-      if (slot >= 0) {
-        edge.counts[slot]!++;
-        if (rank > edge.ranks[slot]!) edge.ranks[slot] = rank;
-      }
-      const pair = `${ev.src.ip} ${ev.dst.ip}`;
-      if (!edge.pairs.includes(pair)) {
-        if (edge.pairs.length >= MAX_PAIRS_PER_EDGE) edge.pairs.shift();
-        edge.pairs.push(pair);
-      }
-    } else if ((ev.state === "rejected" || ev.state === "unanswered") && slot >= 0) {
-      edge.failed[slot]!++;
+    if (ev.state === "attempt") this.countAttempt(edge, ev, bucket, RANK[verdict]);
+    else this.countOutcome(edge, ev, bucket);
+  }
+
+  private countAttempt(edge: EdgeState, ev: ConnectionEvent, bucket: number, rank: number): void {
+    if (isSeeded(ev)) {
+      const tuple = `${ev.src.ip} ${ev.src.port} ${ev.dst.ip} ${ev.dst.port}`;
+      if (edge.seeded.includes(tuple)) return;
+      if (edge.seeded.length >= MAX_SEEDED_PER_EDGE) edge.seeded.shift();
+      edge.seeded.push(tuple);
     }
+    edge.lastRank = rank + 1;
+    const slot = this.slot(edge, bucket);
+    if (slot >= 0) {
+      edge.counts[slot]!++;
+      edge.byVerdict[slot * VERDICT_COUNT + rank]!++;
+      if (rank + 1 > edge.ranks[slot]!) edge.ranks[slot] = rank + 1;
+    }
+    const pair = `${ev.src.ip} ${ev.dst.ip}`;
+    if (!edge.pairs.includes(pair)) {
+      if (edge.pairs.length >= MAX_PAIRS_PER_EDGE) edge.pairs.shift();
+      edge.pairs.push(pair);
+    }
+    const pk = portKey(ev.proto, ev.dst.port);
+    let port = edge.ports.get(pk);
+    if (port === undefined) {
+      if (edge.ports.size >= MAX_PORTS_PER_EDGE || this.portsHeld >= this.options.maxPorts) {
+        edge.morePorts = true;
+        return;
+      }
+      port = {
+        proto: ev.proto,
+        port: ev.dst.port,
+        firstSeen: ev.ts,
+        lastSeen: ev.ts,
+        connections: 0,
+        failed: 0,
+        open: false,
+        rank: 0,
+      };
+      edge.ports.set(pk, port);
+      this.portsHeld++;
+    }
+    port.connections++;
+    if (ev.ts > port.lastSeen) port.lastSeen = ev.ts;
+    if (rank + 1 > port.rank) port.rank = rank + 1;
+  }
+
+  private countOutcome(edge: EdgeState, ev: ConnectionEvent, bucket: number): void {
+    const port = edge.ports.get(portKey(ev.proto, ev.dst.port));
+    if (port !== undefined && ev.ts > port.lastSeen) port.lastSeen = ev.ts;
+    if (ev.state === "accepted") {
+      if (port !== undefined) port.open = true;
+      // The unanswered this answer replaces was counted as a failure: take it back.
+      if (ev.corrects === "unanswered") {
+        this.uncountFailure(edge);
+        if (port !== undefined && port.failed > 0) port.failed--;
+      }
+      return;
+    }
+    const failure = ev.state === "rejected" || ev.state === "unanswered";
+    // A late refusal replaces an unanswered already counted; a mid-stream flow is no failed connection.
+    if (!failure || ev.corrects !== undefined || ev.midstream === true) return;
+    const slot = this.slot(edge, bucket);
+    if (slot >= 0) edge.failed[slot]!++;
+    if (port !== undefined) port.failed++;
+  }
+
+  /** One failure fewer, in the latest slice that holds one. */
+  private uncountFailure(edge: EdgeState): void {
+    let best = -1;
+    for (let i = 0; i < this.options.buckets; i++) {
+      if (edge.failed[i]! > 0 && (best < 0 || edge.epochs[i]! > edge.epochs[best]!)) best = i;
+    }
+    if (best >= 0) edge.failed[best]!--;
   }
 
   /**
    * The map at `nowMs` (event time; the clock when live): edges seen within the window, the nodes
    * they join, and the Compose projects as parent nodes. Drops what left the window. Given the
    * active alerts, workload nodes carry their count and worst severity; given the active blocks,
-   * edges they cut are "blocked". Sorted by id, so equal graphs print equally.
+   * edges they cut are "blocked"; given which containers run, the others are marked gone. Port
+   * scans are labelled, sweeps folded into one edge. Sorted by id, so equal graphs print equally.
    */
   snapshot(
     nowMs: number,
-    overlay: { alerts?: readonly Alert[]; blocks?: readonly BlockRecord[] } = {},
+    overlay: {
+      alerts?: readonly Alert[];
+      blocks?: readonly BlockRecord[];
+      running?: (containerId: string) => boolean;
+    } = {},
   ): GraphSnapshot {
-    const { windowMs, buckets } = this.options;
+    const { windowMs } = this.options;
     const oldest = nowMs - windowMs;
     const current = Math.floor(nowMs / this.bucketMs);
-    const blockedPairs = new Set<string>();
-    const quarantined = new Set<string>();
-    for (const b of overlay.blocks ?? []) {
-      if (b.entry.scope === "container") quarantined.add(b.entry.src);
-      else blockedPairs.add(`${b.entry.src} ${b.entry.dst} ${b.entry.port} ${b.entry.proto}`);
-    }
-    const edges: GraphEdge[] = [];
-    const live = new Set<string>();
+    const blocks = blockIndex(overlay.blocks ?? []);
+    const built: GraphEdge[] = [];
     for (const e of this.edges.values()) {
       if (e.lastSeen <= oldest) {
         this.removeEdge(e);
         this.counters.expiredEdges++;
         continue;
       }
-      let connections = 0;
-      let failed = 0;
-      let rank = 0;
-      for (let i = 0; i < buckets; i++) {
-        if (!(e.epochs[i]! > current - buckets)) continue;
-        connections += e.counts[i]!;
-        failed += e.failed[i]!;
-        if (e.ranks[i]! > rank) rank = e.ranks[i]!;
-      }
-      if (rank === 0) rank = e.lastRank;
-      let verdict = EDGE_VERDICTS[Math.max(0, rank - 1)]!;
-      if (verdict !== "blocked" && this.isBlocked(e, blockedPairs, quarantined)) verdict = "blocked";
-      edges.push({
-        id: e.id,
-        source: e.source,
-        target: e.target,
-        proto: e.proto,
-        port: e.port,
-        connections,
-        failed,
-        firstSeen: e.firstSeen,
-        lastSeen: e.lastSeen,
-        verdict,
-      });
+      const { edge, droppedPorts } = edgeView(e, { oldest, current, buckets: this.options.buckets }, blocks);
+      this.portsHeld -= droppedPorts;
+      built.push(edge);
+    }
+    built.sort((a, b) => compare(a.source, b.source) || compare(a.target, b.target));
+    const { edges, nodes: sweepNodes } = foldSweeps(built, (e) => RANK[e.verdict]);
+    const live = new Set<string>();
+    for (const e of edges) {
+      e.label = edgeText(e);
       live.add(e.source);
       live.add(e.target);
     }
-    const alerts = new Map<string, { count: number; severity: Severity }>();
-    for (const a of overlay.alerts ?? []) {
-      if (a.state !== "active") continue;
-      const seen = alerts.get(a.workload);
-      if (seen === undefined) alerts.set(a.workload, { count: 1, severity: a.severity });
-      else {
-        seen.count++;
-        if (SEVERITY_RANK[a.severity] > SEVERITY_RANK[seen.severity]) seen.severity = a.severity;
-      }
-    }
-    const nodes: GraphNode[] = [];
-    const projects = new Map<string, number>();
-    for (const n of this.nodes.values()) {
-      if (!live.has(n.id)) {
-        // Its edges all expired or were evicted.
-        if (n.edges.size === 0) this.nodes.delete(n.id);
-        continue;
-      }
-      const out: GraphNode = { id: n.id, kind: n.kind, label: n.label, lastSeen: n.lastSeen };
-      if (n.project !== undefined) {
-        out.parent = projectNodeId(n.project);
-        out.project = n.project;
-        projects.set(n.project, Math.max(projects.get(n.project) ?? 0, n.lastSeen));
-      }
-      if (n.workload !== undefined) {
-        out.workload = n.workload;
-        const a = alerts.get(n.workload);
-        out.alerts = a?.count ?? 0;
-        if (a !== undefined) out.severity = a.severity;
-      }
-      if (n.group !== undefined) out.group = n.group;
-      if (n.containers !== undefined) out.containers = n.containers.map((c) => ({ ...c }));
-      nodes.push(out);
-    }
-    for (const [project, lastSeen] of projects) {
-      nodes.push({ id: projectNodeId(project), kind: "project", label: project, lastSeen, project });
-    }
+    const nodes = nodeViews(this.nodes, live, overlay);
+    nodes.push(...sweepNodes);
     nodes.sort((a, b) => compare(a.id, b.id));
-    edges.sort(
-      (a, b) =>
-        compare(a.source, b.source) ||
-        compare(a.target, b.target) ||
-        compare(a.proto, b.proto) ||
-        a.port - b.port,
-    );
+    edges.sort((a, b) => compare(a.source, b.source) || compare(a.target, b.target));
     return {
-      version: 1,
+      version: 2,
       at: nowMs,
       windowMs: Number.isFinite(windowMs) ? windowMs : null,
       nodes,
@@ -305,16 +267,6 @@ export class TopologyGraph {
         maxEdges: this.options.maxEdges,
       },
     };
-  }
-
-  private isBlocked(e: EdgeState, pairs: Set<string>, quarantined: Set<string>): boolean {
-    if (pairs.size === 0 && quarantined.size === 0) return false;
-    for (const p of e.pairs) {
-      const space = p.indexOf(" ");
-      if (quarantined.has(p.slice(0, space))) return true;
-      if (pairs.has(`${p} ${e.port} ${e.proto}`)) return true;
-    }
-    return false;
   }
 
   /** The ring slot for `bucket`, reset when it held an older slice; -1 for an event older than the ring. */
@@ -328,6 +280,7 @@ export class TopologyGraph {
     e.counts[slot] = 0;
     e.failed[slot] = 0;
     e.ranks[slot] = 0;
+    e.byVerdict.fill(0, slot * VERDICT_COUNT, (slot + 1) * VERDICT_COUNT);
     return slot;
   }
 
@@ -387,6 +340,7 @@ export class TopologyGraph {
   }
 
   private removeEdge(e: EdgeState): void {
+    this.portsHeld -= e.ports.size;
     this.edges.delete(e.key);
     this.nodes.get(e.source)?.edges.delete(e.key);
     this.nodes.get(e.target)?.edges.delete(e.key);

@@ -6,7 +6,9 @@ import type { GraphNode, NodeKind } from "./snapshot-types.js";
 
 /** What identifies a node: its id and label, and what it groups (computed once per container, DNS name or address). */
 export type NodeKey = Readonly<
-  Pick<GraphNode, "id" | "label" | "workload" | "project" | "group"> & { kind: Exclude<NodeKind, "project"> }
+  Pick<GraphNode, "id" | "label" | "workload" | "project" | "group"> & {
+    kind: Exclude<NodeKind, "project" | "sweep">;
+  }
 >;
 
 const HOST_KEY: NodeKey = Object.freeze({ id: "host", kind: "host", label: "host" });

@@ -17,11 +17,16 @@
  * - Containers absent from a scan's list are dropped silently (stopping is the inventory's
  *   business); `forget(id)` drops one explicitly (container destroyed).
  *
+ * - With `owners` given, each `opened` event names the process holding its socket (`process`,
+ *   or null with `processUnknown`), looked up before the scan returns; without it, neither is set.
+ *
  * Note: /proc/<pid>/net shows the pid's network namespace, so containers sharing a namespace
  * (`network_mode: container:x`) report the same sockets, and `network_mode: host` containers
  * report the host's.
  */
 import type { ContainerRef, ListenerEvent } from "../model/events.js";
+import type { Attribution } from "../processes/process-resolver.js";
+import { mapLimit, PROC_READ_CONCURRENCY, readNetTables } from "./proc-net-files.js";
 import {
   DEFAULT_MAX_SOCKETS,
   type ListeningSocket,
@@ -35,6 +40,20 @@ export interface ListenerScannerOptions {
   procRoot?: string;
   /** Bound on listening sockets kept per container, over all four tables. */
   maxSocketsPerContainer?: number;
+  /** Who holds each socket inode in the namespace of a pid (ProcessResolver.owners); absent: nobody is named. */
+  owners?: SocketOwners;
+}
+
+export type SocketOwners = (
+  pid: number,
+  inodes: readonly string[],
+) => Promise<ReadonlyMap<string, Attribution>>;
+
+/** The `opened` events of one container, with their sockets' inodes, waiting for their process. */
+interface OpenedBatch {
+  containerId: string;
+  pid: number;
+  opened: { event: ListenerEvent; inode: string }[];
 }
 
 export interface ScanTarget {
@@ -63,13 +82,12 @@ type ReadOutcome =
   | { kind: "read"; sockets: ListeningSocket[]; complete: boolean; problems: string[] };
 
 const FILES: readonly ProcNetFile[] = ["tcp", "tcp6", "udp", "udp6"];
-// Containers read at the same time: bounds open file descriptors on hosts with hundreds of containers.
-const READ_CONCURRENCY = 8;
 
 export class ListenerScanner {
   private readonly readFile: (path: string) => Promise<string>;
   private readonly procRoot: string;
   private readonly maxSockets: number;
+  private readonly owners: SocketOwners | undefined;
   private readonly state = new Map<string, ContainerState>();
   private tail: Promise<unknown> = Promise.resolve();
   // forget() calls are numbered so that a scan requested before one does not resurrect the state
@@ -82,6 +100,7 @@ export class ListenerScanner {
     this.readFile = opts.readFile;
     this.procRoot = (opts.procRoot ?? "/proc").replace(/\/+$/, "");
     this.maxSockets = opts.maxSocketsPerContainer ?? DEFAULT_MAX_SOCKETS;
+    this.owners = opts.owners;
   }
 
   /** Drops a container's state (destroyed); its next scan, if any, reports everything as opened. */
@@ -119,10 +138,11 @@ export class ListenerScanner {
     for (const id of [...this.state.keys()]) if (!targets.has(id)) this.state.delete(id);
 
     const list = [...targets.values()].filter((t) => t.pid > 0);
-    const outcomes = await mapLimit(list, READ_CONCURRENCY, (t) => this.readContainer(t.pid));
+    const outcomes = await mapLimit(list, PROC_READ_CONCURRENCY, (t) => this.readContainer(t.pid));
 
     const events: ListenerEvent[] = [];
     const errors: ScanError[] = [];
+    const batches: OpenedBatch[] = [];
     list.forEach((target, i) => {
       const id = target.ref.id;
       if ((this.forgottenAt.get(id) ?? 0) > requestedAt) return; // destroyed meanwhile
@@ -136,9 +156,13 @@ export class ListenerScanner {
         if (!st.reported.has(message)) errors.push({ containerId: id, message });
       }
       st.reported = new Set(outcome.problems);
-      if (outcome.kind === "read")
-        this.diff(st, target.ref, outcome.sockets, outcome.complete, nowMs, events);
+      if (outcome.kind === "read") {
+        const batch: OpenedBatch = { containerId: id, pid: target.pid, opened: [] };
+        this.diff(st, target.ref, outcome.sockets, outcome.complete, nowMs, events, batch);
+        if (batch.opened.length > 0) batches.push(batch);
+      }
     });
+    if (this.owners !== undefined) await attribute(this.owners, batches, errors);
     return { events, errors };
   }
 
@@ -149,12 +173,18 @@ export class ListenerScanner {
     complete: boolean,
     ts: number,
     events: ListenerEvent[],
+    batch: OpenedBatch,
   ): void {
+    const open = (s: ListeningSocket): void => {
+      const event = toEvent(s, "opened", ref, ts);
+      events.push(event);
+      batch.opened.push({ event, inode: String(s.inode) });
+    };
     const current = new Map<string, ListeningSocket>();
     for (const s of sockets) current.set(socketKey(s), s);
     if (complete) {
       for (const [key, s] of st.sockets) if (!current.has(key)) events.push(toEvent(s, "closed", ref, ts));
-      for (const [key, s] of current) if (!st.sockets.has(key)) events.push(toEvent(s, "opened", ref, ts));
+      for (const [key, s] of current) if (!st.sockets.has(key)) open(s);
       st.sockets = current;
       return;
     }
@@ -162,51 +192,48 @@ export class ListenerScanner {
     for (const [key, s] of current) {
       if (st.sockets.has(key) || st.sockets.size >= this.maxSockets) continue;
       st.sockets.set(key, s);
-      events.push(toEvent(s, "opened", ref, ts));
+      open(s);
     }
   }
 
   private async readContainer(pid: number): Promise<ReadOutcome> {
-    const dir = `${this.procRoot}/${pid}/net`;
-    const texts = await Promise.all(
-      FILES.map((f) =>
-        Promise.resolve()
-          .then(() => this.readFile(`${dir}/${f}`))
-          .then(
-            (text) => ({ ok: true as const, text }),
-            (err: unknown) => ({ ok: false as const, err }),
-          ),
-      ),
-    );
-
-    const failures: string[] = [];
-    let gone = false;
-    texts.forEach((r, i) => {
-      if (r.ok) return;
-      const file = FILES[i]!;
-      const code = errnoCode(r.err);
-      const ipv6 = file === "tcp6" || file === "udp6";
-      if (code === "ENOENT" && ipv6) return; // IPv6 disabled in this namespace
-      if ((code === "ENOENT" || code === "ESRCH") && !ipv6) gone = true;
-      else failures.push(`net/${file}: ${errorMessage(r.err)}`);
-    });
-    if (gone) return { kind: "failed", problems: [`process ${pid} not found (container exited?)`] };
-    if (failures.length > 0) return { kind: "failed", problems: failures };
+    const read = await readNetTables(this.readFile, this.procRoot, pid, FILES);
+    if (read.kind === "failed") return read;
 
     const sockets: ListeningSocket[] = [];
     const problems: string[] = [];
     let truncated = false;
-    texts.forEach((r, i) => {
-      if (!r.ok) return;
+    read.texts.forEach((text, i) => {
       const file = FILES[i]!;
       // The cap is for the container as a whole, so each table gets what the previous ones left.
-      const res = parseProcNet(r.text, file, Math.max(0, this.maxSockets - sockets.length));
+      const res = parseProcNet(text, file, Math.max(0, this.maxSockets - sockets.length));
       sockets.push(...res.sockets);
       if (res.truncated) truncated = true;
       if (res.errors > 0) problems.push(`net/${file}: ${res.errors} malformed line(s) skipped`);
     });
     if (truncated) problems.push(`more than ${this.maxSockets} listening sockets; list truncated`);
     return { kind: "read", sockets, complete: problems.length === 0, problems };
+  }
+}
+
+/** Names each opened socket's process: one lookup per container, since a lookup walks its namespace. */
+async function attribute(owners: SocketOwners, batches: OpenedBatch[], errors: ScanError[]): Promise<void> {
+  for (const batch of batches) {
+    try {
+      const found = await owners(
+        batch.pid,
+        batch.opened.map((o) => o.inode),
+      );
+      for (const { event, inode } of batch.opened) {
+        const a = found.get(inode);
+        if (a === undefined) continue;
+        event.process = a.process;
+        if (a.process === null) event.processUnknown = a.processUnknown;
+      }
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      errors.push({ containerId: batch.containerId, message: `process lookup failed: ${message}` });
+    }
   }
 }
 
@@ -231,30 +258,4 @@ function toEvent(
     port: s.port,
     dockerDns: s.dockerDns,
   };
-}
-
-function errnoCode(err: unknown): string | undefined {
-  if (typeof err === "object" && err !== null && "code" in err) {
-    const code = (err as { code: unknown }).code;
-    if (typeof code === "string") return code;
-  }
-  return undefined;
-}
-
-function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
-/** Like Promise.all over items.map(fn), with at most `limit` calls pending at once; keeps order. */
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
 }

@@ -66,28 +66,39 @@ function hexWord(hex: string, offset: number): number {
   return LITTLE_ENDIAN ? bswap32(w) : w;
 }
 
-function isAllZero(hex: string): boolean {
+/** Fills `out` with an address column's four words (IPv4: word 3 only, as DecodedPacket holds it). */
+export function addressWords(hex: string, family: 4 | 6, out: Uint32Array): void {
+  out.fill(0);
+  if (family === 4) out[3] = hexWord(hex, 0);
+  else for (let i = 0; i < 4; i++) out[i] = hexWord(hex, i * 8);
+}
+
+export function isAllZero(hex: string): boolean {
   for (let i = 0; i < hex.length; i++) if (hex.charCodeAt(i) !== 48 /* "0" */) return false;
   return true;
 }
 
-export function parseProcNet(
+/** One table line's columns, as hex text (addresses, ports, state) and the inode's digits. */
+export interface ProcNetLine {
+  localAddr: string;
+  localPort: string;
+  remoteAddr: string;
+  remotePort: string;
+  state: number;
+  inode: string;
+}
+
+/**
+ * Walks a table's socket lines, skipping blank lines and the header; returns how many lines did
+ * not look like a socket entry. `visit` returns false to stop early (a cap reached).
+ */
+export function forEachProcNetLine(
   text: string,
-  file: ProcNetFile,
-  maxSockets: number = DEFAULT_MAX_SOCKETS,
-): ProcNetParseResult {
-  const proto = file === "tcp" || file === "tcp6" ? "tcp" : "udp";
-  const family = file === "tcp6" || file === "udp6" ? 6 : 4;
+  family: 4 | 6,
+  visit: (line: ProcNetLine) => boolean,
+): number {
   const re = family === 6 ? V6_LINE : V4_LINE;
-  const cap = Number.isFinite(maxSockets) ? Math.max(0, Math.floor(maxSockets)) : DEFAULT_MAX_SOCKETS;
-
-  const sockets: ListeningSocket[] = [];
-  // proto and family are fixed per file, so address and port are enough to spot SO_REUSEPORT twins.
-  const seen = new Set<string>();
-  const words = new Uint32Array(4);
   let errors = 0;
-  let truncated = false;
-
   // Walk lines with indexOf rather than split(): a busy host has tens of thousands of entries.
   let start = 0;
   while (start < text.length) {
@@ -103,33 +114,60 @@ export function parseProcNet(
       errors++;
       continue;
     }
-    const [, localAddr, localPort, remoteAddr, remotePort, stateHex, inodeText] = m;
-    const state = Number.parseInt(stateHex!, 16);
-    if (proto === "tcp") {
-      if (state !== TCP_LISTEN) continue;
-    } else if (state !== UDP_UNCONNECTED || !isAllZero(remoteAddr!) || !isAllZero(remotePort!)) {
-      continue;
-    }
-    const port = Number.parseInt(localPort!, 16);
-    if (port === 0) continue; // not bound to a port: nothing can reach it
+    const [, localAddr, localPort, remoteAddr, remotePort, stateHex, inode] = m;
+    const entry = {
+      localAddr: localAddr!,
+      localPort: localPort!,
+      remoteAddr: remoteAddr!,
+      remotePort: remotePort!,
+      state: Number.parseInt(stateHex!, 16),
+      inode: inode!,
+    };
+    if (!visit(entry)) break;
+  }
+  return errors;
+}
 
-    words.fill(0);
-    if (family === 4) words[3] = hexWord(localAddr!, 0);
-    else for (let i = 0; i < 4; i++) words[i] = hexWord(localAddr!, i * 8);
+export function parseProcNet(
+  text: string,
+  file: ProcNetFile,
+  maxSockets: number = DEFAULT_MAX_SOCKETS,
+): ProcNetParseResult {
+  const proto = file === "tcp" || file === "tcp6" ? "tcp" : "udp";
+  const family = file === "tcp6" || file === "udp6" ? 6 : 4;
+  const cap = Number.isFinite(maxSockets) ? Math.max(0, Math.floor(maxSockets)) : DEFAULT_MAX_SOCKETS;
+
+  const sockets: ListeningSocket[] = [];
+  // proto and family are fixed per file, so address and port are enough to spot SO_REUSEPORT twins.
+  const seen = new Set<string>();
+  const words = new Uint32Array(4);
+  let truncated = false;
+
+  const errors = forEachProcNetLine(text, family, (l) => {
+    if (proto === "tcp") {
+      if (l.state !== TCP_LISTEN) return true;
+    } else if (l.state !== UDP_UNCONNECTED || !isAllZero(l.remoteAddr) || !isAllZero(l.remotePort)) {
+      return true;
+    }
+    const port = Number.parseInt(l.localPort, 16);
+    if (port === 0) return true; // not bound to a port: nothing can reach it
+
+    addressWords(l.localAddr, family, words);
     const address = wordsToIp(words, family);
 
     const key = `${address}|${port}`;
-    if (seen.has(key)) continue;
+    if (seen.has(key)) return true;
     if (sockets.length >= cap) {
       truncated = true;
-      break;
+      return false;
     }
     seen.add(key);
     // An IPv4-mapped bind to ::ffff:127.0.0.11 is the same address as 127.0.0.11.
     const dockerDns =
       words[3] === DOCKER_DNS_V4 &&
       (family === 4 || (words[0] === 0 && words[1] === 0 && words[2] === 0xffff));
-    sockets.push({ proto, family, address, port, inode: Number(inodeText), dockerDns });
-  }
+    sockets.push({ proto, family, address, port, inode: Number(l.inode), dockerDns });
+    return true;
+  });
   return { sockets, errors, truncated };
 }

@@ -34,9 +34,15 @@ export function judgeAttempt(
 ): ConnectionVerdict {
   const workload = ctx.workloadOf(container);
   const mode = ctx.modeOf(container, ev.ts);
-  if (mode === "off") return { workload, mode, allowedBy: null, denylisted: false };
+  if (mode === "off") return { workload, mode, allowedBy: null, allowedRule: null, denylisted: false };
   const v = ctx.egress(container, egressTargetOf(ev));
-  return { workload, mode, allowedBy: v.allowedBy, denylisted: v.denylisted };
+  return {
+    workload,
+    mode,
+    allowedBy: v.allowedBy,
+    allowedRule: v.allowedRule ?? null,
+    denylisted: v.denylisted,
+  };
 }
 
 /**

@@ -1,8 +1,9 @@
+import type { ProcessInfo, ProcessUnknown } from "../processes/process-info.js";
 import type { ConnectionVerdict } from "./verdict.js";
 
 /**
- * The events that flow from the sources (flow tracker, listener scan) to detectors and sinks.
- * Plain data, created once per connection state change (not per packet).
+ * The events that flow from the sources (flow tracker, listener scan, DNS responses) to detectors
+ * and sinks. Plain data, created once per connection state change or DNS response (not per packet).
  */
 
 /** Which container an address belonged to at the time of the event. */
@@ -61,6 +62,12 @@ export interface ConnectionEvent {
   midstream?: true;
   /** Mid-stream only: the ports did not tell the server side, so `src` is just the first sender. */
   initiator?: "unknown";
+  /**
+   * Every event of a connection seeded from the container's /proc/<pid>/net/tcp{,6} (it was open
+   * before netmon watched the container): always with `midstream`; its attempt and accepted come at
+   * the engine time of the reading, `iface` is "proc"; the wire keeps it up to date from there.
+   */
+  source?: "proc";
   /** On "closed" TCP events: the side that sent the first FIN or RST. */
   closedBy?: "initiator" | "responder";
   /**
@@ -83,6 +90,41 @@ export interface ListenerEvent {
   port: number;
   /** Docker's embedded DNS resolver (127.0.0.11) listens inside every user-network container. */
   dockerDns: boolean;
+  /**
+   * On `opened` events of the live /proc scan with processes.enabled: the process holding the
+   * socket, or null with `processUnknown` saying why. Absent when netmon did not look (replay,
+   * `closed` events, process attribution off).
+   */
+  process?: ProcessInfo | null;
+  processUnknown?: ProcessUnknown;
 }
 
-export type NetmonEvent = ConnectionEvent | ListenerEvent;
+/**
+ * One DNS response seen on the wire to a container (the client that asked): what `dns-abuse` counts.
+ * Emitted by the pipeline for every parsed response with a question, whatever its answers; other
+ * consumers ignore it (it is no connection: the query's UDP flow has its own ConnectionEvents).
+ */
+export interface DnsEvent {
+  kind: "dns";
+  /** Packet time of the response (ms since the epoch). */
+  ts: number;
+  /** The container that asked (the response's destination). */
+  container: ContainerRef;
+  /** The DNS server that answered (the response's source address). */
+  server: string;
+  /** The first question's name, lower-case (ASCII), without the trailing dot; may hold any byte. */
+  qname: string;
+  /** The first question's type (1 A, 28 AAAA, 12 PTR, 33 SRV, 16 TXT, …). */
+  qtype: number;
+  /** Response code (0 NOERROR, 2 SERVFAIL, 3 NXDOMAIN, …). */
+  rcode: number;
+  /** IN-class A, AAAA and CNAME records in the answer section (other types are not counted). */
+  answers: number;
+  /**
+   * Set by the engine before fan-out: the asking container says it runs a DNS server itself (label
+   * `netmon.dns-server=true`, not from its image), so its lookups are its clients' resolver traffic.
+   */
+  dnsServer?: true;
+}
+
+export type NetmonEvent = ConnectionEvent | ListenerEvent | DnsEvent;

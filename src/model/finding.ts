@@ -47,7 +47,8 @@ export interface Finding {
    * The destination host, on a finding that is one of the many destinations a container may try
    * (unexpected-outbound, not denylisted): past `alerts.fanOutAfter` hosts of one workload such
    * findings fold into one fan-out incident, or into the workload's active connection-burst
-   * incident (src/alerts/incidents.ts).
+   * incident (src/alerts/incidents.ts). Beaconing sets it the same way to find, and escalate, the
+   * host's active unexpected-outbound incident (src/alerts/incident-escalation.ts).
    */
   host?: string;
 }

@@ -7,6 +7,14 @@ export interface EgressVerdict {
   allowedBy: AllowedBy;
   /** The destination is on the denylist: critical whatever else allows it. */
   denylisted: boolean;
+  /**
+   * Where the rule that allowed it is written, and the rule ("label netmon.egress: db:5432/tcp",
+   * "policy.workloads[1].egress[0]: 10.0.0.0/8", "gateway of network app: 172.18.0.1:53"); null
+   * when nothing allowed it or the baseline did (which entry is not tracked per attempt). Policy
+   * precomputes the words per container, so a verdict costs nothing more. Absent from verdicts built
+   * by hand (test fixtures, fake contexts).
+   */
+  allowedRule?: string | null;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { ipToWords, wordsToIp } from "./ip-format.js";
+import { ipToWords, parseIpv4, wordsToIp } from "./ip-format.js";
 
 /**
  * IP networks for policy: "192.0.2.0/24", "192.0.2.7" (= /32), "fd00::/8", "2001:db8::1" (= /128).
@@ -129,6 +129,9 @@ export class CidrSet {
   private readonly v6 = new Map<number, Set<string>>();
   /** Distinct prefix lengths, longest first, so the first hit is the most specific. */
   private v4Lengths: number[] = [];
+  /** Per entry of v4Lengths: its set and mask, so a lookup does no Map probe or mask building. */
+  private v4Sets: Set<number>[] = [];
+  private v4Masks: number[] = [];
   private v6Lengths: number[] = [];
   private count = 0;
 
@@ -151,6 +154,8 @@ export class CidrSet {
         nets = new Set();
         this.v4.set(cidr.prefix, nets);
         this.v4Lengths = [...this.v4.keys()].sort((a, b) => b - a);
+        this.v4Sets = this.v4Lengths.map((len) => this.v4.get(len)!);
+        this.v4Masks = this.v4Lengths.map(wordMask);
       }
       added = nets.size !== nets.add(words[3]!).size;
     } else {
@@ -168,6 +173,11 @@ export class CidrSet {
 
   /** Whether any network contains the address (any text form); false for invalid text. */
   has(ip: string): boolean {
+    // IPv4 text (nearly every check) goes straight to the prefix sets, without the word scratch.
+    if (!ip.includes(":")) {
+      const v4 = parseIpv4(ip);
+      return v4 !== null && this.match4(v4) >= 0;
+    }
     const v = ipToWords(ip, scratch);
     return v !== 0 && this.hasWords(scratch, v);
   }
@@ -206,8 +216,10 @@ export class CidrSet {
 
   /** Longest IPv4 prefix length holding the address, or -1. */
   private match4(addr: number): number {
-    for (const len of this.v4Lengths) {
-      if (this.v4.get(len)!.has((addr & wordMask(len)) >>> 0)) return len;
+    const sets = this.v4Sets;
+    const masks = this.v4Masks;
+    for (let i = 0; i < sets.length; i++) {
+      if (sets[i]!.has((addr & masks[i]!) >>> 0)) return this.v4Lengths[i]!;
     }
     return -1;
   }

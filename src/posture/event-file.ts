@@ -37,6 +37,12 @@ const lineSchema = z.looseObject({
     durationMs: z.number().nullish(),
     packets: z.number().nullish(),
     iface: z.string().max(64).nullish(),
+    // Issue 15's connection-tracking fields: absent on the events of an ordinary connection.
+    midstream: z.literal(true).nullish(),
+    initiator: z.literal("unknown").nullish(),
+    source: z.literal("proc").nullish(),
+    closedBy: z.enum(["initiator", "responder"]).nullish(),
+    corrects: z.literal("unanswered").nullish(),
   }),
 });
 
@@ -44,6 +50,11 @@ export interface EventFileResult {
   events: ConnectionEvent[];
   /** Connection lines read (kept or not). */
   connections: number;
+  /**
+   * Of those, lines that correct an outcome already reported (`corrects`: a late RST or SYN-ACK
+   * after "unanswered"): the same connection again, not another one.
+   */
+  corrections: number;
   /** Lines that were not JSON, or connection lines that did not check. */
   bad: number;
   /** Events past maxEvents, not kept. */
@@ -97,6 +108,11 @@ export function parseEventLine(line: string): ConnectionEvent | "bad" | null {
     ...(e.durationMs != null ? { durationMs: e.durationMs } : {}),
     packets: e.packets ?? 0,
     iface: e.iface ?? "log",
+    ...(e.midstream ? { midstream: true } : {}),
+    ...(e.initiator ? { initiator: e.initiator } : {}),
+    ...(e.source ? { source: e.source } : {}),
+    ...(e.closedBy ? { closedBy: e.closedBy } : {}),
+    ...(e.corrects ? { corrects: e.corrects } : {}),
   };
 }
 
@@ -109,6 +125,7 @@ export async function readConnectionEvents(
   const out: EventFileResult = {
     events: [],
     connections: 0,
+    corrections: 0,
     bad: 0,
     dropped: 0,
     firstTs: null,
@@ -128,6 +145,7 @@ export async function readConnectionEvents(
       continue;
     }
     out.connections++;
+    if (ev.corrects !== undefined) out.corrections++;
     out.firstTs = out.firstTs === null ? ev.ts : Math.min(out.firstTs, ev.ts);
     out.lastTs = out.lastTs === null ? ev.ts : Math.max(out.lastTs, ev.ts);
     if (!keep(ev)) continue;

@@ -1,4 +1,4 @@
-import type { DryRunItem, PolicySuggestion } from "./suggest.js";
+import type { BrokenItem, DryRunItem, PolicySuggestion } from "./suggest.js";
 
 function items(list: readonly DryRunItem[], indent: string): string[] {
   return list.map((i) => {
@@ -10,6 +10,30 @@ function items(list: readonly DryRunItem[], indent: string): string[] {
       .join("; ");
     return `${indent}${i.dst}${who ? ` (${who})` : ""} ×${i.count}, first ${i.first}, last ${i.last}`;
   });
+}
+
+/** What declares a connection, in words. */
+const DECLARED_BY: Record<string, string> = {
+  label: "label netmon.egress",
+  config: "netmon.yaml (policy.egress / policy.workloads)",
+  "dns-name": "a DNS-name rule (label or netmon.yaml)",
+};
+
+const broken = (b: BrokenItem): string =>
+  `${b.from} → ${b.dst}${b.names.length > 0 ? ` (${b.names.join(", ")})` : b.container ? ` (container ${b.container})` : ""} ×${b.count}, last ${b.last}, allowed by ${DECLARED_BY[b.allowedBy] ?? b.allowedBy}`;
+
+/**
+ * Why the iptables rules must not be printed: the dry run found connections the workload declares
+ * that they would refuse. Null when there are none.
+ */
+export function refusalOf(s: PolicySuggestion, eventsSource: string | null): string | null {
+  const list = s.dryRun.iptables.brokenDeclared;
+  if (list.length === 0) return null;
+  return [
+    `refusing to print the iptables rules of ${s.workload}: they would refuse ${list.length} declared destination(s) it connected to${eventsSource ? ` in ${eventsSource}` : ""}:`,
+    ...list.map((b) => `  ${broken(b)}`),
+    "  iptables cannot follow DNS names or containers that are not running: allow these by address (a CIDR rule), or rely on netmon's labels alone",
+  ].join("\n");
 }
 
 /**
@@ -24,6 +48,12 @@ export function formatSuggestion(s: PolicySuggestion, eventsSource: string | nul
   );
   for (const n of s.notes) out.push(`# note: ${n}`);
   for (const o of s.omitted) out.push(`# left out: ${o.entry.replaceAll("|", " ")} (${o.reason})`);
+  const who = c[0]?.name ?? "its containers";
+  out.push(
+    "",
+    `# --- label changes for ${who} (- as set now, + to set: what it declares is kept)`,
+    ...s.labelDiff,
+  );
   out.push("", "# --- Compose labels (netmon.egress / netmon.listen)", s.compose);
   if (s.dockerRun !== "") out.push("", "# --- docker run", s.dockerRun);
   out.push("", "# --- or in netmon.yaml (no label size limit)", s.configYaml);

@@ -1,55 +1,40 @@
-// Slightly over 400 lines: the suggestion builder and its dry run share private helpers; the
-// formatting lives in suggest-format.ts already.
-import { createHash } from "node:crypto";
 import type { Baseline } from "../baseline/baseline.js";
+import { parseEntry } from "../baseline/baseline.js";
+import { defaultConfig } from "../config/load.js";
+import type { PolicyConfig } from "../detection/policy.js";
 import type { ContainerInfo } from "../inventory/types.js";
 import type { ConnectionEvent, ContainerRef, Proto } from "../model/events.js";
 import { imageRepository, workloadOf } from "../model/workload.js";
 import { normalizeIp } from "../net/ip-format.js";
-import { type EgressRule, normalizeHostName, parseEgressRule, ruleMatches } from "../rules/egress-rule.js";
+import { normalizeHostName, parseEgressList } from "../rules/egress-rule.js";
 import { LABEL_EGRESS, LABEL_LISTEN } from "../rules/label-policy.js";
-import { collectRules, MAX_LIST_CHARS, MAX_LIST_ITEMS, parseListenRule } from "../rules/listen-rule.js";
+import { MAX_LIST_CHARS, MAX_LIST_ITEMS, parseListenList } from "../rules/listen-rule.js";
+import type { LoggedAlert } from "./suggest-alerts.js";
+import { allowsOfDeclared, allowsOfSpans } from "./suggest-allows.js";
+import { Declarations, type LabelChange, mergeLabel } from "./suggest-declared.js";
+import { type DryRunReport, dryRunOf } from "./suggest-dry-run.js";
+import { EntryJudge, type LearnedEntry } from "./suggest-evidence.js";
+import { iptablesFor } from "./suggest-iptables.js";
+import { foldListen, foldPorts, spanRule } from "./suggest-ports.js";
+
+export type { BrokenItem, DryRunItem, DryRunReport } from "./suggest-dry-run.js";
+export { policyChainName } from "./suggest-iptables.js";
 
 /**
  * `netmon policy suggest`: from a workload's learned baseline, the least-privilege policy that
- * allows exactly what it was seen doing, in three forms (container labels, a netmon.yaml workload
- * rule, iptables rules for DOCKER-USER), and a dry run of those rules over observed connections.
- * Pure: the caller brings the baseline, the containers and the events.
+ * allows what it was seen doing — minus what raised an alert or was only seen in a scan, burst or
+ * failed connection — merged into what it already declares, in three forms (container labels, a
+ * netmon.yaml workload rule, iptables rules for DOCKER-USER), with a dry run of those rules over
+ * observed connections. Pure: the caller brings the baseline, the containers, events and alerts.
  */
 
 export interface SuggestOptions {
-  /** config.policy.dnsResolvers: always allowed on port 53, like each network's gateway. */
-  dnsResolvers?: readonly string[];
-  /** config.policy.egress: rules every container has anyway (the label dry run counts them as allowing). */
-  globalEgress?: readonly EgressRule[];
+  /** The config's mode, policy and baseline sections (default: the shipped defaults). */
+  config?: PolicyConfig;
   /** Dry run: events before this time (ms since the epoch) are ignored. */
   sinceMs?: number;
-}
-
-/** One destination of the dry run, with how often it was seen. */
-export interface DryRunItem {
-  /** "ip:port/proto" ("[ip]:port/proto" for IPv6). */
-  dst: string;
-  /** DNS names the container resolved for it (from the wire). */
-  names: string[];
-  /** The container at that address, if any. */
-  container: string | null;
-  count: number;
-  first: string;
-  last: string;
-}
-
-export interface DryRunReport {
-  /** Connection attempts of the workload in the window. */
-  observed: number;
-  sinceMs: number | null;
-  /** What netmon would alert on (unexpected-outbound) with the suggested labels and no baseline. */
-  labels: { wouldAlert: DryRunItem[] };
-  /**
-   * What the iptables rules would refuse. `unfiltered`: destinations they do not allow but do not
-   * see either — the host itself (its gateway address): DOCKER-USER only filters forwarded traffic.
-   */
-  iptables: { wouldBlock: DryRunItem[]; unfiltered: DryRunItem[] };
+  /** The alerts of the same log (readLoggedAlerts): what they name is never suggested. */
+  alerts?: readonly LoggedAlert[];
 }
 
 export interface PolicySuggestion {
@@ -57,11 +42,13 @@ export interface PolicySuggestion {
   learned: { firstSeen: string; egress: number; listen: number };
   /** The workload's running containers (their IPs go into the iptables jump rules). */
   containers: { id: string; name: string; ips: string[] }[];
-  /** Egress and listen rules, in the label grammar (src/rules/egress-rule.ts, listen-rule.ts). */
+  /** New egress and listen rules, in the label grammar (src/rules/egress-rule.ts, listen-rule.ts). */
   egress: string[];
   listen: string[];
-  /** Labels to set: netmon.egress / netmon.listen, only when there is something to allow. */
+  /** Labels to set: what is declared with the new rules appended; only keys with something to allow. */
   labels: Record<string, string>;
+  /** Each label's change, as "- key=old" / "+ key=new" lines. */
+  labelDiff: string[];
   /** Learned entries left out of the rules, with why. */
   omitted: { entry: string; reason: string }[];
   notes: string[];
@@ -71,31 +58,6 @@ export interface PolicySuggestion {
   iptablesRules: string[];
   iptablesUndo: string[];
   dryRun: DryRunReport;
-}
-
-interface LearnedEgress {
-  entry: string;
-  dest: string;
-  port: number;
-  proto: Proto;
-}
-
-/** "dest|port|proto" → parts (dest may contain ":" for IPv6, never "|"). */
-export function parseEgressEntry(entry: string): LearnedEgress | null {
-  const m = /^(.+)\|(\d{1,5})\|(tcp|udp)$/.exec(entry);
-  if (m === null) return null;
-  const port = Number(m[2]);
-  if (port < 1 || port > 65535) return null;
-  return { entry, dest: m[1]!, port, proto: m[3] as Proto };
-}
-
-const isV6 = (ip: string): boolean => ip.includes(":");
-const hostPort = (ip: string, port: number, proto: string): string =>
-  `${isV6(ip) ? `[${ip}]` : ip}:${port}/${proto}`;
-
-/** The chain name of a workload's suggested rules: stable, short (iptables allows 28 characters). */
-export function policyChainName(workload: string): string {
-  return `NETMON-POL-${createHash("sha256").update(workload).digest("hex").slice(0, 8)}`;
 }
 
 function ipsOf(c: ContainerInfo): string[] {
@@ -114,27 +76,6 @@ function belongsTo(
   return ref.project === null && ref.service !== null && workload.endsWith(`/${ref.service}`);
 }
 
-function aggregate(items: Map<string, DryRunItem>, ev: ConnectionEvent, names: readonly string[]): void {
-  const key = hostPort(ev.dst.ip, ev.dst.port, ev.proto);
-  const at = new Date(ev.ts).toISOString();
-  const item = items.get(key);
-  if (item === undefined) {
-    items.set(key, {
-      dst: key,
-      names: [...new Set(names)].slice(0, 8),
-      container: ev.dst.container?.name ?? null,
-      count: 1,
-      first: at,
-      last: at,
-    });
-    return;
-  }
-  item.count++;
-  if (at < item.first) item.first = at;
-  if (at > item.last) item.last = at;
-  for (const n of names) if (item.names.length < 8 && !item.names.includes(n)) item.names.push(n);
-}
-
 const yamlList = (items: readonly string[]): string => `[${items.map((i) => JSON.stringify(i)).join(", ")}]`;
 
 /** The policy.workloads match that selects this workload, from one of its containers. */
@@ -147,6 +88,54 @@ function matchOf(workload: string, containers: readonly ContainerInfo[]): string
   return `{ name: ${JSON.stringify(workload)} }`;
 }
 
+/** Address → the names it is known by: container names and services (lower case), DNS answers. */
+function addressBook(running: readonly ContainerInfo[], events: readonly ConnectionEvent[]) {
+  const book = new Map<string, Set<string>>();
+  const add = (ip: string, names: readonly string[]) => {
+    const set = book.get(ip) ?? new Set<string>();
+    book.set(ip, set);
+    for (const n of names) set.add(n.toLowerCase());
+  };
+  const refNames = (r: ContainerRef) => [r.name, ...(r.service ? [r.service] : [])];
+  for (const c of running) for (const ip of ipsOf(c)) add(ip, refNames(c.ref));
+  for (const ev of events) {
+    add(ev.dst.ip, [...(ev.dst.names ?? []), ...(ev.dst.container ? refNames(ev.dst.container) : [])]);
+  }
+  return (ip: string): readonly string[] => [...(book.get(ip) ?? [])];
+}
+
+/** The workload's learned entries, with when each was learned. */
+function learnedEntries(baseline: Baseline, workload: string): LearnedEntry[] {
+  const out: LearnedEntry[] = [];
+  for (const e of baseline.entries(workload)) {
+    const parsed = parseEntry(e.entry);
+    if (parsed === null) continue;
+    if (parsed.kind === "listen") {
+      const [port, proto] = parsed.key.split("/");
+      out.push({
+        kind: "listen",
+        entry: parsed.key,
+        dest: null,
+        port: Number(port),
+        proto: proto as Proto,
+        firstSeen: e.firstSeen,
+      });
+      continue;
+    }
+    const m = /^(.+)\|(\d{1,5})\|(tcp|udp)$/.exec(parsed.key);
+    if (m === null) continue;
+    out.push({
+      kind: "egress",
+      entry: parsed.key,
+      dest: m[1]!,
+      port: Number(m[2]),
+      proto: m[3] as Proto,
+      firstSeen: e.firstSeen,
+    });
+  }
+  return out.sort((a, b) => (a.entry < b.entry ? -1 : a.entry > b.entry ? 1 : 0));
+}
+
 export function suggestPolicy(
   baseline: Baseline,
   workload: string,
@@ -156,13 +145,15 @@ export function suggestPolicy(
 ): PolicySuggestion {
   const learned = baseline.describe(workload);
   if (learned === null) throw new Error(`no baseline for workload ${JSON.stringify(workload)}`);
+  const config = opts.config ?? defaultConfig();
   const running = containers.filter((c) => c.running);
   const own = running.filter((c) => workloadOf(c.ref) === workload);
   const gateways = new Set(
     own.flatMap((c) => c.networks.map((n) => n.gateway).filter((g): g is string => !!g)),
   );
   const resolvers = new Set<string>(gateways);
-  for (const r of opts.dnsResolvers ?? []) resolvers.add(normalizeIp(r) ?? r);
+  for (const r of config.policy.dnsResolvers) resolvers.add(normalizeIp(r) ?? r);
+  const events = observed ?? [];
 
   // Lower-cased container names and Compose services → their current IPs.
   const byName = new Map<string, { name: string; ips: string[] }>();
@@ -176,75 +167,68 @@ export function suggestPolicy(
     }
   }
 
-  const egress: string[] = [];
+  const ids = new Set(own.map((c) => c.ref.id.slice(0, 12)));
+  const names = new Set(own.map((c) => c.ref.name));
+  const isOwn = (ref: ContainerRef) => belongsTo(ref, workload, ids, names);
+  const namesOf = addressBook(running, events);
+  const ownIps = new Set(own.flatMap(ipsOf));
+  for (const ev of events) if (ev.dst.container !== null && isOwn(ev.dst.container)) ownIps.add(ev.dst.ip);
+  const judge = new EntryJudge({ workload, isOwn, namesOf, ownIps, events, alerts: opts.alerts ?? [] });
+  // With no container running (Docker unreachable), one from the log stands in for the workload.
+  const standIn = own.length > 0 ? undefined : standInFor(events, isOwn);
+  const judged = standIn === undefined ? own : [standIn];
+  const everyone = standIn === undefined ? running : [...running, standIn];
+  const declared = new Declarations(judged, everyone, config);
+
   const omitted: { entry: string; reason: string }[] = [];
-  const notes: string[] = [];
-  /** iptables allow rules per family: "ip|port|proto", with a comment above some of them. */
-  const allow: { ip: string; port: number; proto: Proto; comment: string | null }[] = [];
-  const nameOnly: string[] = [];
-  for (const entry of learned.egress) {
-    const e = parseEgressEntry(entry);
-    if (e === null) {
-      omitted.push({ entry, reason: "not a dest|port|proto entry" });
-      continue;
-    }
-    const ip = normalizeIp(e.dest);
-    if (ip !== null) {
-      if (e.port === 53 && resolvers.has(ip)) {
-        omitted.push({ entry, reason: "DNS to its resolver: always allowed" });
+  const notes: string[] = [...declared.notes];
+  const egressItems: { dest: string; port: number; proto: Proto }[] = [];
+  const listenItems: { port: number; proto: Proto }[] = [];
+  for (const e of learnedEntries(baseline, workload)) {
+    const omit = (reason: string) => omitted.push({ entry: e.entry, reason });
+    let dest = "";
+    if (e.kind === "egress") {
+      const ip = normalizeIp(e.dest ?? "");
+      if (ip !== null && e.port === 53 && resolvers.has(ip)) {
+        omit("DNS to its resolver: always allowed");
         continue;
       }
-      egress.push(hostPort(ip, e.port, e.proto));
-      allow.push({ ip, port: e.port, proto: e.proto, comment: null });
+      const host = ip ?? normalizeHostName(e.dest ?? "");
+      if (host === null) {
+        omit("not a valid host name for a rule");
+        continue;
+      }
+      dest = host;
+    }
+    const why = judge.reasonToOmit(e);
+    if (why !== null) {
+      omit(why);
       continue;
     }
-    const host = normalizeHostName(e.dest);
-    if (host === null) {
-      omitted.push({ entry, reason: "not a valid host name for a rule" });
+    if (e.kind === "listen") {
+      if (declared.listenDeclared(e.port, e.proto)) omit("already declared");
+      else listenItems.push({ port: e.port, proto: e.proto });
       continue;
     }
-    const rule = `${host}:${e.port}/${e.proto}`;
-    egress.push(rule);
-    const peer = byName.get(host);
-    if (peer !== undefined && peer.ips.length > 0) {
-      peer.ips.forEach((peerIp, i) => {
-        allow.push({
-          ip: peerIp,
-          port: e.port,
-          proto: e.proto,
-          comment:
-            i === 0
-              ? `${rule}: container ${peer.name}, at ${peer.ips.join(", ")} now (its IP changes when it is re-created: suggest again then)`
-              : null,
-        });
-      });
-    } else {
-      nameOnly.push(rule);
-    }
+    const ip = normalizeIp(dest);
+    const by = declared.egressAllowedBy({
+      ip: ip ?? "",
+      port: e.port,
+      proto: e.proto,
+      names: ip === null ? [dest] : [],
+      container: null,
+    });
+    if (by !== null) omit(`already declared (${by})`);
+    else egressItems.push({ dest, port: e.port, proto: e.proto });
   }
-  const listen = [...learned.listen];
 
-  // What is printed must parse back with zero errors (each rule), and fit in a label (all of them).
-  const labels: Record<string, string> = {};
-  const egressText = egress.join(", ");
-  const listenText = listen.join(", ");
-  const { rules: egressRules, errors: egressErrors } = collectRules(egress, parseEgressRule);
-  const parseErrors = [...egressErrors, ...collectRules(listen, parseListenRule).errors];
-  if (parseErrors.length > 0) throw new Error(`suggested rules do not parse back: ${parseErrors.join("; ")}`);
-  const fits = (text: string, n: number) => text.length <= MAX_LIST_CHARS && n <= MAX_LIST_ITEMS;
-  for (const [key, text, n] of [
-    [LABEL_EGRESS, egressText, egress.length],
-    [LABEL_LISTEN, listenText, listen.length],
-  ] as const) {
-    if (n === 0) continue;
-    if (fits(text, n)) labels[key] = text;
-    else
-      notes.push(
-        `${key}: ${n} rules (${text.length} characters) exceed a label's ${MAX_LIST_ITEMS} items / ${MAX_LIST_CHARS} characters: use the netmon.yaml form`,
-      );
-  }
-  if (egress.length === 0)
-    notes.push("it learned no egress (DNS to its resolver aside): nothing to allow, everything else refused");
+  const spans = foldPorts(egressItems);
+  const egress = spans.map(spanRule);
+  const listen = foldListen(listenItems);
+  const changes = [mergeLabel(declared.egressLabel, egress), mergeLabel(declared.listenLabel, listen)];
+  const labels = labelsOf(changes, notes);
+  if (egress.length === 0 && declared.egressLabel.items.length === 0)
+    notes.push("nothing to allow (DNS to its resolver aside): everything else refused");
 
   // Three forms of the same rules.
   const service = own[0]?.ref.project && own[0].ref.service ? own[0].ref.service : "SERVICE";
@@ -257,22 +241,50 @@ export function suggestPolicy(
       : ["    labels:", ...labelEntries.map(([k, v]) => `      ${k}: ${JSON.stringify(v)}`)]),
   ].join("\n");
   const dockerRun = labelEntries.map(([k, v]) => `--label '${k}=${v}'`).join(" ");
+  const items = (c: LabelChange) => parseItems(c.value);
   const configYaml = [
     "policy:",
     "  workloads:",
     `    - match: ${matchOf(workload, own)}`,
-    `      egress: ${yamlList(egress)}`,
-    `      listen: ${yamlList(listen)}`,
+    `      egress: ${yamlList(items(changes[0]!))}`,
+    `      listen: ${yamlList(items(changes[1]!))}`,
   ].join("\n");
 
-  const { rules, undo } = iptablesFor(workload, own, resolvers, allow, nameOnly);
-  const dryRun = dryRunOf(workload, own, observed, opts, {
+  const suggested = allowsOfSpans(spans, byName);
+  const declaredAllows = allowsOfDeclared(declared, byName);
+  const { rules, undo } = iptablesFor({
+    workload,
+    sources: own.flatMap((c) => ipsOf(c).map((ip) => ({ ip, name: c.ref.name }))),
     resolvers,
-    gateways,
-    labelRules: [...(opts.globalEgress ?? []), ...egressRules],
-    allow: new Set(allow.map((a) => `${a.ip}|${a.port}|${a.proto}`)),
+    declared: declaredAllows.allow,
+    suggested: suggested.allow,
+    unexpressed: [...declaredAllows.unexpressed, ...suggested.unexpressed],
   });
 
+  // The dry run judges with the merged labels as they would be set.
+  const relabel = (c: ContainerInfo): ContainerInfo =>
+    judged.includes(c) ? { ...c, labels: { ...withoutAllowLabels(c.labels), ...labels } } : c;
+  const merged = new Declarations(judged.map(relabel), everyone.map(relabel), config);
+  const fallback = judged[0]?.ref ?? null;
+  const dryRun = dryRunOf({
+    observed,
+    sinceMs: opts.sinceMs,
+    ownRef: (ref) => {
+      if (!isOwn(ref)) return null;
+      return own.find((c) => c.ref.id.startsWith(ref.id) || c.ref.name === ref.name)?.ref ?? fallback ?? ref;
+    },
+    resolvers,
+    gateways,
+    declared,
+    merged,
+    allow: [...declaredAllows.allow, ...suggested.allow],
+  });
+
+  if (opts.alerts === undefined && observed === undefined) {
+    notes.push(
+      "not checked against alerts, scans and failed connections: give the daemon's log (--events FILE) to leave those out",
+    );
+  }
   return {
     workload,
     learned: {
@@ -284,6 +296,7 @@ export function suggestPolicy(
     egress,
     listen,
     labels,
+    labelDiff: changes.flatMap((c) => c.diff),
     omitted,
     notes,
     compose,
@@ -295,111 +308,57 @@ export function suggestPolicy(
   };
 }
 
-function iptablesFor(
-  workload: string,
-  own: readonly ContainerInfo[],
-  resolvers: ReadonlySet<string>,
-  allow: readonly { ip: string; port: number; proto: Proto; comment: string | null }[],
-  nameOnly: readonly string[],
-): { rules: string[]; undo: string[] } {
-  const chain = policyChainName(workload);
-  const rules: string[] = [];
-  const undo: string[] = [];
-  const sources = own.flatMap((c) => ipsOf(c).map((ip) => ({ ip, name: c.ref.name })));
-  for (const family of [4, 6] as const) {
-    const cmd = family === 4 ? "iptables" : "ip6tables";
-    const inFamily = (ip: string) => isV6(ip) === (family === 6);
-    const src = sources.filter((s) => inFamily(s.ip));
-    // IPv6 rules only when the workload has IPv6 addresses.
-    if (family === 6 && src.length === 0) continue;
-    const add = (args: string) => rules.push(`${cmd} -A ${chain} ${args}`);
-    rules.push(
-      `# ${cmd}: default-deny egress for workload ${workload}${src.length > 0 ? ` (${src.map((s) => `${s.name} ${s.ip}`).join(", ")})` : ""}`,
-      `${cmd} -N ${chain}`,
-    );
-    add("-m conntrack --ctstate ESTABLISHED,RELATED -j RETURN");
-    const dns = [...resolvers].filter(inFamily).sort();
-    if (dns.length > 0) rules.push("# DNS to its resolvers (network gateways, policy.dnsResolvers)");
-    for (const ip of dns)
-      for (const proto of ["udp", "tcp"]) add(`-d ${ip} -p ${proto} --dport 53 -j RETURN`);
-    const seen = new Set<string>();
-    for (const a of allow) {
-      if (!inFamily(a.ip)) continue;
-      const key = `${a.ip}|${a.port}|${a.proto}`;
-      if (seen.has(key) || (a.port === 53 && resolvers.has(a.ip))) continue;
-      seen.add(key);
-      if (a.comment !== null) rules.push(`# ${a.comment}`);
-      add(`-d ${a.ip} -p ${a.proto} --dport ${a.port} -j RETURN`);
-    }
-    for (const rule of nameOnly) {
-      rules.push(
-        `# not allowed here: ${rule} is a DNS name (or a container not running now): iptables cannot follow DNS; the ${LABEL_EGRESS} label allows it (netmon follows the DNS answers)`,
-      );
-    }
-    rules.push("# everything else is refused", `${cmd} -A ${chain} -j REJECT`);
-    rules.push(
-      "# send the workload's containers through it (per IP: run again when a container is re-created);",
-      "# DOCKER-USER filters forwarded traffic only: connections to the host itself are not affected",
-    );
-    if (src.length === 0) {
-      rules.push(
-        `# no running container of ${workload}: for each of its IPs, ${cmd} -I DOCKER-USER -s IP -j ${chain}`,
-      );
-    }
-    for (const s of src) {
-      rules.push(`${cmd} -I DOCKER-USER -s ${s.ip} -j ${chain}`);
-      undo.push(`${cmd} -D DOCKER-USER -s ${s.ip} -j ${chain}`);
-    }
-    undo.push(`${cmd} -F ${chain}`, `${cmd} -X ${chain}`);
-  }
-  return { rules, undo };
+/** A container of the workload as the log names it: no labels, no networks (Docker was not asked). */
+function standInFor(
+  events: readonly ConnectionEvent[],
+  isOwn: (ref: ContainerRef) => boolean,
+): ContainerInfo | undefined {
+  const ref = events.find((ev) => ev.src.container !== null && isOwn(ev.src.container))?.src.container;
+  if (ref == null) return undefined;
+  return {
+    ref,
+    imageId: "",
+    labels: {},
+    imageLabels: null,
+    networks: [],
+    pid: 0,
+    exposedPorts: [],
+    publishedPorts: [],
+    startedAt: 0,
+    finishedAt: null,
+    running: true,
+  };
 }
 
-function dryRunOf(
-  workload: string,
-  own: readonly ContainerInfo[],
-  observed: readonly ConnectionEvent[] | undefined,
-  opts: SuggestOptions,
-  p: {
-    resolvers: ReadonlySet<string>;
-    gateways: ReadonlySet<string>;
-    labelRules: readonly EgressRule[];
-    allow: ReadonlySet<string>;
-  },
-): DryRunReport {
-  const ids = new Set(own.map((c) => c.ref.id.slice(0, 12)));
-  const names = new Set(own.map((c) => c.ref.name));
-  const alert = new Map<string, DryRunItem>();
-  const block = new Map<string, DryRunItem>();
-  const unfiltered = new Map<string, DryRunItem>();
-  let count = 0;
-  for (const ev of observed ?? []) {
-    if (ev.kind !== "connection" || ev.state !== "attempt" || ev.src.container === null) continue;
-    if (opts.sinceMs !== undefined && ev.ts < opts.sinceMs) continue;
-    if (!belongsTo(ev.src.container, workload, ids, names)) continue;
-    count++;
-    const dst = ev.dst;
-    const dnsOk = dst.port === 53 && p.resolvers.has(dst.ip);
-    const destNames = [
-      ...(dst.names ?? []),
-      ...(dst.container === null
-        ? []
-        : [
-            dst.container.name.toLowerCase(),
-            ...(dst.container.service ? [dst.container.service.toLowerCase()] : []),
-          ]),
-    ];
-    const target = { ip: dst.ip, port: dst.port, proto: ev.proto, names: destNames };
-    if (!dnsOk && !p.labelRules.some((r) => ruleMatches(r, target))) aggregate(alert, ev, dst.names ?? []);
-    if (!dnsOk && !p.allow.has(`${dst.ip}|${dst.port}|${ev.proto}`)) {
-      aggregate(p.gateways.has(dst.ip) ? unfiltered : block, ev, dst.names ?? []);
+const parseItems = (value: string | null): string[] =>
+  value === null
+    ? []
+    : value
+        .split(",")
+        .map((s) => s.trim())
+        .filter((s) => s !== "");
+
+const withoutAllowLabels = (labels: Record<string, string>): Record<string, string> => {
+  const { [LABEL_EGRESS]: _e, [LABEL_LISTEN]: _l, ...rest } = labels;
+  return rest;
+};
+
+/** The labels to set; what is printed must parse back with zero errors and fit in a label. */
+function labelsOf(changes: readonly LabelChange[], notes: string[]): Record<string, string> {
+  const labels: Record<string, string> = {};
+  for (const c of changes) {
+    if (c.value === null) continue;
+    const parsed = c.key === LABEL_EGRESS ? parseEgressList(c.value) : parseListenList(c.value);
+    const n = parseItems(c.value).length;
+    if (c.value.length > MAX_LIST_CHARS || n > MAX_LIST_ITEMS) {
+      notes.push(
+        `${c.key}: ${n} rules (${c.value.length} characters) exceed a label's ${MAX_LIST_ITEMS} items / ${MAX_LIST_CHARS} characters: use the netmon.yaml form`,
+      );
+      continue;
     }
+    if (parsed.errors.length > 0)
+      throw new Error(`suggested ${c.key} does not parse back: ${parsed.errors.join("; ")}`);
+    labels[c.key] = c.value;
   }
-  const list = (m: Map<string, DryRunItem>) => [...m.values()].sort((a, b) => b.count - a.count);
-  return {
-    observed: count,
-    sinceMs: opts.sinceMs ?? null,
-    labels: { wouldAlert: list(alert) },
-    iptables: { wouldBlock: list(block), unfiltered: list(unfiltered) },
-  };
+  return labels;
 }

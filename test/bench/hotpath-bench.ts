@@ -1,6 +1,6 @@
 /**
  * A/B of the hot-path prototypes (hot-path-proto.ts) on the replay capture: the stock path rebuilt
- * in the worker, then each prototype alone, then all four; interleaved rounds, each variant's
+ * in the worker, then each prototype; interleaved rounds, each variant's
  * gain taken against the stock run of the same round, on CPU time (steadier than wall time when
  * other processes share the machine) and on wall time. Events and alerts must equal the stock ones.
  */
@@ -30,23 +30,7 @@ export interface HotpathResults {
 
 const VARIANTS: { variant: string; proto: string; what: string }[] = [
   { variant: "stock", proto: "", what: "the replay path as in src/ (decode → flows → detectors → alerts)" },
-  { variant: "+reader", proto: "reader", what: "pcap record headers read with byte arithmetic" },
-  {
-    variant: "+decoder",
-    proto: "decoder",
-    what: "decoder with byte arithmetic, reset() without TypedArray.fill",
-  },
-  {
-    variant: "+events",
-    proto: "patches",
-    what: "regex-free denylist IP parse, noteMode ≤ 1/s per container, DNS names once per flow",
-  },
-  {
-    variant: "+sweep",
-    proto: "sweep",
-    what: "flow timeouts on a timer wheel instead of walking every flow each second",
-  },
-  { variant: "all four", proto: "reader,decoder,patches,sweep", what: "all of the above" },
+  { variant: "+names", proto: "names", what: "DNS names looked up once per flow, kept on its record" },
 ];
 
 export function runHotpathBench(opts: {

@@ -12,7 +12,7 @@
 import { openSync } from "node:fs";
 import { Baseline } from "../../src/baseline/baseline.js";
 import { decodePacket } from "../../src/capture/decoder.js";
-import { DecodedPacket, PROTO_UDP } from "../../src/capture/packet.js";
+import { DecodedPacket } from "../../src/capture/packet.js";
 import { readPcapFile } from "../../src/capture/pcap-file-reader.js";
 import { replayFile } from "../../src/commands/replay.js";
 import { loadConfig } from "../../src/config/load.js";
@@ -23,7 +23,7 @@ import { FlowTracker } from "../../src/flows/flow-tracker.js";
 import { Inventory } from "../../src/inventory/inventory.js";
 import { loadStaticInventory } from "../../src/inventory/static-inventory.js";
 import { createLogger } from "../../src/util/logger.js";
-import { applyPatches, applySweepPatch, makeDecodeFast, readClassicFast } from "./hot-path-proto.js";
+import { applyNamesPatch } from "./hot-path-proto.js";
 
 export type ReplayMode = "read" | "decode" | "tracker" | "pipeline" | "full" | "proto";
 
@@ -198,10 +198,9 @@ export function runReplayMode(
     }
     case "proto": {
       // The replay path rebuilt here with the prototypes of hot-path-proto.ts that PROTO lists
-      // (reader,decoder,patches; empty = stock pieces, which must match "full").
+      // (names; empty = the stock path, which must match "full").
       const want = new Set((process.env.PROTO ?? "").split(",").filter(Boolean));
-      if (want.has("patches")) applyPatches();
-      if (want.has("sweep")) applySweepPatch();
+      if (want.has("names")) applyNamesPatch();
       const cfg = config(configPath);
       const log = createLogger(cfg.log.level, { fd: openSync("/dev/null", "w"), sync: true });
       const inv = inventory(inventoryPath);
@@ -213,30 +212,10 @@ export function runReplayMode(
         logEvents: false,
       });
       const { pipeline, detection } = engine;
-      let handler = engine.handlerFor("file");
-      if (want.has("decoder")) {
-        const decode = makeDecodeFast(decodePacket);
-        const p = new DecodedPacket();
-        const internal = pipeline as unknown as { onDnsAnswer(p: DecodedPacket): void };
-        const counters = pipeline.counters;
-        const tracker = pipeline.tracker;
-        handler = (buf, start, caplen, wire, tsMs, linkType) => {
-          counters.packets++;
-          if (!decode(buf, start, caplen, linkType, p)) {
-            counters.undecoded++;
-            return;
-          }
-          p.ts = tsMs;
-          p.wireLength = wire;
-          if (p.proto === PROTO_UDP && p.srcPort === 53 && p.payloadLength >= 12) internal.onDnsAnswer(p);
-          tracker.onPacket(p, "file");
-        };
-      }
+      const handler = engine.handlerFor("file");
       const t = process.hrtime.bigint();
       const c = process.cpuUsage();
-      let packets: number | null = null;
-      if (want.has("reader")) packets = readClassicFast(file, handler);
-      if (packets === null) packets = readPcapFile(file, handler).packets;
+      const packets = readPcapFile(file, handler).packets;
       engine.finish();
       return {
         mode,

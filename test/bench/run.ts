@@ -5,7 +5,8 @@
  *   npm run build && node dist/test/bench/run.js --only replay,memory   some parts
  *   … --quick                                      smaller and shorter (a smoke run, not numbers)
  *
- * Flags: --only replay,hotpath,memory,live,latency,startup · --rounds N (replay rounds, default 5) ·
+ * Flags: --only replay,hotpath,memory,live,latency,startup · --rounds N (replay and CLI start-up
+ * rounds, default 5) ·
  * --packets N (capture size, default 2,000,000) · --regenerate (rewrite the capture) ·
  * --churn-seconds N (default 150) · --attempts N (latency, default 50) · --no-dissect (skip the
  * one full tshark dissection) · --out FILE (default test/bench/results.json).
@@ -18,6 +19,7 @@
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, release, totalmem } from "node:os";
+import { cliStartupTable, runCliStartupBench } from "./cli-startup-bench.js";
 import { cleanup, liveUnavailable, removeTempDirs } from "./docker-env.js";
 import { hotpathTable, runHotpathBench } from "./hotpath-bench.js";
 import { latencyTable, runLatencyBench } from "./latency-bench.js";
@@ -179,9 +181,14 @@ async function main(): Promise<void> {
     const r = await runLatencyBench({ attempts: flags.attempts, intervalMs: 150, enforce: true, log });
     record("latency", r, latencyTable(r));
   }
-  if (live("startup")) {
-    const r = await runStartupBench({ containers: flags.quick ? 10 : 50, runs: flags.quick ? 2 : 3, log });
-    record("startup", r, startupTable(r));
+  if (flags.only.has("startup")) {
+    // Needs no dockerd: the CLI's own start-up, then the daemon's with containers when live.
+    const cli = runCliStartupBench({ runs: flags.rounds, log });
+    const daemon = live("startup")
+      ? await runStartupBench({ containers: flags.quick ? 10 : 50, runs: flags.quick ? 2 : 3, log })
+      : null;
+    const table = [cliStartupTable(cli), ...(daemon === null ? [] : [startupTable(daemon)])].join("\n\n");
+    record("startup", { cli, ...(daemon ?? {}) }, table);
   }
   const seconds = (Date.now() - t0) / 1000;
   const out = {

@@ -46,6 +46,7 @@ import {
 import { PcapWriter } from "../support/pcap-writer.js";
 import { Scenario, type ScenarioOutput } from "../support/scenario.js";
 import { TRACKING_CASES } from "./connection-tracking-cases.js";
+import { DNS_ABUSE_CASES } from "./dns-abuse-cases.js";
 
 export interface GoldenCase {
   /** Directory name under test/cases/. */
@@ -659,15 +660,15 @@ export const CASES: readonly GoldenCase[] = [
   {
     name: "beacon",
     description:
-      "web → 198.51.100.23:4444 every 60 s, 6 times: one unexpected-outbound line, repeats folded, and " +
-      "one critical beacon once 6 beats span 5 min",
+      "web → 198.51.100.23:4444 every 60 s, 6 times: one incident, fired by unexpected-outbound, repeats " +
+      "folded, updated to critical by the beacon once 6 beats span 5 min",
     build: beacon,
   },
   {
     name: "beacon-jitter",
     description:
       "web → an unknown IP every 60 s ±3 % for 15 min, one beat missed, one retried after a refusal, one " +
-      "with two connections: one unexpected-outbound line and one critical beacon",
+      "with two connections: one incident, fired by unexpected-outbound, updated to critical by the beacon",
     build: beaconJitter,
   },
   {
@@ -860,6 +861,7 @@ export const CASES: readonly GoldenCase[] = [
     build: () => linkTypeTraffic(c.linkType, c.family),
   })),
   ...TRACKING_CASES,
+  ...DNS_ABUSE_CASES,
 ];
 
 export interface GeneratedCase {

@@ -90,7 +90,7 @@ describe.runIf(dockerReady && toolsReady)("a real Prometheus and Alertmanager", 
     );
     netmon.start();
     await netmon.waitFor((l) => l.msg === "netmon started", 30_000, "netmon to start");
-    prometheus = startPrometheus(promPort, netmonPort, amPort);
+    prometheus = startPrometheus(promPort, [`127.0.0.1:${netmonPort}`], amPort);
     await waitForHttp(`http://127.0.0.1:${promPort}/-/ready`, 30_000);
   });
 

@@ -43,7 +43,9 @@ describe("netmon CLI (no Docker needed)", () => {
     }[];
     expect(events).toHaveLength(22);
     expect(events.filter((e) => e.event.src.container?.name === "worker-b")).toHaveLength(3);
-    expect(lines.at(-1)).toMatchObject({ msg: "replay finished", summary: { packets: 25, events: 22 } });
+    // The fixture's one DNS answer to a container is an event too (dns-abuse reads it).
+    expect(lines.filter((l) => l.msg === "dns")).toHaveLength(1);
+    expect(lines.at(-1)).toMatchObject({ msg: "replay finished", summary: { packets: 25, events: 23 } });
   });
 
   it("replay of a truncated capture names the offset and the packets read", () => {
@@ -151,6 +153,68 @@ describe("netmon CLI (no Docker needed)", () => {
     expect(netmon(["baseline", "show", "--config", cfg]).stdout).toMatch(/^no baseline yet/);
   });
 
+  it("baseline export and import: a round trip between two state directories, a hostile file refused", () => {
+    const from = join(dir, "share-from");
+    const to = join(dir, "share-to");
+    mkdirSync(from, { recursive: true });
+    const entry = (e: string) => ({
+      entry: e,
+      firstSeen: Date.UTC(2026, 0, 1),
+      lastSeen: Date.UTC(2026, 0, 2),
+      count: 3,
+    });
+    writeFileSync(
+      join(from, "baseline.json"),
+      JSON.stringify({
+        version: 2,
+        workloads: {
+          "shop/web": {
+            firstSeen: Date.UTC(2026, 0, 1),
+            egress: [entry("api.example.com|443|tcp")],
+            listen: [entry("8080/tcp")],
+          },
+        },
+      }),
+    );
+    const cfgFrom = join(dir, "share-from.yaml");
+    const cfgTo = join(dir, "share-to.yaml");
+    writeFileSync(cfgFrom, `stateDir: ${from}\n`);
+    writeFileSync(cfgTo, `stateDir: ${to}\n`);
+
+    const exported = netmon(["baseline", "export", "shop/web", "--config", cfgFrom]);
+    expect(exported.code).toBe(0);
+    expect(JSON.parse(exported.stdout)).toMatchObject({ format: "netmon-baseline", version: 1 });
+    const file = join(dir, "shared.json");
+    writeFileSync(file, exported.stdout);
+
+    const imported = netmon(["baseline", "import", file, "--config", cfgTo]);
+    expect(imported.code).toBe(0);
+    expect(imported.stdout).toBe("baseline import: 1 workload(s) replaced (shop/web)\n");
+    expect(imported.stderr).toMatch(/queued for the running daemon/);
+    expect(netmon(["baseline", "import", file, "--merge", "--config", cfgTo]).stdout).toMatch(
+      /1 workload\(s\) merged/,
+    );
+    expect(
+      netmon(["baseline", "export", "--config", cfgTo]).stdout.replace(/"exportedAt": "[^"]+"/, ""),
+    ).toBe(exported.stdout.replace(/"exportedAt": "[^"]+"/, ""));
+
+    const hostile = join(dir, "hostile.json");
+    writeFileSync(hostile, exported.stdout.replace('"workload": "shop/web"', '"workload": "__proto__"'));
+    const refused = netmon(["baseline", "import", hostile, "--config", cfgTo]);
+    expect(refused.code).toBe(2);
+    expectOneClearLine(
+      refused.stderr,
+      /hostile\.json: workloads\.0 \("__proto__"\)\.workload: not a workload identity.*; nothing imported/,
+    );
+    writeFileSync(hostile, exported.stdout.replace('"version": 1', '"version": 9'));
+    const newer = netmon(["baseline", "import", hostile, "--config", cfgTo]);
+    expect(newer.code).toBe(2);
+    expectOneClearLine(newer.stderr, /version: version 9 is not read by this netmon/);
+    const missing = netmon(["baseline", "export", "nope", "--config", cfgTo]);
+    expect(missing.code).toBe(1);
+    expectOneClearLine(missing.stderr, /no baseline for workload "nope"/);
+  }, 120_000); // eight CLI runs, each a fresh Node process
+
   it("run with an unreachable Docker socket fails with one clear line", () => {
     const cfg = join(dir, "nosock.yaml");
     writeFileSync(cfg, `docker:\n  socketPath: ${join(dir, "missing.sock")}\n`);
@@ -188,12 +252,18 @@ describe.runIf(ready)("netmon CLI against the real dockerd", () => {
     expect(r.code).toBe(0);
     const row = r.stdout.split("\n").find((l) => l.startsWith(name));
     expect(row).toBeDefined();
-    expect(row).toMatch(/netmon-test\/busybox\s+api\s+198\.18\.62\.5\s+br-[0-9a-f]{12}\s+[1-9]\d*\s+monitor/);
+    // Then its workload and effective mode: it declares nothing, so it learns first (or has learned).
+    expect(row).toMatch(
+      /netmon-test\/busybox\s+api\s+198\.18\.62\.5\s+br-[0-9a-f]{12}\s+[1-9]\d*\s+netmon-test\/busybox\s+(learning .*\(no netmon labels\)|monitor \(learned until .*; no netmon labels\))$/,
+    );
     const json = JSON.parse(netmon(["containers", "--json"]).stdout) as {
       ref: { name: string };
       pid: number;
+      netmon?: { workload: string; mode: string; modeSource: string };
     }[];
-    expect(json.find((c) => c.ref.name === name)?.pid).toBeGreaterThan(0);
+    const listed = json.find((c) => c.ref.name === name);
+    expect(listed?.pid).toBeGreaterThan(0);
+    expect(listed?.netmon).toMatchObject({ workload: "netmon-test/busybox", modeSource: "no netmon labels" });
   });
 
   it("run without CAP_NET_RAW fails with one clear line", () => {

@@ -245,7 +245,7 @@ describe.runIf(ready)("posture audit and policy suggest on real containers", () 
       const events: ConnectionEvent[] = (await readConnectionEvents(eventsFile)).events;
       suggestion = suggestPolicy(baseline, WORKLOAD, containers, events);
 
-      expect(suggestion.labels).toEqual({ "netmon.egress": `${GATEWAY}:${HOST_PORT}/tcp, srv:8080/tcp` });
+      expect(suggestion.labels).toEqual({ "netmon.egress": `${GATEWAY}:${HOST_PORT}/tcp,srv:8080/tcp` });
       expect(parseEgressList(suggestion.labels["netmon.egress"]!).errors).toEqual([]);
       // srv listens: its own suggestion has the listen label, parsing back too.
       const srv = suggestPolicy(baseline, `${PROJECT}/srv`, containers, events);
@@ -306,7 +306,7 @@ describe.runIf(ready)("posture audit and policy suggest on real containers", () 
       expect(fromCli?.dryRun.labels.wouldAlert).toEqual([]);
       const text = cli(["policy", "suggest", WORKLOAD, "--config", configLearn, "--events", eventsFile]);
       expect(text.code).toBe(0);
-      expect(text.stdout).toContain(`      netmon.egress: "${GATEWAY}:${HOST_PORT}/tcp, srv:8080/tcp"`);
+      expect(text.stdout).toContain(`      netmon.egress: "${GATEWAY}:${HOST_PORT}/tcp,srv:8080/tcp"`);
       expect(text.stdout).toContain("#   the iptables rules would block 0 destination(s)");
       const unknown = cli(["policy", "suggest", "nope/none", "--config", configLearn]);
       expect(unknown.code).toBe(1);

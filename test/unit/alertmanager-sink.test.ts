@@ -169,6 +169,8 @@ describe("AlertmanagerSink payload", () => {
     expect(req.path).toBe("/api/v2/alerts");
     expect(req.headers["content-type"]).toBe("application/json");
     const destination = "203.0.113.7:443/tcp (api.example.com)";
+    // Of 172.18.0.5:40312 → 203.0.113.7:443/tcp (test/unit/log-sink.test.ts computes it apart).
+    const communityId = "1:SEGbT0LHWneCIBOgCnM2K35Tu1o=";
     expect(req.body).toStrictEqual([
       {
         labels: {
@@ -185,17 +187,19 @@ describe("AlertmanagerSink payload", () => {
           description: [
             "shop-web-1 connected to api.example.com (203.0.113.7:443/tcp)",
             `destination: ${destination}`,
+            `community id: ${communityId}`,
             "count: 1",
             `first seen: ${T0_ISO}`,
             `last seen: ${T0_ISO}`,
           ].join("\n"),
           count: "1",
           destination,
+          community_id: communityId,
         },
         startsAt: T0_ISO,
       },
     ]);
-    expect(sink.stats()).toEqual({ sent: 1, failed: 0, dropped: 0, queued: 0 });
+    expect(sink.stats()).toMatchObject({ sent: 1, failed: 0, dropped: 0, queued: 0 });
   });
 
   it("names alerts Netmon + PascalCase(detector), drops empty labels, brackets IPv6", () => {
@@ -326,7 +330,7 @@ describe("AlertmanagerSink delivery", () => {
     expect(gaps[1]).toBeGreaterThanOrEqual(38);
     expect(gaps[2]).toBeGreaterThanOrEqual(38);
     expect(gaps[2]).toBeLessThan(200);
-    expect(sink.stats()).toEqual({ sent: 1, failed: 3, dropped: 0, queued: 0 });
+    expect(sink.stats()).toMatchObject({ sent: 1, failed: 3, dropped: 0, queued: 0 });
     expect(warns(lines)[0]).toMatchObject({ status: 500, failures: 1, retryInMs: 20, url: am.url });
     expect(lines.some((l) => l.level === "info" && l.failures === 3)).toBe(true);
   });
@@ -349,7 +353,7 @@ describe("AlertmanagerSink delivery", () => {
     await waitFor(() => sink.stats().failed === 1);
     await sleep(50);
     expect(am.requests).toHaveLength(1);
-    expect(sink.stats()).toEqual({ sent: 0, failed: 1, dropped: 1, queued: 0 });
+    expect(sink.stats()).toMatchObject({ sent: 0, failed: 1, dropped: 1, queued: 0 });
     expect(warns(lines)[0]).toMatchObject({ status: 400, error: '{"code":400,"message":"status 400"}' });
   });
 });
@@ -376,7 +380,7 @@ describe("AlertmanagerSink failures", () => {
     expect(delivered.map((a) => a.labels.fingerprint)).toEqual(
       [15, 16, 17, 18, 19].map((i) => nth(i).fingerprint),
     );
-    expect(sink.stats()).toEqual({ sent: 5, failed: 1, dropped: 15, queued: 0 });
+    expect(sink.stats()).toMatchObject({ sent: 5, failed: 1, dropped: 15, queued: 0 });
   });
 
   it("keeps queued at most maxQueue with a dead server and rate-limits its warnings per URL", async () => {
@@ -433,6 +437,33 @@ describe("AlertmanagerSink failures", () => {
       expect(am.requests[0]!.path).toBe("/api/v2/alerts");
       expect(am.alerts().map((x) => x.labels.fingerprint)).toEqual([FP]);
     }
+    // Counted per peer, so the metrics show which one is failing.
+    const peers = sink.stats().peers;
+    expect(peers.map((p) => p.peer)).toEqual([a.url, b.url, broken.url]);
+    expect(peers[0]).toEqual({ peer: a.url, sent: 1, failed: 0, dropped: 0, queued: 0 });
+    expect(peers[1]).toEqual({ peer: b.url, sent: 1, failed: 0, dropped: 0, queued: 0 });
+    expect(peers[2]).toMatchObject({ peer: broken.url, sent: 0, queued: 1 });
+    expect(peers[2]!.failed).toBeGreaterThanOrEqual(2);
+  });
+
+  it("a peer that hangs delays no other: each gets its alerts at once, the hung one after its timeout", async () => {
+    const hung = await startAm(() => "hang");
+    const live = await startAm();
+    const { sink } = makeSink({ urls: [hung.url, live.url], timeoutMs: 3_000 });
+    const t0 = performance.now();
+    sink.onAlert(alert(), "fired");
+    await waitFor(() => live.requests.length === 1);
+    sink.onAlert(alert({ fingerprint: "fp-second" }), "fired");
+    await waitFor(() => live.requests.length === 2);
+    sink.onAlert(alert({ fingerprint: FP }), "resolved");
+    await waitFor(() => sink.stats().peers[1]!.sent === 3);
+    // Well within the hung peer's 3 s timeout: the live peer never waited for it.
+    expect(performance.now() - t0).toBeLessThan(1_500);
+    expect(hung.requests).toHaveLength(1);
+    expect(sink.stats().peers.map((p) => [p.sent, p.queued])).toEqual([
+      [0, 2],
+      [3, 0],
+    ]);
   });
 
   it("sends credentials in the URL as basic auth and keeps them out of the logs", async () => {
@@ -511,6 +542,15 @@ describe("alertmanagerSchema", () => {
       expect(alertmanagerSchema.safeParse({ urls: [bad] }).success).toBe(false);
     }
     expect(alertmanagerSchema.safeParse({ url: "http://127.0.0.1:9093" }).success).toBe(false);
+    // One peer listed twice would get (and count) every alert twice.
+    const twice = alertmanagerSchema.safeParse({
+      urls: ["http://a:9093", "http://b:9093", "http://a:9093/"],
+    });
+    expect(twice.success).toBe(false);
+    expect(twice.error?.issues[0]).toMatchObject({
+      path: ["urls", 2],
+      message: "listed twice: http://a:9093/",
+    });
     expect(alertmanagerSchema.safeParse({ resendIntervalSeconds: 0 }).success).toBe(false);
   });
 });

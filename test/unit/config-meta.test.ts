@@ -8,12 +8,15 @@ describe("restart metadata", () => {
   it("names the sections SIGHUP cannot apply, in schema order", () => {
     expect(sectionsNeedingRestart()).toEqual([
       "stateDir",
+      "host",
       "capture",
       "flows",
       "dns",
       "listeners",
+      "processes",
       "docker",
       "http",
+      "metrics",
       "alerts",
       "alertmanager",
       "blocking",

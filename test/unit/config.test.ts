@@ -20,7 +20,14 @@ describe("defaults", () => {
     expect(defaultConfig()).toEqual({
       mode: "monitor",
       stateDir: "/var/lib/netmon",
-      capture: { interfaces: "auto", bufferTimeoutMs: 10, bufferSizeMb: 16, snaplen: 4352 },
+      host: null,
+      capture: {
+        interfaces: "auto",
+        bufferTimeoutMs: 10,
+        bufferSizeMb: 16,
+        snaplen: 4352,
+        seedEstablished: { maxPerContainer: 1024 },
+      },
       flows: {
         maxFlows: 200_000,
         tcpUnansweredMs: 5_000,
@@ -30,9 +37,11 @@ describe("defaults", () => {
       },
       dns: { maxEntries: 100_000, minTtlSeconds: 60, maxTtlSeconds: 86_400, retainSeconds: 21_600 },
       listeners: { schedule: "*/15 * * * * *", maxPerContainer: 4096 },
+      processes: { enabled: "auto" },
       docker: { socketPath: "/var/run/docker.sock", reconnectMinMs: 500, reconnectMaxMs: 30_000 },
-      log: { level: "info", events: false },
+      log: { level: "info", events: false, eventsFile: { path: null, maxBytes: 52_428_800, maxFiles: 5 } },
       http: { enabled: true, listen: "127.0.0.1", port: 9797 },
+      metrics: { hostLabel: false },
       policy: { egress: [], dnsResolvers: [], denylistFile: null, workloads: [] },
       baseline: { learnForSeconds: 600, maxEntriesPerWorkload: 1000, saveIntervalSeconds: 60 },
       alerts: {
@@ -42,6 +51,8 @@ describe("defaults", () => {
         logLinesPerSecond: 50,
         logLineBurst: 500,
         fanOutAfter: 3,
+        runbookBaseUrl: "https://github.com/netmon/netmon/blob/main/README.md",
+        externalUrl: null,
       },
       alertmanager: { urls: [], resendIntervalSeconds: 60, timeoutSeconds: 5, maxQueue: 1000 },
       blocking: {
@@ -57,6 +68,7 @@ describe("defaults", () => {
         maxBlocksPerMinute: 10,
         maxActiveBlocks: 1000,
         onShutdown: "keep",
+        reconcileSeconds: 30,
       },
       detectors: {
         "unexpected-outbound": { udp: true, internal: true, severity: "warning" },
@@ -90,6 +102,14 @@ describe("defaults", () => {
           maxConnections: 64,
           maxPairs: 20_000,
         },
+        "dns-abuse": {
+          windowMs: 600_000,
+          tunnelNames: 100,
+          dgaDomains: 25,
+          ignoreDomains: [],
+          maxDomains: 10_000,
+          maxContainers: 2_000,
+        },
       },
     });
   });
@@ -110,7 +130,7 @@ describe("defaults", () => {
   it("an empty section gives that section's defaults", () => {
     const r = parseConfigText("flows: {}\nlog:\n  level: debug\n", SRC);
     expect(r.ok && r.config.flows).toEqual(defaultConfig().flows);
-    expect(r.ok && r.config.log).toEqual({ level: "debug", events: false });
+    expect(r.ok && r.config.log).toEqual({ ...defaultConfig().log, level: "debug" });
   });
 
   it("config/netmon.yaml in the repo is exactly the defaults (it documents them)", () => {
@@ -145,6 +165,13 @@ describe("defaults", () => {
       },
     });
   });
+
+  it("processes.enabled takes auto, true or false", () => {
+    for (const enabled of ["auto", true, false] as const) {
+      const r = parseConfigText(`processes:\n  enabled: ${enabled}\n`, SRC);
+      expect(r.ok && r.config.processes).toEqual({ enabled });
+    }
+  });
 });
 
 describe("invalid configurations", () => {
@@ -176,6 +203,11 @@ describe("invalid configurations", () => {
       "listeners.schedule: not a valid cron expression",
     ],
     ["listeners.schedule as a number", "listeners:\n  schedule: 15\n", "listeners.schedule: "],
+    [
+      "processes.enabled neither auto nor a boolean",
+      "processes:\n  enabled: yes-please\n",
+      "processes.enabled: ",
+    ],
     ["an unknown top-level key", "modee: learn\n", "modee: unknown key"],
     [
       "a resolver that is not an IP",
@@ -194,7 +226,12 @@ describe("invalid configurations", () => {
     ["mode as a list", "mode: [monitor]\n", "mode: "],
     ["log.events as text", "log:\n  events: sometimes\n", "log.events: "],
     ["log.level unknown", "log:\n  level: loud\n", "log.level: "],
+    ["log.eventsFile.maxFiles 1", "log:\n  eventsFile:\n    maxFiles: 1\n", "log.eventsFile.maxFiles: "],
+    ["log.eventsFile.path empty", 'log:\n  eventsFile:\n    path: ""\n', "log.eventsFile.path: "],
     ["stateDir empty", 'stateDir: ""\n', "stateDir: "],
+    ["host empty", 'host: ""\n', "host: "],
+    ["host with a space", 'host: "web 01"\n', "host: no spaces or control characters"],
+    ["metrics.hostLabel as text", "metrics:\n  hostLabel: sometimes\n", "metrics.hostLabel: "],
     ["a section that is a scalar", "flows: 5\n", "flows: "],
     ["docker.socketPath as a number", "docker:\n  socketPath: 5\n", "docker.socketPath: "],
     ["dns.maxEntries too small", "dns:\n  maxEntries: 1\n", "dns.maxEntries: "],

@@ -109,7 +109,7 @@ describe("connection-burst: brute force against an allowed destination, by rate"
     const f = found[0]!;
     expect(f.dst).toEqual({ ip: DB_IP, port: 5432, proto: "tcp" });
     expect(f.summary).toMatch(
-      /^web-1 made \d+ short or failed connections to shop\/db:5432\/tcp in 20 s; normal/,
+      /^web-1 ran a brute force against db-1 \[172\.30\.0\.3\]:5432\/tcp: \d+ failed or short connections in 20 s, normal/,
     );
     expect(f.details).toMatchObject({
       shape: "brute-force",

@@ -89,7 +89,7 @@ describe("connection-burst: slow scans (long window, on tick)", () => {
       key: "port-scan:198.18.0.5",
       details: { shape: "port-scan", count: 30, slow: true, windowMs: 3_600_000 },
     });
-    expect(f.summary).toBe("web-1 slowly scanned 30 ports on 198.18.0.5 within 60 min");
+    expect(f.summary).toBe("web-1 ran a slow port scan of 198.18.0.5: 30 ports, 0 open, in 1 h");
     // The 30th refusal came at 10 s + 29 × 75 s; the finding carries that event time.
     expect(f.ts).toBe(T0 + 10 * SEC + 29 * 75 * SEC + 2);
   });

@@ -295,7 +295,6 @@ describe("connection-burst: findings", () => {
       key: "port-scan:198.18.0.5",
       container: WEB,
       workload: "web-1",
-      summary: "web-1 scanned 15 ports on 198.18.0.5 within 5 min",
       ts: T0 + MIN * (14 / 15),
       src: { ip: "172.18.0.2", port: 50_014, proto: "tcp" },
       dst: { ip: "198.18.0.5", port: 114, proto: "tcp" },
@@ -304,7 +303,16 @@ describe("connection-burst: findings", () => {
         count: 15,
         targets: Array.from({ length: 15 }, (_, i) => `198.18.0.5:${100 + i}/tcp`),
         windowMs: 300_000,
+        // The words' facts: the host named, every port of it so far, how many answered, the real span.
+        on: "198.18.0.5",
+        distinct: 15,
+        open: 0,
+        spanMs: expect.any(Number),
       },
+      summary: expect.stringMatching(
+        /^web-1 ran a port scan of 198\.18\.0\.5: 15 ports, 0 open, in [\d.]+ (ms|s)$/,
+      ),
+      fix: "detectors.connection-burst.portScanThreshold: 16",
     });
   });
 
@@ -317,7 +325,7 @@ describe("connection-burst: findings", () => {
     expect(rest).toEqual([]);
     expect(f?.key).toBe("burst");
     expect(f?.dst).toBeUndefined();
-    expect(f?.summary).toMatch(/^web-1 made \d+ failed or short connections in \d+(\.\d)? s$/);
+    expect(f?.summary).toMatch(/^web-1 made a burst of \d+ failed or short connections in \d+(\.\d)? s$/);
     const targets = f?.details?.targets as string[];
     expect(targets).toHaveLength(20);
     expect(new Set(targets).size).toBe(20);
@@ -331,7 +339,10 @@ describe("connection-burst: findings", () => {
     );
     expect(f?.key).toBe("brute-force:[2001:db8::7]:22/tcp");
     expect(f?.dst).toEqual({ ip: "2001:db8::7", port: 22, proto: "tcp" });
-    expect(f?.summary).toBe("web-1 made 30 failed or short connections to [2001:db8::7]:22/tcp within 5 min");
+    // The real span of the 30 connections, not the window; an IPv6 destination in brackets.
+    expect(f?.summary).toBe(
+      "web-1 ran a brute force against [2001:db8::7]:22/tcp: 30 failed or short connections in 1 min; nothing allows the destination",
+    );
     expect(f?.details).toMatchObject({ shape: "brute-force", count: 30, windowMs: 300_000 });
   });
 
@@ -343,7 +354,7 @@ describe("connection-burst: findings", () => {
     );
     expect(f?.key).toBe("host-scan:22/tcp");
     expect(f?.dst).toBeUndefined();
-    expect(f?.summary).toBe("web-1 probed 25 hosts on port 22/tcp within 5 min");
+    expect(f?.summary).toMatch(/^web-1 ran a host sweep of 25 hosts on 22\/tcp: 0 answered, in /);
     expect(f?.details).toMatchObject({ shape: "host-scan", count: 25 });
   });
 

@@ -327,8 +327,8 @@ describe("decodePacket: well-formed packets", () => {
       proto: PROTO_UDP,
       srcPort: 4000,
       dstPort: 53,
-      payloadOffset: 14 + 40 + 8 + 8,
-      payloadLength: 32,
+      // Only the start of the datagram: no payload is given, so no DNS answer is half-parsed.
+      payloadLength: 0,
     });
 
     // A later fragment whose bytes would look like ports if they were read.
@@ -678,7 +678,8 @@ describe("decodePacket: lies, truncation, offsets, garbage", () => {
           extHeaders: [
             { type: 0 },
             { type: 60, bytes: Buffer.alloc(12) },
-            fragmentExt({ offset: 0, more: true }),
+            // Atomic (offset 0, no more fragments): a first fragment's payload would be withheld.
+            fragmentExt({ offset: 0, more: false }),
           ],
           payload: tcp({ srcPort: 443, dstPort: 50000, flags: TCP_ACK, payload: Buffer.from("tls") }),
         }),

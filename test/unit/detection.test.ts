@@ -193,6 +193,7 @@ describe("Detection: learn, then monitor", () => {
     expect(Object.keys(s).sort()).toEqual([
       "beaconing",
       "connection-burst",
+      "dns-abuse",
       "unexpected-outbound",
       "unusual-listener",
     ]);

@@ -363,6 +363,72 @@ describe("DnsCache: names outlive their answer while they are used", () => {
     expect(c.namesFor("s", "192.0.2.3", T0 + 60_001)).toEqual(["h.example"]);
   });
 
+  // `netmon explain` reports when an answer was seen and why a name is still given; asking must
+  // never change what the engine sees next.
+  it("inspect: seen time, TTL and what keeps each name, without changing the cache", () => {
+    const c = answered();
+    c.record("s", response("cdn.example", [a("cdn.example", IP, 0)]), T0 + 2_000);
+    expect(c.inspect("s", IP, T0 + 3_000)).toEqual([
+      {
+        name: "api.example",
+        seenAt: T0,
+        ttlSeconds: 10,
+        answerExpiresAt: T0 + 10_000,
+        expiresAt: T0 + 10_000,
+        retained: false,
+        heldOpen: false,
+        live: true,
+      },
+      // TTL 0 is kept dns.minTtl (5 s here): the answer's own expiry says so.
+      expect.objectContaining({
+        name: "cdn.example",
+        ttlSeconds: 0,
+        answerExpiresAt: T0 + 7_000,
+        live: true,
+      }),
+    ]);
+    // Expired and not swept: still listed, not live; inspect drops nothing.
+    expect(c.inspect("s", IP, T0 + 60_000).map((n) => [n.name, n.live])).toEqual([
+      ["api.example", false],
+      ["cdn.example", false],
+    ]);
+    expect(c.size).toBe(1);
+    expect(c.inspect("s", "192.0.2.99", T0)).toEqual([]);
+    expect(c.inspect("other", IP, T0)).toEqual([]);
+  });
+
+  it("inspect: an open connection holds the names; a retained name is kept past its answer", () => {
+    const c = answered();
+    c.flowStarted("s", IP, T0 + 1_000);
+    c.retain("s", IP, ["api.example"], T0 + 1_000);
+    const held = c.inspect("s", IP, T0 + 30 * 60_000);
+    expect(held).toEqual([
+      expect.objectContaining({ answerExpiresAt: T0 + 10_000, retained: true, heldOpen: true, live: true }),
+    ]);
+    // The hold of a forgotten connection ran out: retention counts from its end, as namesFor does.
+    const holdEnd = T0 + 1_000 + HOUR;
+    const after = c.inspect("s", IP, holdEnd + 1);
+    expect(after).toEqual([
+      expect.objectContaining({ expiresAt: holdEnd + 6 * HOUR, heldOpen: false, live: true }),
+    ]);
+    expect(c.namesFor("s", IP, holdEnd + 6 * HOUR - 1)).toEqual(["api.example"]);
+    expect(c.namesFor("s", IP, holdEnd + 6 * HOUR)).toEqual([]);
+  });
+
+  it("inspect: a later answer gives the seen time and TTL; a longer earlier one keeps its expiry", () => {
+    const c = new DnsCache(RETAIN);
+    c.record("s", response("api.example", [a("api.example", IP, 300)]), T0);
+    c.record("s", response("api.example", [a("api.example", IP, 60)]), T0 + 10_000);
+    expect(c.inspect("s", IP, T0 + 20_000)).toEqual([
+      expect.objectContaining({
+        seenAt: T0 + 10_000,
+        ttlSeconds: 60,
+        answerExpiresAt: T0 + 70_000,
+        expiresAt: T0 + 300_000,
+      }),
+    ]);
+  });
+
   it("dns.retainSeconds must be a non-negative whole number of seconds", () => {
     const errorsOf = (dns: object): string[] => {
       const r = validateConfig({ dns });

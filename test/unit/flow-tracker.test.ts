@@ -1,21 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { decodePacket } from "../../src/capture/decoder.js";
-import {
-  DecodedPacket,
-  LINKTYPE_ETHERNET,
-  PROTO_TCP,
-  TCP_ACK,
-  TCP_FIN,
-  TCP_PSH,
-  TCP_RST,
-  TCP_SYN,
-} from "../../src/capture/packet.js";
+import { PROTO_TCP, TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN } from "../../src/capture/packet.js";
 import { endpointHash, flowHash } from "../../src/flows/flow-hash.js";
-import { FlowTracker, type FlowTrackerOptions } from "../../src/flows/flow-tracker.js";
-import type { IpResolver } from "../../src/inventory/types.js";
+import type { FlowTrackerOptions } from "../../src/flows/flow-tracker.js";
 import type { ConnectionEvent, ContainerRef } from "../../src/model/events.js";
 import { ipToWords } from "../../src/net/ip-format.js";
-import { containerRef } from "../support/fixtures.js";
+import { FLOW_IFACE, type FlowHarness, flowHarness, flowRef } from "../support/flow-harness.js";
 import {
   ETHERTYPE_IPV4,
   ETHERTYPE_IPV6,
@@ -23,81 +12,29 @@ import {
   fragmentExt,
   ipv4,
   ipv6,
-  tcpPacket,
   udpPacket,
 } from "../support/packet-builder.js";
 
 // Far in the past on purpose: a tracker that looked at the wall clock would time everything out.
 const T0 = 1_000_000;
-const IFACE = "br-test";
+const IFACE = FLOW_IFACE;
 
-const OPTS: FlowTrackerOptions = {
-  maxFlows: 1000,
-  tcpUnansweredMs: 1000,
-  tcpEstablishedIdleMs: 60_000,
-  udpIdleMs: 2000,
-};
+const WEB = flowRef("web");
+const DB = flowRef("db");
+const WEB6 = flowRef("web6");
 
-function ref(name: string): ContainerRef {
-  return containerRef(name, {
-    id: `${name}-id`.padEnd(64, "0"),
-    image: `${name}:latest`,
-    service: name,
-    project: "proj",
-  });
-}
-
-const WEB = ref("web");
-const DB = ref("db");
-const WEB6 = ref("web6");
-
-class FakeResolver implements IpResolver {
-  readonly calls: Array<[string, number]> = [];
-  constructor(readonly map: Map<string, ContainerRef>) {}
-  lookup(ip: string, tsMs: number): ContainerRef | null {
-    this.calls.push([ip, tsMs]);
-    return this.map.get(ip) ?? null;
-  }
-}
-
-interface Harness {
-  tracker: FlowTracker;
-  events: ConnectionEvent[];
-  resolver: FakeResolver;
-  tcp(src: string, sport: number, dst: string, dport: number, flags: number, ts: number, seq?: number): void;
-  /** Any frame (a fragment, ...) at ts. */
-  frame(buf: Buffer, ts: number): void;
-  udp(src: string, sport: number, dst: string, dport: number, ts: number): void;
-}
-
-function harness(opts: Partial<FlowTrackerOptions> = {}, entries?: Array<[string, ContainerRef]>): Harness {
-  const resolver = new FakeResolver(
-    new Map(
-      entries ?? [
-        ["172.18.0.2", WEB],
-        ["172.18.0.3", DB],
-        ["fd00:18::2", WEB6],
-      ],
-    ),
+function harness(
+  opts: Partial<FlowTrackerOptions> = {},
+  entries?: Array<[string, ContainerRef]>,
+): FlowHarness {
+  return flowHarness(
+    entries ?? [
+      ["172.18.0.2", WEB],
+      ["172.18.0.3", DB],
+      ["fd00:18::2", WEB6],
+    ],
+    opts,
   );
-  const events: ConnectionEvent[] = [];
-  const tracker = new FlowTracker({ ...OPTS, ...opts }, resolver, (ev) => events.push(ev));
-  const pkt = new DecodedPacket();
-  const feed = (buf: Buffer, ts: number): void => {
-    expect(decodePacket(buf, 0, buf.length, LINKTYPE_ETHERNET, pkt)).toBe(true);
-    pkt.ts = ts;
-    tracker.onPacket(pkt, IFACE);
-  };
-  return {
-    tracker,
-    events,
-    resolver,
-    tcp: (src, srcPort, dst, dstPort, flags, ts, seq) =>
-      feed(tcpPacket({ src, dst, srcPort, dstPort, flags, seq }), ts),
-    frame: feed,
-    udp: (src, srcPort, dst, dstPort, ts) =>
-      feed(udpPacket({ src, dst, srcPort, dstPort, payload: Buffer.from("hello") }), ts),
-  };
 }
 
 const states = (events: ConnectionEvent[]): string[] => events.map((e) => e.state);

@@ -179,6 +179,8 @@ interface Frame {
   extCount: number;
   /** A non-first IPv4 fragment: no transport header. */
   laterFragment: boolean;
+  /** The first fragment of a bigger datagram: ports, but its partial payload is withheld. */
+  firstFragment: boolean;
   t: Transport;
   version: 4 | 6;
 }
@@ -207,6 +209,7 @@ const ipArb = fc.oneof(
       t: o.t,
       extCount: 0,
       laterFragment: o.fragOffset !== 0,
+      firstFragment: false,
       version: 4 as const,
     })),
   fc
@@ -221,6 +224,7 @@ const ipArb = fc.oneof(
       t: o.t,
       extCount: o.ext.length,
       laterFragment: false,
+      firstFragment: o.ext.some((h) => h.type === 44 && (h.bytes![1]! & 1) === 1),
       version: 6 as const,
     })),
 );
@@ -336,6 +340,7 @@ const frameArb: fc.Arbitrary<Frame> = fc
     linkType: link.linkType,
     extCount: ip.extCount,
     laterFragment: ip.laterFragment,
+    firstFragment: ip.firstFragment,
     t: ip.t,
     version: ip.version,
   }));
@@ -437,7 +442,8 @@ describe("fuzz: decodePacket", () => {
           }
           expect(p.proto).toBe(f.t.proto);
           expect([p.srcPort, p.dstPort, p.tcpFlags]).toEqual([f.t.srcPort, f.t.dstPort, f.t.flags]);
-          if (f.t.proto === PROTO_TCP || f.t.proto === PROTO_UDP) {
+          if (f.firstFragment) expect(p.payloadLength).toBe(0);
+          else if (f.t.proto === PROTO_TCP || f.t.proto === PROTO_UDP) {
             const got = p.buf.subarray(p.payloadOffset, p.payloadOffset + p.payloadLength);
             expect(Buffer.compare(got, f.t.payload)).toBe(0);
           }

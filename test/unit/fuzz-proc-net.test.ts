@@ -3,11 +3,13 @@
  * they change, and a container decides how many sockets (and which) they hold. Properties:
  * parseProcNet never throws, bad lines are counted not thrown, the socket cap holds for any
  * maxSockets, pathological lines cost linear time, and valid tables give exactly the listening
- * sockets. Run counts and seeds: see test/support/mutate.ts (FUZZ_RUNS=100000 for a longer campaign).
+ * sockets; the same for parseEstablished (src/listeners/proc-net-established.ts) and the established,
+ * non-loopback sockets. Run counts and seeds: see test/support/mutate.ts (FUZZ_RUNS=100000 for a longer campaign).
  */
 import { endianness } from "node:os";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { type EstablishedParseResult, parseEstablished } from "../../src/listeners/proc-net-established.js";
 import {
   DEFAULT_MAX_SOCKETS,
   type ListeningSocket,
@@ -250,4 +252,98 @@ describe("fuzz: parseProcNet", () => {
     expect(r.sockets.length).toBe(100);
     expect(r.truncated).toBe(true);
   });
+});
+
+function checkEstablished(text: string, max: number, r: EstablishedParseResult): void {
+  expect(Number.isInteger(r.errors) && r.errors >= 0).toBe(true);
+  expect(Number.isInteger(r.overLimit) && r.overLimit >= 0).toBe(true);
+  expect(r.errors + r.sockets.length + r.overLimit).toBeLessThanOrEqual(text.split("\n").length);
+  // A cap that is not a finite number reads as 0: nothing seeded rather than unbounded.
+  const cap = Number.isFinite(max) ? Math.max(0, Math.floor(max)) : 0;
+  expect(r.sockets.length).toBeLessThanOrEqual(cap);
+  if (r.overLimit > 0) expect(r.sockets.length).toBe(cap);
+  for (const s of r.sockets) {
+    for (const port of [s.localPort, s.remotePort])
+      expect(Number.isInteger(port) && port >= 1 && port <= 65535).toBe(true);
+    expect(s.local).toHaveLength(4);
+    expect(s.remote).toHaveLength(4);
+    if (s.version === 4) expect([s.remote[0], s.remote[1], s.remote[2]]).toEqual([0, 0, 0]);
+    expect(s.version === 4 ? s.remote[3]! >>> 24 : -1).not.toBe(127);
+  }
+}
+
+/** The established sockets a correct parser reports for these entries (remote side as line() writes it). */
+function expectedEstablished(entries: Entry[], family: 4 | 6, cap: number): string[] {
+  const out: string[] = [];
+  for (const e of entries) {
+    if (e.state !== 0x01 || e.remoteZero || e.port === 0) continue;
+    const local = wordsOf(e, family);
+    const remote = wordsOf({ ...e, words: e.words.map((w) => (w ^ 0x01020304) >>> 0) }, family);
+    let version: 4 | 6 = family;
+    const mapped = (w: Uint32Array) => w[0] === 0 && w[1] === 0 && w[2] === 0xffff;
+    if (family === 6 && mapped(local) && mapped(remote)) {
+      version = 4;
+      local[2] = 0;
+      remote[2] = 0;
+    }
+    const zero = remote.every((w) => w === 0);
+    const loop = (w: Uint32Array) =>
+      version === 4 ? w[3]! >>> 24 === 127 : w[0] === 0 && w[1] === 0 && w[2] === 0 && w[3] === 1;
+    if (zero || loop(remote) || loop(local)) continue;
+    out.push(`${version}|${[...local].join(",")}:${e.port}|${[...remote].join(",")}:8080`);
+  }
+  return out.slice(0, cap);
+}
+
+const capArb = fc.oneof(fc.nat(30), fc.constantFrom(-1, 0.5, Number.NaN, Number.POSITIVE_INFINITY));
+
+describe("fuzz: parseEstablished", () => {
+  it(
+    "random and mutated tables: never throws, results well-formed and capped",
+    () => {
+      fc.assert(
+        fc.property(
+          fc.oneof(
+            fc.array(soupChars, { maxLength: 600 }).map((c) => c.join("")),
+            mutated(
+              tableArb.map((t) => Buffer.from(tableText(t.entries), "latin1")),
+              10,
+            ).map((b) => b.toString("latin1")),
+          ),
+          fc.constantFrom("tcp", "tcp6") as fc.Arbitrary<"tcp" | "tcp6">,
+          capArb,
+          (text, file, max) => {
+            checkEstablished(text, max, parseEstablished(text, file, max));
+          },
+        ),
+        fuzzParams(0x9e7005, 800),
+      );
+    },
+    FUZZ_TIMEOUT_MS,
+  );
+
+  it(
+    "valid tables give exactly the established sockets with a remote side off loopback",
+    () => {
+      fc.assert(
+        fc.property(
+          tableArb.filter((t) => t.file.startsWith("tcp")),
+          fc.nat(30),
+          ({ file, entries }, max) => {
+            const family = file.endsWith("6") ? 6 : 4;
+            const text = tableText(entries);
+            const r = parseEstablished(text, file as "tcp" | "tcp6", max);
+            checkEstablished(text, max, r);
+            const got = r.sockets.map(
+              (s) =>
+                `${s.version}|${[...s.local].join(",")}:${s.localPort}|${[...s.remote].join(",")}:${s.remotePort}`,
+            );
+            expect(got).toEqual(expectedEstablished(entries, family, max));
+          },
+        ),
+        fuzzParams(0x9e7006, 400),
+      );
+    },
+    FUZZ_TIMEOUT_MS,
+  );
 });

@@ -22,6 +22,8 @@ interface GoldenAlert {
   severity: string;
   container: string;
   summary: string;
+  fix: string | null;
+  runbook?: string;
   dst?: AlertLogEndpoint;
   count: number;
   transition: string;
@@ -34,6 +36,8 @@ function project(a: AlertLogFields): GoldenAlert {
     severity: a.severity,
     container: a.container.name,
     summary: a.summary,
+    fix: a.fix,
+    runbook: a.runbook,
     dst: a.dst,
     count: a.count,
     transition: a.transition,

@@ -1,16 +1,17 @@
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
 
-// The Grafana dashboard and the Prometheus rules only use metrics netmon exports (src/daemon/metrics.ts), so
+// The Grafana dashboard and the Prometheus rules only use metrics netmon exports (src/**: metrics.ts and
+// the files that register their own, e.g. block-metrics.ts, status-metrics.ts), so
 // a renamed metric cannot leave a panel empty or an alert silently dead.
 
 const repoFile = (path: string): string => fileURLToPath(new URL(`../../${path}`, import.meta.url));
 const DASHBOARD = repoFile("config/grafana/netmon.dashboard.json");
 const RULES = repoFile("config/prometheus/netmon.rules.yml");
 const RULE_TESTS = repoFile("config/prometheus/netmon.rules.test.yml");
-const METRICS_TS = repoFile("src/daemon/metrics.ts");
+const SRC = repoFile("src");
 
 /** In the DESIGN.md contract but not exported yet (the block backend): allowed ahead of time. */
 const FUTURE_METRICS = ["netmon_blocks_active", "netmon_block_actions_total"];
@@ -47,9 +48,12 @@ function integer(value: unknown, what: string): number {
   return value;
 }
 
-/** Every series name src/daemon/metrics.ts can expose: its netmon_* names, plus _bucket/_sum/_count of histograms. */
+/** Every series name netmon's source can expose: its netmon_* names, plus _bucket/_sum/_count of histograms. */
 function exportedMetrics(): Set<string> {
-  const source = readFileSync(METRICS_TS, "utf8");
+  const source = readdirSync(SRC, { recursive: true, encoding: "utf8" })
+    .filter((f) => f.endsWith(".ts"))
+    .map((f) => readFileSync(`${SRC}/${f}`, "utf8"))
+    .join("\n");
   const names = new Set<string>([...source.matchAll(/"(netmon_[a-z0-9_]+)"/g)].map((m) => m[1]!));
   for (const m of source.matchAll(/new Histogram\(\{\s*name:\s*"([a-z0-9_]+)"/g)) {
     for (const suffix of ["_bucket", "_sum", "_count"]) names.add(`${m[1]!}${suffix}`);

@@ -89,6 +89,24 @@ function small(): GraphSnapshot {
   return g.snapshot(T0, { alerts: [alert] });
 }
 
+/** An attacker in the stack tries 100 ports of the database: every one refused. */
+function portScan(): GraphSnapshot {
+  const g = new TopologyGraph();
+  for (let port = 1; port <= 100; port++) {
+    g.observe({ ...attempt(EVIL, DB, "172.18.0.3", port), ts: T0 + port }, "unexpected");
+    g.observe({ ...attempt(EVIL, DB, "172.18.0.3", port), ts: T0 + port + 1, state: "rejected" });
+  }
+  g.observe(attempt(WEB, DB, "172.18.0.3", 5432), "allowed-policy");
+  return g.snapshot(T0 + 1000);
+}
+
+/** The width and height an SVG of Graphviz declares, in points. */
+function svgSize(svg: string): { width: number; height: number } {
+  const m = /<svg width="(\d+)pt" height="(\d+)pt"/.exec(svg);
+  if (m === null) throw new Error(`no size in ${svg.slice(0, 300)}`);
+  return { width: Number(m[1]), height: Number(m[2]) };
+}
+
 function hostile(): GraphSnapshot {
   const g = new TopologyGraph();
   g.observe(attempt(EVIL, null, "198.51.100.24", 4444), "blocked");
@@ -158,6 +176,26 @@ describe("DOT", () => {
   });
 });
 
+describe("a port scan", () => {
+  it("is one edge saying how many ports, not one arc per port", () => {
+    const dot = toDot(portScan());
+    const arcs = dot.split("\n").filter((l) => l.includes(" -> "));
+    expect(arcs).toHaveLength(2);
+    expect(arcs.find((l) => l.includes("port scan"))).toContain(
+      'label="port scan: 100 ports (tcp/1-100), 0 open unexpected", color="#d62728"',
+    );
+    expect(toMermaid(portScan())).toContain('==>|"port scan: 100 ports (tcp/1-100), 0 open unexpected"|');
+  });
+
+  // It was a 447×4561 px column of 100 arcs.
+  it.runIf(graphvizReady())("renders as a picture of bounded size", () => {
+    const svg = execFileSync("/usr/bin/dot", ["-Tsvg"], { input: toDot(portScan()), encoding: "utf8" });
+    const size = svgSize(svg);
+    expect(size.width).toBeLessThan(800);
+    expect(size.height).toBeLessThan(400);
+  });
+});
+
 describe("Mermaid", () => {
   it("prints a flowchart with projects as subgraphs and red unexpected links", () => {
     expect(toMermaid(small())).toBe(
@@ -211,7 +249,11 @@ describe("JSON", () => {
   });
 
   it("the parser names what is wrong", () => {
-    expect(() => parseGraphSnapshot({ version: 1 })).toThrow(/^at: /);
+    expect(() => parseGraphSnapshot({ version: 2 })).toThrow(/^at: /);
+    // A daemon of another version says so, instead of a list of missing fields.
+    expect(() => parseGraphSnapshot({ ...small(), version: 1 })).toThrow(
+      /^version: not a map this netmon reads/,
+    );
     const bad = JSON.parse(toJson(small())) as { edges: { verdict: string }[] };
     bad.edges[0]!.verdict = "fine";
     expect(() => parseGraphSnapshot(bad)).toThrow(/^edges\.0\.verdict: /);

@@ -3,6 +3,7 @@ import type { Alert } from "../../src/alerts/alert.js";
 import { Baseline } from "../../src/baseline/baseline.js";
 import type { BlockRecord } from "../../src/block/types.js";
 import type { Policy } from "../../src/detection/policy.js";
+import { foldRanges, MAX_PORTS_LISTED } from "../../src/graph/edge-ports.js";
 import { TopologyGraph } from "../../src/graph/model.js";
 import { hostAddressesOf, networkOf } from "../../src/graph/node-keys.js";
 import { EDGE_VERDICTS, type EdgeVerdict, type GraphSnapshot } from "../../src/graph/snapshot-types.js";
@@ -38,7 +39,7 @@ function conn(state: ConnectionState, o: EvOpts = {}): ConnectionEvent {
 
 const nodeIds = (s: GraphSnapshot) => s.nodes.map((n) => n.id);
 const edgeOf = (s: GraphSnapshot, source: string, target: string, port = 443) =>
-  s.edges.find((e) => e.source === source && e.target === target && e.port === port);
+  s.edges.find((e) => e.source === source && e.target === target && e.ports.some((p) => p.port === port));
 
 describe("nodes", () => {
   // Workloads are what operators reason about: replicas fold into one node, inside their Compose project.
@@ -125,10 +126,9 @@ describe("nodes", () => {
     g.observe(conn("attempt", { from: null, srcIp: "172.18.0.1", to: DB, ip: "172.18.0.5", port: 5432 }));
     const s = g.snapshot(T0);
     expect(s.nodes.find((n) => n.id === "host")).toMatchObject({ kind: "host", label: "host" });
-    expect(s.edges.map((e) => [e.source, e.target, e.port, e.verdict])).toEqual([
-      ["host", "workload:shop/db", 5432, "unjudged"],
-      ["workload:shop/web", "host", 8080, "allowed-policy"],
-      ["workload:shop/web", "host", 53, "allowed-policy"],
+    expect(s.edges.map((e) => [e.source, e.target, e.portRanges, e.verdict])).toEqual([
+      ["host", "workload:shop/db", "tcp/5432", "unjudged"],
+      ["workload:shop/web", "host", "tcp/8080; udp/53", "allowed-policy"],
     ]);
   });
 });
@@ -148,13 +148,21 @@ describe("edges", () => {
     const s = g.snapshot(T0 + 4000);
     expect(s.edges).toEqual([
       {
-        id: JSON.stringify(["workload:shop/web", "net:203.0.113.0/24", "tcp", 443]),
+        id: JSON.stringify(["workload:shop/web", "net:203.0.113.0/24"]),
         source: "workload:shop/web",
         target: "net:203.0.113.0/24",
-        proto: "tcp",
-        port: 443,
+        kind: "connections",
+        label: "tcp/443 ×3 (2 failed)",
+        ports: [
+          { proto: "tcp", port: 443, connections: 3, failed: 2, open: true, verdict: "allowed-policy" },
+        ],
+        portRanges: "tcp/443",
+        portCount: 1,
+        morePorts: false,
+        openPorts: 1,
         connections: 3,
         failed: 2,
+        verdicts: { "allowed-policy": 3 },
         firstSeen: T0,
         lastSeen: T0 + 3050,
         verdict: "allowed-policy",
@@ -163,17 +171,171 @@ describe("edges", () => {
     expect(s.stats.observed).toBe(8);
   });
 
-  it("are per proto and destination port", () => {
+  // 100 parallel arcs for one client and one server made the map unreadable.
+  it("are one per pair of endpoints: ports sorted numerically, folded into ranges, verdicts counted", () => {
     const g = new TopologyGraph();
+    for (const port of [8080, 9, 10, 11, 12, 100, 443])
+      g.observe(conn("attempt", { port }), "allowed-policy");
     g.observe(conn("attempt", { port: 53, proto: "udp" }), "allowed-policy");
-    g.observe(conn("attempt", { port: 53, proto: "tcp" }), "allowed-policy");
-    g.observe(conn("attempt", { port: 443 }), "allowed-policy");
-    expect(
-      g
-        .snapshot(T0)
-        .edges.map((e) => `${e.proto}/${e.port}`)
-        .sort(),
-    ).toEqual(["tcp/443", "tcp/53", "udp/53"]);
+    g.observe(conn("attempt", { port: 4444 }), "unexpected");
+    const s = g.snapshot(T0);
+    expect(s.edges).toHaveLength(1);
+    const e = s.edges[0]!;
+    expect(e.ports.map((p) => `${p.proto}/${p.port}`)).toEqual([
+      "tcp/9",
+      "tcp/10",
+      "tcp/11",
+      "tcp/12",
+      "tcp/100",
+      "tcp/443",
+      "tcp/4444",
+      "tcp/8080",
+      "udp/53",
+    ]);
+    expect(e).toMatchObject({
+      kind: "connections",
+      portRanges: "tcp/9-12, 100, 443, 4444, 8080; udp/53",
+      portCount: 9,
+      connections: 9,
+      verdicts: { "allowed-policy": 8, unexpected: 1 },
+      verdict: "unexpected",
+      label: "tcp/9-12, 100, 443, 4444, … ×9",
+    });
+    expect(e.ports.find((p) => p.port === 4444)?.verdict).toBe("unexpected");
+    expect(e.ports.find((p) => p.port === 443)?.verdict).toBe("allowed-policy");
+  });
+
+  it("foldRanges folds runs and cuts long lists", () => {
+    expect(foldRanges([1, 2, 3, 5, 7, 8])).toBe("1-3, 5, 7-8");
+    expect(foldRanges([])).toBe("");
+    expect(foldRanges([1, 3, 5, 7], 2)).toBe("1, 3, …");
+  });
+});
+
+// Late answers, connections picked up mid-stream and connections read from /proc: each is one connection.
+describe("one connection counts once", () => {
+  it("a RST after the SYN was reported unanswered is one failure, not two", () => {
+    const g = new TopologyGraph();
+    g.observe(conn("attempt"), "allowed-policy");
+    g.observe(conn("unanswered", { ts: T0 + 3000 }));
+    g.observe({ ...conn("rejected", { ts: T0 + 4000 }), corrects: "unanswered" });
+    const e = g.snapshot(T0 + 5000).edges[0]!;
+    expect(e).toMatchObject({ connections: 1, failed: 1, openPorts: 0 });
+    expect(e.ports[0]).toMatchObject({ connections: 1, failed: 1, open: false });
+  });
+
+  it("a SYN-ACK after the SYN was reported unanswered takes the failure back", () => {
+    const g = new TopologyGraph({ windowMs: 15 * MIN, buckets: 15 });
+    g.observe(conn("attempt"), "allowed-policy");
+    g.observe(conn("unanswered", { ts: T0 + 3000 }));
+    g.observe({ ...conn("accepted", { ts: T0 + 2 * MIN }), corrects: "unanswered" });
+    g.observe(conn("closed", { ts: T0 + 3 * MIN }));
+    const e = g.snapshot(T0 + 3 * MIN).edges[0]!;
+    expect(e).toMatchObject({ connections: 1, failed: 0, openPorts: 1, label: "tcp/443 ×1" });
+    expect(e.ports[0]).toMatchObject({ failed: 0, open: true });
+  });
+
+  it("a connection picked up mid-stream is one connection and no failure", () => {
+    const g = new TopologyGraph();
+    const mid = (ev: ConnectionEvent): ConnectionEvent => ({ ...ev, midstream: true });
+    g.observe(mid(conn("attempt")), "allowed-policy");
+    g.observe(mid(conn("accepted")));
+    g.observe(mid(conn("unanswered", { ts: T0 + 10 })));
+    g.observe(mid(conn("closed", { ts: T0 + 20 })));
+    expect(g.snapshot(T0 + 20).edges[0]).toMatchObject({ connections: 1, failed: 0, openPorts: 1 });
+  });
+
+  it("a connection read from /proc is one connection, also when the wire picks it up mid-stream too", () => {
+    const g = new TopologyGraph();
+    const proc: ConnectionEvent = { ...conn("attempt"), source: "proc", midstream: true };
+    g.observe(proc, "allowed-policy");
+    g.observe({ ...conn("attempt", { ts: T0 + 5 }), midstream: true }, "allowed-policy");
+    g.observe({ ...conn("accepted", { ts: T0 + 5 }), midstream: true });
+    // Another connection (another source port) from /proc counts on its own.
+    g.observe(
+      {
+        ...conn("attempt", { ts: T0 + 6 }),
+        src: { ...proc.src, port: 40_001 },
+        source: "proc",
+      } as ConnectionEvent,
+      "allowed-policy",
+    );
+    expect(g.snapshot(T0 + 10).edges[0]).toMatchObject({ connections: 2, failed: 0 });
+  });
+});
+
+describe("scans and sweeps", () => {
+  function scan(g: TopologyGraph, ports: number, outcome: ConnectionState = "rejected"): void {
+    for (let port = 1; port <= ports; port++) {
+      g.observe(conn("attempt", { ts: T0 + port, to: DB, ip: "172.18.0.5", port }), "unexpected");
+      g.observe(conn(outcome, { ts: T0 + port + 1, to: DB, ip: "172.18.0.5", port }));
+    }
+  }
+
+  it("a port scan is one edge labelled with the exact number of ports", () => {
+    const g = new TopologyGraph();
+    scan(g, 100);
+    const s = g.snapshot(T0 + 1000);
+    expect(s.edges).toHaveLength(1);
+    expect(s.edges[0]).toMatchObject({
+      kind: "port-scan",
+      label: "port scan: 100 ports (tcp/1-100), 0 open",
+      portCount: 100,
+      portRanges: "tcp/1-100",
+      connections: 100,
+      failed: 100,
+      verdict: "unexpected",
+    });
+    expect(s.edges[0]!.ports).toHaveLength(MAX_PORTS_LISTED);
+  });
+
+  it("many ports that answer are a client, not a scan; a few refused ports are no scan", () => {
+    const g = new TopologyGraph();
+    scan(g, 30, "accepted");
+    expect(g.snapshot(T0 + 1000).edges[0]).toMatchObject({ kind: "connections", openPorts: 30 });
+    const few = new TopologyGraph();
+    scan(few, 9);
+    expect(few.snapshot(T0 + 1000).edges[0]?.kind).toBe("connections");
+  });
+
+  it("a scan past the per-edge port cap says so", () => {
+    const g = new TopologyGraph({ maxPorts: 50 });
+    scan(g, 60);
+    expect(g.snapshot(T0 + 1000).edges[0]).toMatchObject({
+      kind: "port-scan",
+      portCount: 50,
+      morePorts: true,
+      connections: 60,
+      label: "port scan: 50+ ports (tcp/1-50), 0 open",
+    });
+  });
+
+  it("one port tried on many hosts is one edge to a sweep node; the hosts that answered keep their edge", () => {
+    const g = new TopologyGraph();
+    for (let i = 1; i <= 30; i++) {
+      const ip = `10.0.${i}.1`;
+      g.observe(conn("attempt", { ts: T0 + i, from: LONE, ip, port: 22 }), "unexpected");
+      g.observe(conn(i <= 28 ? "unanswered" : "accepted", { ts: T0 + i + 3000, from: LONE, ip, port: 22 }));
+    }
+    const s = g.snapshot(T0 + 5000);
+    const sweepId = "sweep:workload:busybox tcp/22";
+    expect(s.edges.map((e) => [e.target, e.kind])).toEqual([
+      ["net:10.0.29.0/24", "connections"],
+      ["net:10.0.30.0/24", "connections"],
+      [sweepId, "sweep"],
+    ]);
+    const sweep = s.edges[2]!;
+    expect(sweep).toMatchObject({
+      label: "sweep of tcp/22: 28 hosts, 0 open",
+      connections: 28,
+      failed: 28,
+      verdict: "unexpected",
+    });
+    expect(sweep.targets).toHaveLength(28);
+    expect(sweep.targets?.[0]).toBe("net:10.0.1.0/24");
+    expect(s.nodes.find((n) => n.id === sweepId)).toMatchObject({ kind: "sweep", label: "28 hosts" });
+    expect(nodeIds(s)).not.toContain("net:10.0.1.0/24");
+    expect(s.nodes).toHaveLength(4);
   });
 });
 
@@ -272,13 +434,19 @@ describe("rolling window", () => {
 describe("bounds", () => {
   it("at maxEdges the least recently seen edge is evicted, and counted", () => {
     const g = new TopologyGraph({ maxEdges: 3 });
-    for (let p = 1; p <= 3; p++) g.observe(conn("attempt", { ts: T0 + p * MIN, port: p }), "allowed-policy");
-    // Port 1 is seen again: port 2 is now the oldest.
-    g.observe(conn("attempt", { ts: T0 + 4 * MIN, port: 1 }), "allowed-policy");
-    g.observe(conn("attempt", { ts: T0 + 5 * MIN, port: 4 }), "allowed-policy");
-    g.observe(conn("attempt", { ts: T0 + 6 * MIN, port: 5 }), "allowed-policy");
+    const at = (i: number, ts: number) =>
+      g.observe(conn("attempt", { ts, ip: `10.0.${i}.1` }), "allowed-policy");
+    for (let i = 1; i <= 3; i++) at(i, T0 + i * MIN);
+    // Destination 1 is seen again: 2 is now the oldest.
+    at(1, T0 + 4 * MIN);
+    at(4, T0 + 5 * MIN);
+    at(5, T0 + 6 * MIN);
     const s = g.snapshot(T0 + 6 * MIN);
-    expect(s.edges.map((e) => e.port).sort()).toEqual([1, 4, 5]);
+    expect(s.edges.map((e) => e.target).sort()).toEqual([
+      "net:10.0.1.0/24",
+      "net:10.0.4.0/24",
+      "net:10.0.5.0/24",
+    ]);
     expect(s.stats).toMatchObject({ evictedEdges: 2, evictedNodes: 0, maxEdges: 3 });
   });
 
@@ -376,7 +544,8 @@ describe("overlay of alerts and blocks", () => {
       conn("attempt", { from: LONE, srcIp: "172.18.0.9", ip: "203.0.113.7", port: 80 }),
       "unexpected",
     );
-    const verdicts = (s: GraphSnapshot) => s.edges.map((e) => `${e.source} ${e.port} ${e.verdict}`);
+    const verdicts = (s: GraphSnapshot) =>
+      s.edges.flatMap((e) => [`${e.source} ${e.verdict}`, ...e.ports.map((p) => `  ${p.port} ${p.verdict}`)]);
     const dest = block({
       scope: "destination",
       family: 4,
@@ -386,18 +555,38 @@ describe("overlay of alerts and blocks", () => {
       dst: "203.0.113.7",
     });
     expect(verdicts(g.snapshot(T0, { blocks: [dest] }))).toEqual([
-      "workload:busybox 80 unexpected",
-      "workload:shop/web 443 allowed-policy",
-      "workload:shop/web 4444 blocked",
+      "workload:busybox unexpected",
+      "  80 unexpected",
+      "workload:shop/web blocked",
+      "  443 allowed-policy",
+      "  4444 blocked",
     ]);
     const quarantine = block({ scope: "container", family: 4, src: "172.18.0.9" });
     expect(verdicts(g.snapshot(T0, { blocks: [quarantine] }))).toEqual([
-      "workload:busybox 80 blocked",
-      "workload:shop/web 443 allowed-policy",
-      "workload:shop/web 4444 unexpected",
+      "workload:busybox blocked",
+      "  80 blocked",
+      "workload:shop/web unexpected",
+      "  443 allowed-policy",
+      "  4444 unexpected",
     ]);
     // The overlay is not remembered: without blocks the verdicts are the observed ones again.
-    expect(verdicts(g.snapshot(T0))).toContain("workload:shop/web 4444 unexpected");
+    expect(verdicts(g.snapshot(T0))).toContain("  4444 unexpected");
+  });
+
+  it("containers that no longer run are marked gone, and a workload whose containers are all gone", () => {
+    const g = new TopologyGraph();
+    g.observe(conn("attempt", { from: WEB1, to: DB, ip: "172.18.0.5", port: 5432 }), "allowed-policy");
+    g.observe(conn("attempt", { from: WEB2, to: DB, ip: "172.18.0.5", port: 5432 }), "allowed-policy");
+    const s = g.snapshot(T0, { running: (id) => id === WEB2.id });
+    const web = s.nodes.find((n) => n.id === "workload:shop/web")!;
+    expect(web.containers?.map((c) => [c.name, c.gone ?? false])).toEqual([
+      ["shop-web-2", false],
+      ["shop-web-1", true],
+    ]);
+    expect(web.gone).toBeUndefined();
+    expect(s.nodes.find((n) => n.id === "workload:shop/db")?.gone).toBe(true);
+    // Not told which containers run: nothing is marked.
+    expect(g.snapshot(T0).nodes.some((n) => n.gone || n.containers?.some((c) => c.gone))).toBe(false);
   });
 });
 
@@ -436,6 +625,8 @@ describe("edgeVerdictOf (the real Policy)", () => {
     ["nothing", "unexpected", { ip: "203.0.113.9", port: 4444 }],
     ["a rule, to a denylisted destination", "unexpected", { ip: "198.51.100.7", names: ["api.example.com"] }],
     ["a learning workload", "learning", { from: LEARNER, ip: "203.0.113.9" }],
+    ["a config rule, while learning", "allowed-policy", { from: LEARNER, names: ["api.example.com"] }],
+    ["a denylist hit, while learning", "unexpected", { from: LEARNER, ip: "198.51.100.7" }],
     ["a workload in mode off", "unjudged", { from: OFF, ip: "203.0.113.9" }],
     ["a non-container initiator", "unjudged", { from: null, to: DB, ip: "172.18.0.5", port: 5432 }],
   ];

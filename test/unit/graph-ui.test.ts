@@ -143,7 +143,11 @@ function world() {
     learnForMs: 600_000,
     now: () => T0,
   };
-  return { graph, sources, alerts, blocks, policy };
+  /** Which containers run, for the map's "gone" marks (undefined: not told). */
+  const running = ((id: string) => containers.get(id)?.running === true) as
+    | ((id: string) => boolean)
+    | undefined;
+  return { graph, sources, alerts, blocks, policy, running };
 }
 
 describe("containerDetails", () => {
@@ -240,7 +244,9 @@ describe("handleGraphRoute", () => {
     const g = handleGraphRoute("/api/graph", deps())!;
     expect(g).toMatchObject({ status: 200, contentType: "application/json; charset=utf-8" });
     const snap = JSON.parse(g.body as string) as GraphSnapshot;
-    expect(snap.edges.find((e) => e.port === 4444)?.verdict).toBe("blocked");
+    const cut = snap.edges.find((e) => e.ports.some((p) => p.port === 4444))!;
+    expect(cut.verdict).toBe("blocked");
+    expect(cut.ports.map((p) => `${p.port} ${p.verdict}`)).toEqual(["4444 blocked"]);
     expect(snap.nodes.find((n) => n.id === "workload:shop/web")?.alerts).toBe(1);
     const c = handleGraphRoute(`/api/container/${WEB.id}`, deps())!;
     expect(c.status).toBe(200);
@@ -371,7 +377,7 @@ describe.runIf(chromiumReady())(
       const d: GraphRouteDeps = {
         snapshot: () => {
           if (failGraph) throw new Error("daemon busy");
-          return w.graph.snapshot(T0, { alerts: w.alerts.active() });
+          return w.graph.snapshot(T0, { alerts: w.alerts.active(), running: w.running });
         },
         container: (id) => containerDetails(id, w.sources),
       };
@@ -440,6 +446,10 @@ describe.runIf(chromiumReady())(
       });
       const panel = (await page.locator("#panel").textContent()) ?? "";
       expect(panel).toContain("Active alerts (1)");
+      // Alerts first, then the connections grouped by peer, then the rest of the details.
+      expect(panel.indexOf("Active alerts")).toBeLessThan(panel.indexOf("Connections"));
+      expect(panel.indexOf("Connections")).toBeLessThan(panel.indexOf("Policy"));
+      expect(await page.locator("#panel li.peer").count()).toBe(3);
       expect(panel).toContain("shop-web-1 connected to 198.51.100.23:4444/tcp");
       expect(panel).toContain("unexpected-outbound");
       expect(panel).toContain("netmon.egress");
@@ -501,13 +511,141 @@ describe.runIf(chromiumReady())(
       await page.close();
     }, 60_000);
 
+    it("an alert's generatorURL (/ui?container=<id>) opens the map on that container", async () => {
+      w = world();
+      const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+      await page.goto(`${base}/ui?refresh=1&container=${WEB.id.slice(0, 12)}`);
+      await page.waitForSelector(`#panel[data-state=loaded][data-container="${WEB.id}"]`, {
+        timeout: 20_000,
+      });
+      expect((await page.locator("#panel").textContent()) ?? "").toContain("Active alerts (1)");
+      await page.close();
+    }, 60_000);
+
     it("works with no traffic yet", async () => {
       w = { ...world(), graph: new TopologyGraph() };
       const page = await browser.newPage();
       await page.goto(`${base}/ui`);
       await page.waitForSelector("body[data-state=ready]", { timeout: 20_000 });
       expect(await evaluate<number>(page, "window.cy.elements().length")).toBe(0);
-      expect((await page.locator("#summary").textContent()) ?? "").toContain("0 nodes, 0 connections");
+      expect((await page.locator("#summary").textContent()) ?? "").toContain(
+        "0 endpoints, 0 edges (0 unexpected or blocked), 0 connections",
+      );
+      await page.close();
+    }, 60_000);
+
+    /** Opens the page on `graph`, no container marked gone unless `running` says so. */
+    async function openMap(graph: TopologyGraph, running?: (id: string) => boolean): Promise<Page> {
+      w = { ...world(), graph, running };
+      const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+      page.on("pageerror", (e) => {
+        throw e;
+      });
+      await page.goto(`${base}/ui?refresh=1`);
+      await page.waitForSelector("body[data-state=ready]", { timeout: 20_000 });
+      return page;
+    }
+
+    /** The smallest node on screen (px) and the edge labels there are to draw. */
+    const READABILITY = `(() => {
+      const nodes = window.cy.nodes().filter((n) => !n.isParent());
+      return {
+        minNodePx: Math.min(...nodes.map((n) => Math.min(n.renderedWidth(), n.renderedHeight()))),
+        edgeLabels: window.cy.edges().filter((e) => e.data("label")).length,
+        nodes: nodes.length,
+        edges: window.cy.edges().length,
+      };
+    })()`;
+
+    type Readability = { minNodePx: number; edgeLabels: number; nodes: number; edges: number };
+
+    // It was 100 parallel arcs with 100 labels, every node shrunk to a dot.
+    it("a 100-port scan is one labelled edge, the nodes stay readable, and a refresh moves no known node", async () => {
+      const g = new TopologyGraph();
+      for (let port = 1; port <= 100; port++) {
+        g.observe(attempt(EVIL, DB, "172.18.0.3", port, T0 - 60_000 + port), "unexpected");
+        g.observe({ ...attempt(EVIL, DB, "172.18.0.3", port, T0 - 59_000 + port), state: "rejected" });
+      }
+      g.observe(attempt(WEB, DB, "172.18.0.3", 5432), "allowed-policy");
+      const page = await openMap(g);
+      const r = await evaluate<Readability>(page, READABILITY);
+      expect(r).toMatchObject({ nodes: 3, edges: 2, edgeLabels: 2 });
+      expect(r.minNodePx).toBeGreaterThanOrEqual(20);
+      const scanLabel = await evaluate<string>(
+        page,
+        `window.cy.edges().filter((e) => e.data("kind") === "port-scan").map((e) => e.data("label")).join()`,
+      );
+      expect(scanLabel).toBe("port scan: 100 ports (tcp/1-100), 0 open");
+      expect((await page.locator("#summary").textContent()) ?? "").toContain(
+        "3 endpoints, 2 edges (1 unexpected or blocked), 101 connections",
+      );
+
+      // A new destination appears: only it is placed, the known nodes stay where they were.
+      const POSITIONS = `JSON.stringify(window.cy.nodes().filter((n) => !n.isParent()).map((n) => [n.id(), Math.round(n.position("x")), Math.round(n.position("y"))]))`;
+      const before = JSON.parse(await evaluate<string>(page, POSITIONS)) as [string, number, number][];
+      const updates = Number(await page.getAttribute("body", "data-updates"));
+      g.observe(attempt(DB, null, "192.0.2.10", 443, T0 + 1000), "unexpected");
+      await waitUntil(
+        page,
+        `window.cy.getElementById("net:192.0.2.0/24").nonempty() && Number(document.body.dataset.updates) > ${updates}`,
+        15_000,
+      );
+      const after = new Map(
+        (JSON.parse(await evaluate<string>(page, POSITIONS)) as [string, number, number][]).map((p) => [
+          p[0],
+          p,
+        ]),
+      );
+      for (const p of before) expect(after.get(p[0]), p[0]).toEqual(p);
+      mkdirSync(ARTIFACTS, { recursive: true });
+      await page.screenshot({ path: `${ARTIFACTS}topology-port-scan.png` });
+      await page.close();
+    }, 60_000);
+
+    it("a stack of 50 containers stays readable; a container that is gone is marked so", async () => {
+      const stack = Array.from(
+        { length: 50 },
+        (_, i): ContainerRef => ({
+          id: `${i}`.padStart(64, "d"),
+          name: `stack-svc${i}-1`,
+          image: "stack/svc:1",
+          service: `svc${i}`,
+          project: "stack",
+        }),
+      );
+      const g = new TopologyGraph();
+      stack.forEach((c, i) => {
+        const next = stack[(i + 1) % stack.length]!;
+        g.observe(attempt(c, next, `172.19.0.${((i + 1) % 50) + 2}`, 8080, T0 - 1000 + i), "allowed-policy");
+        if (i > 0) g.observe(attempt(c, stack[0]!, "172.19.0.2", 5432, T0 - 500 + i), "allowed-policy");
+      });
+      const gone = stack[7]!;
+      const page = await openMap(g, (id) => id !== gone.id);
+      const r = await evaluate<Readability>(page, READABILITY);
+      // One edge per pair: svc49 → svc0 carries both 8080 and 5432.
+      expect(r).toMatchObject({ nodes: 50, edges: 98 });
+      expect(r.minNodePx).toBeGreaterThanOrEqual(12);
+      expect(r.edgeLabels).toBeLessThanOrEqual(r.edges);
+      // No node sits on another.
+      const overlaps = await evaluate<number>(
+        page,
+        `(() => { const bs = window.cy.nodes().filter((n) => !n.isParent()).map((n) => n.boundingBox({ includeLabels: false }));
+          let n = 0; for (let i = 0; i < bs.length; i++) for (let j = i + 1; j < bs.length; j++) {
+            const a = bs[i], b = bs[j]; if (a.x1 < b.x2 && b.x1 < a.x2 && a.y1 < b.y2 && b.y1 < a.y2) n++; }
+          return n; })()`,
+      );
+      expect(overlaps).toBe(0);
+      const goneNode = `workload:stack/svc7`;
+      expect(await evaluate<string>(page, `window.cy.getElementById("${goneNode}").data("display")`)).toBe(
+        "svc7 (gone)",
+      );
+      await evaluate(page, `window.netmonUi.select({ type: "node", id: "${goneNode}" })`);
+      await page.waitForSelector("#panel[data-state=workload]", { timeout: 10_000 });
+      const panel = (await page.locator("#panel").textContent()) ?? "";
+      expect(panel).toContain("gone: none of its containers runs");
+      expect(panel).toContain(`${gone.name} (${gone.id.slice(0, 12)}) \u2014 gone`);
+      mkdirSync(ARTIFACTS, { recursive: true });
+      await page.screenshot({ path: `${ARTIFACTS}topology-stack-50.png` });
       await page.close();
     }, 60_000);
   },

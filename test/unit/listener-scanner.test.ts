@@ -294,6 +294,51 @@ describe("ListenerScanner", () => {
     expect(b).toEqual({ events: [], errors: [] });
     expect(fs.reads.every((p) => p.startsWith("/host/proc/7/net/"))).toBe(true);
   });
+
+  it("with owners, names the process of each opened socket (one lookup per container) and none of a closed one", async () => {
+    const fs = new FakeProc();
+    fs.setPid(100, { tcp: [v4Line(1, 80), v4Line(1, 4444)] });
+    const nc = { pid: 120, comm: "nc", cmdline: "nc -l -p 4444", user: "root", uid: 0, startedAt: null };
+    const calls: [number, readonly string[]][] = [];
+    const scanner = new ListenerScanner({
+      readFile: fs.readFile,
+      owners: async (pid, inodes) => {
+        calls.push([pid, inodes]);
+        return new Map([
+          ["1080", { process: null, processUnknown: "exited" as const }],
+          ["5444", { process: nc }],
+        ]);
+      },
+    });
+    const first = await scanner.scan([{ ref: ref("a"), pid: 100 }], 1);
+    expect(calls).toEqual([[100, ["1080", "5444"]]]);
+    expect(first.events.map((e) => [e.port, e.process, e.processUnknown])).toEqual([
+      [80, null, "exited"],
+      [4444, nc, undefined],
+    ]);
+    expect("processUnknown" in first.events[1]!).toBe(false);
+
+    fs.setPid(100, { tcp: [v4Line(1, 80)] });
+    const second = await scanner.scan([{ ref: ref("a"), pid: 100 }], 2);
+    expect(second.events.map((e) => [e.state, e.port, "process" in e])).toEqual([["closed", 4444, false]]);
+    expect(calls).toHaveLength(1);
+  });
+
+  it("a failed process lookup is reported and leaves the events without a process", async () => {
+    const fs = new FakeProc();
+    fs.setPid(100, { tcp: [v4Line(1, 80)] });
+    const scanner = new ListenerScanner({
+      readFile: fs.readFile,
+      owners: async () => {
+        throw new Error("EMFILE: too many open files");
+      },
+    });
+    const r = await scanner.scan([{ ref: ref("a"), pid: 100 }], 1);
+    expect(r.events.map((e) => "process" in e)).toEqual([false]);
+    expect(r.errors).toEqual([
+      { containerId: "a", message: "process lookup failed: EMFILE: too many open files" },
+    ]);
+  });
 });
 
 describe("scheduleListenerScan", () => {

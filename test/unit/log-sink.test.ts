@@ -16,6 +16,8 @@ function alert(extra: Partial<Alert> = {}): Alert {
 }
 
 const CONTAINER = { id: "0123456789ab", name: "shop-web-1", image: "shop/web:1.2", service: "web" };
+/** Community ID v1 of 172.18.0.5:40312 → 203.0.113.7:443/tcp, computed apart (Python hashlib, per the spec). */
+const CID = "1:SEGbT0LHWneCIBOgCnM2K35Tu1o=";
 
 describe("LogAlertSink", () => {
   // fired: the exact contract line, warn level, names kept, container trimmed to the contract fields.
@@ -34,8 +36,10 @@ describe("LogAlertSink", () => {
           fingerprint: FP,
           container: CONTAINER,
           summary: "shop-web-1 connected to api.example.com (203.0.113.7:443/tcp)",
+          fix: null,
           src: { ip: "172.18.0.5", port: 40312, proto: "tcp" },
           dst: { ip: "203.0.113.7", port: 443, proto: "tcp", names: ["api.example.com"] },
+          communityId: CID,
           count: 1,
           firstSeen: "2024-01-02T03:04:05.678Z",
           lastSeen: "2024-01-02T03:04:05.678Z",
@@ -71,8 +75,10 @@ describe("LogAlertSink", () => {
       fingerprint: FP,
       container: CONTAINER,
       summary: "shop-web-1 connected to api.example.com (203.0.113.7:443/tcp)",
+      fix: null,
       src: { ip: "172.18.0.5", port: 40312, proto: "tcp" },
       dst: { ip: "203.0.113.7", port: 443, proto: "tcp" },
+      communityId: CID,
       count: 42,
       targets: { of: "ports", distinct: 2, capped: false, samples: ["443/tcp", "80/tcp"] },
       firstSeen: "2024-01-02T03:04:05.678Z",
@@ -97,6 +103,7 @@ describe("LogAlertSink", () => {
       fingerprint: FP,
       container: CONTAINER,
       summary: "shop-web-1 connected to api.example.com (203.0.113.7:443/tcp)",
+      fix: null,
       count: 7,
       firstSeen: "2024-01-02T03:04:05.678Z",
       lastSeen: "2024-01-02T03:04:05.678Z",
@@ -106,6 +113,29 @@ describe("LogAlertSink", () => {
       transition: "resolved",
     });
     expect(Object.keys(lines[0]?.alert as object)).not.toContain("dst");
+  });
+
+  // communityId only where the alert names one flow: a scan or brute force (port 0) stands for many.
+  it("carries communityId only for an alert about one flow", () => {
+    const { log, lines } = captureLog(NETMON_LOG_FORMAT);
+    const sink = new LogAlertSink(log);
+    sink.onAlert(alert({ src: { ip: "172.18.0.5", port: 0, proto: "tcp" } }), "fired");
+    sink.onAlert(alert({ dst: undefined }), "fired");
+    sink.onAlert(alert({ dst: { ip: "203.0.113.7", port: 443, proto: "udp" } }), "fired");
+    expect(lines.map((l) => Object.keys(l.alert as object).includes("communityId"))).toEqual([
+      false,
+      false,
+      false,
+    ]);
+    // Reversed endpoints (the alert of an inbound connection) give the same ID: one flow, one ID.
+    sink.onAlert(
+      alert({
+        src: { ip: "203.0.113.7", port: 443, proto: "tcp" },
+        dst: { ip: "172.18.0.5", port: 40312, proto: "tcp" },
+      }),
+      "fired",
+    );
+    expect((lines[3]!.alert as { communityId?: string }).communityId).toBe(CID);
   });
 
   // Level follows severity: info → info, warning → warn, critical → error; a null service stays null.

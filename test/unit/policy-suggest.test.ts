@@ -117,7 +117,7 @@ describe("suggestPolicy: labels", () => {
   it("allows exactly what was learned, in the label grammar, with DNS to the gateway left implicit", () => {
     // IPv6 with a port is bracketed; DNS to a network gateway is always allowed, so it is left out.
     expect(s.labels).toEqual({
-      "netmon.egress": "[2001:db8::7]:443/tcp, 203.0.113.7:443/tcp, api.example.com:443/tcp, db:5432/tcp",
+      "netmon.egress": "[2001:db8::7]:443/tcp,203.0.113.7:443/tcp,api.example.com:443/tcp,db:5432/tcp",
       "netmon.listen": "8080/tcp",
     });
     expect(s.omitted).toEqual([
@@ -173,12 +173,12 @@ describe("suggestPolicy: labels", () => {
         "services:",
         "  web:",
         "    labels:",
-        '      netmon.egress: "[2001:db8::7]:443/tcp, 203.0.113.7:443/tcp, api.example.com:443/tcp, db:5432/tcp"',
+        '      netmon.egress: "[2001:db8::7]:443/tcp,203.0.113.7:443/tcp,api.example.com:443/tcp,db:5432/tcp"',
         '      netmon.listen: "8080/tcp"',
       ].join("\n"),
     );
     expect(s.dockerRun).toBe(
-      "--label 'netmon.egress=[2001:db8::7]:443/tcp, 203.0.113.7:443/tcp, api.example.com:443/tcp, db:5432/tcp' --label 'netmon.listen=8080/tcp'",
+      "--label 'netmon.egress=[2001:db8::7]:443/tcp,203.0.113.7:443/tcp,api.example.com:443/tcp,db:5432/tcp' --label 'netmon.listen=8080/tcp'",
     );
     expect(s.configYaml).toContain('- match: { service: "shop/web" }');
     const cfg = config(s.configYaml);
@@ -400,7 +400,7 @@ describe("netmon policy suggest (command)", () => {
     expect(text).toContain("# ===== shop/web: learned 5 egress and 1 listen entries");
     // Without Docker the gateway is unknown, so DNS to it stays a plain destination.
     expect(text).toContain(
-      'netmon.egress: "172.18.0.1:53/udp, [2001:db8::7]:443/tcp, 203.0.113.7:443/tcp, api.example.com:443/tcp, db:5432/tcp"',
+      'netmon.egress: "172.18.0.1:53/udp,[2001:db8::7]:443/tcp,203.0.113.7:443/tcp,api.example.com:443/tcp,db:5432/tcp"',
     );
     expect(text).toContain(`iptables -N ${CHAIN}`);
     expect(text).toContain("the iptables rules name no container IPs");

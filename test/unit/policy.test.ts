@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { Baseline } from "../../src/baseline/baseline.js";
 import type { Policy } from "../../src/detection/policy.js";
 import type { ContainerInfo } from "../../src/inventory/types.js";
-import type { AllowedBy, EgressTarget } from "../../src/model/detector-api.js";
+import type { AllowedBy, EgressTarget, EgressVerdict } from "../../src/model/detector-api.js";
 import type { ContainerRef, Proto } from "../../src/model/events.js";
 import type { Mode } from "../../src/model/mode.js";
 import { CidrSet, parseCidr } from "../../src/net/cidr.js";
@@ -55,6 +55,9 @@ function target(
 }
 
 const NO_LEARNING = "baseline:\n  learnForSeconds: 0\n";
+
+/** The verdict's kind and denylist flag (the rule's words are checked on their own). */
+const kindOf = (v: EgressVerdict) => ({ allowedBy: v.allowedBy, denylisted: v.denylisted });
 
 describe("workload identity", () => {
   const cases: { why: string; r: ContainerRef; want: string }[] = [
@@ -371,6 +374,27 @@ describe("declared policy is judged at once", () => {
     expect(policy.modeSource(c, T0)).toBe(source);
   });
 
+  it("declaredBy and configuredModeSource: what declares a container, and where its mode comes from", () => {
+    const yaml = `${LEARN60}policy:\n  workloads:\n    - match: { name: web-1 }\n      egress: ["10.0.0.2"]\n    - match: { name: web-1 }\n      mode: enforce\n`;
+    const web = ref("web-1");
+    const labelled = ref("api-1");
+    const plain = ref("job-1");
+    const { policy } = world(yaml, [
+      info(web),
+      info(labelled, { labels: { "netmon.listen": "80/tcp" } }),
+      info(plain),
+    ]);
+    expect(policy.declaredBy(web)).toBe("policy.workloads[0]");
+    expect(policy.configuredModeSource(web)).toBe("policy.workloads[1]");
+    expect(policy.rulesOf(web).workloads).toEqual([0, 1]);
+    expect(policy.declaredBy(labelled)).toBe("label netmon.listen");
+    expect(policy.configuredModeSource(labelled)).toBe("global mode");
+    expect(policy.rulesOf(labelled).listen.map((r) => `${r.source}: ${r.rule.text}`)).toEqual([
+      "label netmon.listen: 80/tcp",
+    ]);
+    expect(policy.declaredBy(plain)).toBeNull();
+  });
+
   it("a workload that declares nothing learns, then takes the global mode; the why follows", () => {
     // Only the undeclared is learned; status says which phase it is in.
     const c = ref("web-1");
@@ -500,7 +524,69 @@ describe("egress verdicts", () => {
   ];
   it.each(cases)("$why → $want", ({ from, dst, want }) => {
     const { policy } = make();
-    expect(policy.egress(from ?? WEB, dst)).toEqual({ allowedBy: want, denylisted: false });
+    expect(kindOf(policy.egress(from ?? WEB, dst))).toEqual({ allowedBy: want, denylisted: false });
+  });
+
+  // The verdict names the rule that allowed it, so the alert and the API need not search for it.
+  const rules: { why: string; dst: EgressTarget; want: string | null }[] = [
+    { why: "global CIDR rule", dst: target("10.1.2.3", 443), want: "policy.egress[0]: 10.0.0.0/8:443/tcp" },
+    {
+      why: "workload rule",
+      dst: target("198.51.100.7", 9999, "udp"),
+      want: "policy.workloads[0].egress[0]: 198.51.100.0/24",
+    },
+    {
+      why: "host name rule",
+      dst: target("203.0.113.50", 443, "tcp", { names: ["api.example.com"] }),
+      want: "policy.egress[1]: api.example.com:443",
+    },
+    {
+      why: "destination container by service",
+      dst: target("172.18.0.9", 5432, "tcp", { container: DB }),
+      want: "policy.workloads[0].egress[1]: db:5432/tcp",
+    },
+    {
+      why: "label CIDR rule",
+      dst: target("203.0.113.9", 8443),
+      want: "label netmon.egress: 203.0.113.9:8443/tcp",
+    },
+    { why: "gateway", dst: target("172.18.0.1", 53, "udp"), want: "gateway of network app: 172.18.0.1:53" },
+    {
+      why: "configured resolver",
+      dst: target("192.0.2.53", 53, "udp"),
+      want: "policy.dnsResolvers: 192.0.2.53:53",
+    },
+    // The baseline says yes or no: explain finds the entry when asked.
+    { why: "baseline", dst: target("203.0.113.77", 22), want: null },
+    { why: "nothing", dst: target("203.0.113.99", 443), want: null },
+  ];
+  it.each(rules)("$why: allowedRule $want", ({ dst, want }) => {
+    expect(make().policy.egress(WEB, dst).allowedRule).toBe(want);
+  });
+
+  it("rulesOf: the workload rules that select a container and the rules that apply, with their source", () => {
+    const { policy } = make();
+    const web = policy.rulesOf(WEB);
+    expect(web.workloads).toEqual([0]);
+    expect(web.egress.map((r) => [r.source, r.by, r.rule.text])).toEqual([
+      ["policy.egress[0]", "config", "10.0.0.0/8:443/tcp"],
+      ["policy.egress[1]", "config", "api.example.com:443"],
+      ["policy.egress[2]", "config", "*.cdn.example.net"],
+      ["policy.workloads[0].egress[0]", "config", "198.51.100.0/24"],
+      ["policy.workloads[0].egress[1]", "config", "db:5432/tcp"],
+      ["policy.workloads[0].egress[2]", "config", "cache-1:6379/tcp"],
+      ["label netmon.egress", "label", "203.0.113.9:8443/tcp"],
+      ["label netmon.egress", "label", "files.example.org:443/tcp"],
+    ]);
+    const other = policy.rulesOf(OTHER);
+    expect(other.workloads).toEqual([]);
+    expect(other.egress.map((r) => r.source)).toEqual([
+      "policy.egress[0]",
+      "policy.egress[1]",
+      "policy.egress[2]",
+    ]);
+    // A container the inventory no longer knows: global rules only.
+    expect(policy.rulesOf(ref("gone-1")).egress).toHaveLength(3);
   });
 
   it("a container the inventory no longer knows gets only global rules", () => {
@@ -533,14 +619,14 @@ describe("denylist", () => {
   ];
   it.each(cases)("$why", ({ dst, want }) => {
     const { policy } = world(YAML, [info(c)], { denylist });
-    expect(policy.egress(c, dst)).toEqual(want);
+    expect(kindOf(policy.egress(c, dst))).toEqual(want);
   });
 
   it("the gateway as resolver is still flagged when denylisted", () => {
     // dns-resolver returns early; the denylist flag must not be lost on that path.
     const gw = new CidrSet([parseCidr("172.18.0.1")!]);
     const { policy } = world(NO_LEARNING, [info(c)], { denylist: gw });
-    expect(policy.egress(c, target("172.18.0.1", 53, "udp"))).toEqual({
+    expect(kindOf(policy.egress(c, target("172.18.0.1", 53, "udp")))).toEqual({
       allowedBy: "dns-resolver",
       denylisted: true,
     });

@@ -18,6 +18,8 @@ function who(e: ConnectionEvent["src"]): string {
 
 /** One line per event: time offset, proto, state, initiator → responder, duration, names. */
 function summarize(ev: NetmonEvent): string {
+  if (ev.kind === "dns")
+    return `+${ev.ts - T0} dns ${ev.container.name} ${ev.qname} rcode ${ev.rcode} ${ev.answers} answers`;
   if (ev.kind !== "connection") return `listener ${ev.state}`;
   const names = ev.dst.names ? ` [${ev.dst.names.join(",")}]` : "";
   const dur = ev.durationMs === undefined ? "" : ` ${ev.durationMs}ms`;
@@ -64,7 +66,11 @@ describe("replay of the basic fixture through the real pipeline", () => {
     const result = readPcapFile(fx.pcap, pipeline.handlerFor("file"));
     pipeline.finish();
     expect(result.packets).toBe(25);
-    expect(events.map(summarize)).toEqual(EXPECTED);
+    expect(events.filter((ev) => ev.kind !== "dns").map(summarize)).toEqual(EXPECTED);
+    // One DnsEvent per response to a container (dns-abuse's input), just before the reply's UDP event.
+    expect(events.filter((ev) => ev.kind === "dns").map(summarize)).toEqual([
+      "+1005 dns shop-web-1 api.example.com rcode 0 2 answers",
+    ]);
     expect(pipeline.counters).toEqual({ packets: 25, undecoded: 1, dnsAnswers: 1, dnsRejected: 0 });
     expect(pipeline.tracker.size).toBe(0);
   });
@@ -84,9 +90,15 @@ describe("replay of the basic fixture through the real pipeline", () => {
     const lines: string[] = [];
     const log = pino({ level: "info" }, { write: (line: string) => lines.push(line) });
     const summary = replayFile(fx.pcap, { inventory: fx.inventory, logEvents: true }, defaultConfig(), log);
-    expect(summary).toMatchObject({ packets: 25, undecoded: 1, events: EXPECTED.length, flowsCreated: 8 });
+    expect(summary).toMatchObject({
+      packets: 25,
+      undecoded: 1,
+      events: EXPECTED.length + 1,
+      flowsCreated: 8,
+    });
     const parsed = lines.map((l) => JSON.parse(l) as { msg: string; event: { state: string } });
     expect(parsed.filter((l) => l.msg === "connection")).toHaveLength(EXPECTED.length);
+    expect(parsed.filter((l) => l.msg === "dns")).toHaveLength(1);
     expect(parsed[0]?.event.state).toBe("attempt");
   });
 

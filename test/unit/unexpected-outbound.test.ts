@@ -187,9 +187,18 @@ describe("verdicts", () => {
       ts: T0,
       src: { ip: "172.18.0.2", port: 40_000, proto: "tcp" },
       dst: { ip: "203.0.113.7", port: 443, proto: "tcp" },
-      details: { denylisted: false, allowedBy: null, direction: "outbound", port: 443, proto: "tcp" },
+      details: {
+        denylisted: false,
+        allowedBy: null,
+        allowedRule: null,
+        direction: "outbound",
+        port: 443,
+        proto: "tcp",
+      },
       target: { of: "ports", value: "443/tcp" },
       host: "203.0.113.7",
+      // The label that allows exactly this destination (it parses: test/unit/alert-fix.test.ts).
+      fix: "netmon.egress=203.0.113.7:443/tcp",
     });
     expect(f.summary).toContain("web-1");
     expect(f.summary).toContain("203.0.113.7:443/tcp");
@@ -201,7 +210,8 @@ describe("verdicts", () => {
     const f = only(detector(), conn("attempt", { ip: "203.0.113.8", port: 8080, names }));
     expect(f.dst).toEqual({ ip: "203.0.113.8", port: 8080, proto: "tcp", names });
     expect(f.summary).toContain("web-1");
-    expect(f.summary).toContain("evil.example.com:8080/tcp");
+    // By name, with the IP in brackets.
+    expect(f.summary).toContain("evil.example.com [203.0.113.8]:8080/tcp");
     // Keyed by the name it was reached by: another port or another IP of that name is the same alert.
     expect(f.key).toBe("evil.example.com");
     expect(f.host).toBe("evil.example.com");
@@ -211,7 +221,7 @@ describe("verdicts", () => {
     // Lateral movement: which container was reached matters more than its address.
     const f = only(detector(), conn("attempt", { to: DB, ip: "172.18.0.9", port: 5432 }));
     expect(f.summary).toContain("web-1");
-    expect(f.summary).toContain("shop-db-1 (172.18.0.9)");
+    expect(f.summary).toContain("shop-db-1 [172.18.0.9]");
     expect(f.key).toBe("shop-db-1");
     expect(f.details).toMatchObject({ direction: "internal" });
   });
@@ -226,6 +236,8 @@ describe("verdicts", () => {
     const f = only(detector({ severity: "info" }), conn("attempt", o));
     expect(f.severity).toBe("critical");
     expect(f.details).toMatchObject({ denylisted: true, allowedBy });
+    // The exact rule that allowed it, so the on-call engineer knows what to remove.
+    expect((f.details as { allowedRule: string | null }).allowedRule === null).toBe(allowedBy === null);
     expect(f.summary).toContain("denylisted");
     // Its own alert, apart from the host's unexpected one, and never folded into a fan-out.
     expect(f.key).toBe(`denylisted:${o.ip}`);

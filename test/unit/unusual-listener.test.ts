@@ -113,10 +113,11 @@ describe("listener events", () => {
       key: "4444/tcp",
       container: WEB,
       workload: "shop/web",
-      summary: "web-1 listens on undeclared port 4444/tcp",
+      summary: "web-1 listens on undeclared port 4444/tcp on 0.0.0.0, seen in its sockets",
       ts: T0,
       dst: { ip: "0.0.0.0", port: 4444, proto: "tcp" },
       details: { evidence: "proc", loopback: false },
+      fix: "netmon.listen=4444/tcp",
     });
   });
 

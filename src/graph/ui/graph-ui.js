@@ -12,6 +12,7 @@
  * @typedef {import("../snapshot-types.js").GraphSnapshot} GraphSnapshot
  * @typedef {import("../snapshot-types.js").GraphNode} GraphNode
  * @typedef {import("../snapshot-types.js").GraphEdge} GraphEdge
+ * @typedef {import("../snapshot-types.js").GraphContainer} GraphContainer
  * @typedef {import("../snapshot-types.js").EdgeVerdict} EdgeVerdict
  * @typedef {import("../details.js").ContainerDetails} ContainerDetails
  * @typedef {import("../details.js").ContainerDetailsAlert} ContainerDetailsAlert
@@ -97,12 +98,17 @@
     return String(message || err);
   }
 
-  /** @param {GraphEdge} e */
-  function edgeText(e) {
-    let t = `${e.proto}/${e.port} \u00d7${e.connections}`;
-    if (e.failed > 0) t += ` (${e.failed} failed)`;
-    return t;
-  }
+  /** The ranks of src/graph/snapshot-types.ts EDGE_VERDICTS: the worse, the higher. */
+  const VERDICT_RANK = {
+    unjudged: 0,
+    learning: 1,
+    "allowed-policy": 2,
+    "allowed-baseline": 3,
+    unexpected: 4,
+    blocked: 5,
+  };
+  /** Below this zoom a fitted map would shrink nodes to dots: it stays this big, and can be panned. */
+  const MIN_FIT_ZOOM = 0.5;
 
   /** @type {cytoscape.StylesheetJson} */
   const STYLE = [
@@ -127,6 +133,19 @@
       style: { shape: "round-rectangle", "background-color": "#8c8c8c", width: 22, height: 22 },
     },
     { selector: 'node[kind = "host"]', style: { shape: "hexagon", "background-color": "#444" } },
+    {
+      selector: 'node[kind = "sweep"]',
+      style: { shape: "tag", "background-color": RED, width: 30, height: 22 },
+    },
+    {
+      selector: "node[gone = 1]",
+      style: {
+        "background-opacity": 0.35,
+        "border-width": 2,
+        "border-style": "dashed",
+        "border-color": "#666",
+      },
+    },
     {
       selector: 'node[kind = "project"]',
       style: {
@@ -154,8 +173,16 @@
         "text-rotation": "autorotate",
         "text-background-color": "#ffffff",
         "text-background-opacity": 0.85,
+        // Zoomed far out, edge labels are not drawn at all rather than as a smear.
+        "min-zoomed-font-size": 7,
+        "text-wrap": "ellipsis",
+        "text-max-width": "220px",
         color: "#333",
       },
+    },
+    {
+      selector: 'edge[kind = "port-scan"], edge[kind = "sweep"]',
+      style: { width: 5, "font-weight": "bold" },
     },
     {
       selector: 'edge[verdict = "allowed-baseline"]',
@@ -196,15 +223,91 @@
   /** @param {GraphNode} n */
   function nodeData(n) {
     /** @type {Record<string, string | number>} */
-    const d = { id: n.id, kind: n.kind, label: n.label, alerts: n.alerts || 0, display: n.label };
+    const d = { id: n.id, kind: n.kind, label: n.label, alerts: n.alerts || 0, gone: n.gone ? 1 : 0 };
     if (n.parent) d.parent = n.parent;
-    if (n.alerts) d.display = `${n.label} (${plural(n.alerts, "alert")})`;
+    let display = n.label;
+    if (n.gone) display += " (gone)";
+    if (n.alerts) display += ` (${plural(n.alerts, "alert")})`;
+    d.display = display;
     return d;
   }
 
   /** @param {GraphEdge} e */
   function edgeData(e) {
-    return { id: e.id, source: e.source, target: e.target, verdict: e.verdict, label: edgeText(e) };
+    return { id: e.id, source: e.source, target: e.target, verdict: e.verdict, kind: e.kind, label: e.label };
+  }
+
+  /**
+   * Places nodes that are new to the map next to a neighbour already placed (else next to the map),
+   * on the first free spot of a spiral around it: a refresh moves no known node.
+   * @param {cytoscape.NodeCollection} added
+   */
+  function placeNew(added) {
+    /** @type {{ x: number, y: number }[]} */
+    const taken = cy
+      .nodes(":childless")
+      .difference(added)
+      .nodes()
+      .map((n) => ({ ...n.position() }));
+    const box = taken.length > 0 ? cy.nodes().difference(added).boundingBox({}) : { x2: 0, y1: 0, y2: 0 };
+    // A node outside any project stays out of the project boxes too.
+    const boxes = cy
+      .nodes(":parent")
+      .difference(added)
+      .nodes()
+      .map((n) => n.boundingBox({}));
+    /** @param {{ x: number, y: number }} p @param {boolean} child */
+    const free = (p, child) =>
+      taken.every((q) => Math.abs(q.x - p.x) > 70 || Math.abs(q.y - p.y) > 50) &&
+      (child || boxes.every((b) => p.x < b.x1 - 40 || p.x > b.x2 + 40 || p.y < b.y1 - 40 || p.y > b.y2 + 40));
+    added.forEach((n) => {
+      if (n.isParent()) return;
+      const child = n.isChild();
+      const anchor = n.neighborhood().nodes().difference(added).nodes().first();
+      const at = anchor.nonempty() ? anchor.position() : { x: box.x2 + 90, y: (box.y1 + box.y2) / 2 };
+      let p = at;
+      for (let i = anchor.nonempty() ? 1 : 0; i < 400; i++) {
+        const angle = i * 2.4;
+        const r = 90 + 12 * i;
+        p = i === 0 ? at : { x: at.x + r * Math.cos(angle), y: at.y + r * Math.sin(angle) };
+        if (free(p, child)) break;
+      }
+      n.position(p);
+      taken.push(p);
+    });
+  }
+
+  /**
+   * The first time, a force-directed layout of everything; after that only the new nodes are placed.
+   * @param {cytoscape.NodeCollection} added
+   */
+  function layout(added) {
+    state.inLayout = true;
+    try {
+      if (state.laidOut) placeNew(added);
+      else
+        cy.layout({
+          name: "cose",
+          animate: false,
+          randomize: true,
+          fit: false,
+          padding: 30,
+          nodeDimensionsIncludeLabels: true,
+          // Long labels (a scan's) get an edge long enough to carry them.
+          idealEdgeLength: (edge) => Math.max(110, String(edge.data("label") || "").length * 6),
+          nodeRepulsion: () => 9000,
+        }).run();
+      if (!state.userMoved) {
+        cy.fit(undefined, 30);
+        // A handful of nodes fitted to the window would be drawn huge, hundreds as dots.
+        if (cy.zoom() > 1.5) cy.zoom(1.5);
+        if (cy.zoom() < MIN_FIT_ZOOM) cy.zoom(MIN_FIT_ZOOM);
+        cy.center();
+      }
+    } finally {
+      state.inLayout = false;
+    }
+    state.laidOut = true;
   }
 
   /**
@@ -217,6 +320,8 @@
     for (const n of g.nodes) wanted.set(n.id, { group: "nodes", data: nodeData(n) });
     for (const e of g.edges) wanted.set(e.id, { group: "edges", data: edgeData(e) });
     let changed = false;
+    /** @type {string[]} */
+    const addedIds = [];
     cy.batch(() => {
       const gone = cy.elements().filter((ele) => {
         const w = wanted.get(ele.id());
@@ -249,31 +354,13 @@
         const rank = (x) => (x.group === "edges" ? 2 : x.data.kind === "project" ? 0 : 1);
         add.sort((a, b) => rank(a) - rank(b));
         cy.add(/** @type {cytoscape.ElementDefinition[]} */ (add));
+        for (const a of add) if (a.group === "nodes") addedIds.push(String(a.data.id));
       }
     });
-    if (changed || !state.laidOut) {
-      state.inLayout = true;
-      try {
-        cy.layout({
-          name: "cose",
-          animate: false,
-          randomize: !state.laidOut,
-          fit: !state.userMoved,
-          padding: 30,
-          nodeDimensionsIncludeLabels: true,
-          idealEdgeLength: () => 110,
-          nodeRepulsion: () => 9000,
-        }).run();
-        // A handful of nodes fitted to the window would be drawn huge.
-        if (!state.userMoved && cy.zoom() > 1.5) {
-          cy.zoom(1.5);
-          cy.center();
-        }
-      } finally {
-        state.inLayout = false;
-      }
-      state.laidOut = true;
-    }
+    const added = cy.nodes().filter((n) => addedIds.includes(n.id()));
+    // Only new nodes need a place; removals and updates move nothing.
+    if (added.nonempty() || !state.laidOut) layout(added);
+    else if (changed && !state.userMoved && cy.zoom() < MIN_FIT_ZOOM) cy.zoom(MIN_FIT_ZOOM);
     if (state.selected) {
       const sel = cy.getElementById(state.selected.id);
       if (sel.nonempty() && !sel.selected()) {
@@ -283,12 +370,14 @@
     }
   }
 
+  /** What the header counts: endpoints (not the project boxes), edges, and the connections they carry. */
   /** @param {GraphSnapshot} g */
   function summary(g) {
     const bad = g.edges.filter((e) => e.verdict === "unexpected" || e.verdict === "blocked").length;
     const win = g.windowMs === null ? "all connections" : `last ${Math.round(g.windowMs / 60000)} min`;
-    const nodes = g.nodes.filter((n) => n.kind !== "project").length;
-    let text = `${plural(nodes, "node")}, ${plural(g.edges.length, "connection")} (${bad} unexpected or blocked), ${win}`;
+    const endpoints = g.nodes.filter((n) => n.kind !== "project").length;
+    const connections = g.edges.reduce((sum, e) => sum + e.connections, 0);
+    let text = `${plural(endpoints, "endpoint")}, ${plural(g.edges.length, "edge")} (${bad} unexpected or blocked), ${plural(connections, "connection")}, ${win}`;
     if (g.stats.evictedNodes + g.stats.evictedEdges > 0)
       text += `; caps reached: ${g.stats.evictedNodes} nodes, ${g.stats.evictedEdges} edges dropped`;
     return text;
@@ -302,6 +391,7 @@
       const g = /** @type {GraphSnapshot} */ (await r.json());
       state.graph = g;
       apply(g);
+      selectLinkedContainer(g);
       $("summary").textContent = summary(g);
       $("status").textContent = `updated ${time(Date.now())}`;
       $("status").className = "";
@@ -316,6 +406,19 @@
     } finally {
       state.timer = setTimeout(refresh, refreshMs);
     }
+  }
+
+  /** `/ui?container=<id>` (an alert's generatorURL): select that container's node once, when it is on the map. */
+  let linkedContainer = params.get("container");
+  /** @param {GraphSnapshot} g */
+  function selectLinkedContainer(g) {
+    const want = linkedContainer;
+    if (!want || state.selected) return;
+    const node = g.nodes.find((n) => (n.containers || []).some((c) => c.id.startsWith(want)));
+    if (!node) return;
+    linkedContainer = null;
+    state.selected = { type: "node", id: node.id };
+    cy.getElementById(node.id).select();
   }
 
   /** @param {string} id */
@@ -337,22 +440,87 @@
     return el("span", `verdict ${v}`, [v]);
   }
 
-  /** @param {GraphNode} node */
+  /** The label of a node id, also of one no longer on the map (a sweep's targets): its id without the kind. */
+  /** @param {string} id */
+  function peerLabel(id) {
+    const n = findNode(id);
+    return n ? n.label : id.replace(/^(workload|dns|net|sweep):/, "");
+  }
+
+  /**
+   * A node's connections, one entry per peer (both directions together), the worst first.
+   * @param {GraphNode} node
+   */
   function connectionsOf(node) {
     const all = state.graph ? state.graph.edges : [];
-    const edges = all.filter((e) => e.source === node.id || e.target === node.id);
-    if (edges.length === 0) return el("p", "muted", ["none in the window"]);
-    const ul = el("ul");
-    for (const e of edges) {
-      const out = e.source === node.id;
-      ul.append(
-        el("li", null, [
-          `${(out ? "\u2192 " : "\u2190 ") + labelOf(out ? e.target : e.source)} ${edgeText(e)} `,
+    /** @type {Map<string, GraphEdge[]>} */
+    const byPeer = new Map();
+    for (const e of all) {
+      if (e.source !== node.id && e.target !== node.id) continue;
+      const peer = e.source === node.id ? e.target : e.source;
+      const list = byPeer.get(peer) || [];
+      list.push(e);
+      byPeer.set(peer, list);
+    }
+    if (byPeer.size === 0) return el("p", "muted", ["none in the window"]);
+    /** @param {GraphEdge[]} list */
+    const worst = (list) => Math.max(...list.map((e) => VERDICT_RANK[e.verdict]));
+    const peers = [...byPeer.entries()].sort(
+      (a, b) => worst(b[1]) - worst(a[1]) || (peerLabel(a[0]) < peerLabel(b[0]) ? -1 : 1),
+    );
+    const ul = el("ul", "peers");
+    for (const [peer, edges] of peers) {
+      const lines = edges.map((e) =>
+        el("div", null, [
+          `${e.source === node.id ? "\u2192" : "\u2190"} ${e.label} `,
           verdictBadge(e.verdict),
         ]),
       );
+      ul.append(el("li", "peer", [el("strong", null, [peerLabel(peer)]), ...lines]));
     }
     return ul;
+  }
+
+  /**
+   * The containers of a workload, those gone marked so.
+   * @param {GraphContainer[]} containers
+   */
+  function containersList(containers) {
+    const ul = el("ul", "containers");
+    for (const c of containers)
+      ul.append(
+        el("li", c.gone ? "gone" : null, [
+          `${c.name} (${c.id.slice(0, 12)})`,
+          c.gone ? " \u2014 gone" : null,
+        ]),
+      );
+    return ul;
+  }
+
+  /**
+   * An edge's ports (at most the snapshot's list) and what happened on each.
+   * @param {GraphEdge} e
+   */
+  function portsTable(e) {
+    const t = el("table", "ports");
+    t.append(
+      el("tr", null, [
+        el("th", null, ["port"]),
+        el("th", null, ["conn."]),
+        el("th", null, ["failed"]),
+        el("th", null, ["verdict"]),
+      ]),
+    );
+    for (const p of e.ports)
+      t.append(
+        el("tr", null, [
+          el("td", null, [`${p.proto}/${p.port}${p.open ? " open" : ""}`]),
+          el("td", null, [String(p.connections)]),
+          el("td", null, [String(p.failed)]),
+          el("td", null, [verdictBadge(p.verdict)]),
+        ]),
+      );
+    return t;
   }
 
   /** @param {ContainerDetailsAlert[]} alerts */
@@ -405,7 +573,6 @@
         ["learning until", d.mode.learningUntil ? dateTime(d.mode.learningUntil) : null],
       ]),
     );
-    frag.append(alertsSection(d.alerts));
     if (d.blocks.length > 0) {
       const bl = el("ul");
       for (const b of d.blocks)
@@ -478,17 +645,33 @@
         panel.dataset.state = "gone";
         return;
       }
-      panel.replaceChildren(
+      const verdicts = Object.entries(e.verdicts)
+        .map(([v, n]) => `${v} ${n}`)
+        .join(", ");
+      const more =
+        e.portCount > e.ports.length || e.morePorts
+          ? `first ${e.ports.length} of ${e.portCount}${e.morePorts ? "+" : ""}`
+          : null;
+      const parts = [
         el("h2", null, [`${labelOf(e.source)} \u2192 ${labelOf(e.target)}`]),
         verdictBadge(e.verdict),
+        el("p", null, [e.label]),
         dl([
-          ["proto/port", `${e.proto}/${e.port}`],
+          ["ports", e.portRanges],
+          ["open ports", String(e.openPorts)],
           ["connections", String(e.connections)],
           ["failed", String(e.failed)],
+          ["by verdict", verdicts],
           ["first seen", dateTime(e.firstSeen)],
           ["last seen", dateTime(e.lastSeen)],
         ]),
-      );
+      ];
+      if (e.targets) {
+        const tl = el("ul", "targets");
+        for (const t of e.targets) tl.append(el("li", null, [peerLabel(t)]));
+        parts.push(el("h3", null, [`Hosts tried (${e.targets.length})`]), tl);
+      } else parts.push(el("h3", null, [more ? `Ports (${more})` : "Ports"]), portsTable(e));
+      panel.replaceChildren(...parts);
       panel.dataset.state = "edge";
       return;
     }
@@ -505,37 +688,42 @@
         ["kind", kind],
         ["workload", n.workload],
         ["project", n.project],
+        ["state", n.gone ? "gone: none of its containers runs" : null],
         ["last seen", dateTime(n.lastSeen)],
       ]),
     ];
-    if (n.containers && n.containers.length > 1) {
-      const cl = el("ul");
-      for (const c of n.containers) cl.append(el("li", null, [`${c.name} (${c.id.slice(0, 12)})`]));
-      head.push(el("h3", null, ["Containers"]), cl);
+    // Active alerts first (they come with the container's details), then who it talks to.
+    const rest = [el("h3", null, ["Connections"]), connectionsOf(n)];
+    if (n.containers && n.containers.length > 0) {
+      rest.push(el("h3", null, [`Containers (${n.containers.length})`]), containersList(n.containers));
     }
-    head.push(el("h3", null, ["Connections"]), connectionsOf(n));
-    const container = n.containers?.[0];
+    const container = n.containers ? n.containers.find((c) => !c.gone) : undefined;
     if (!container) {
-      panel.replaceChildren(...head);
+      panel.replaceChildren(...head, ...rest);
       panel.dataset.state = n.kind;
       delete panel.dataset.container;
       return;
     }
     if (panel.dataset.container !== container.id) {
-      panel.replaceChildren(...head, el("p", "muted", ["loading details…"]));
+      panel.replaceChildren(...head, el("p", "muted", ["loading alerts…"]), ...rest);
       panel.dataset.state = "loading";
     }
+    let alerts = null;
     let body;
     try {
       const r = await fetch(`/api/container/${encodeURIComponent(container.id)}`, { cache: "no-store" });
       if (r.status === 404) body = el("p", "muted", [`container ${container.name} is gone`]);
       else if (!r.ok) throw new Error(`HTTP ${r.status}`);
-      else body = detailsView(/** @type {ContainerDetails} */ (await r.json()));
+      else {
+        const d = /** @type {ContainerDetails} */ (await r.json());
+        alerts = alertsSection(d.alerts);
+        body = detailsView(d);
+      }
     } catch (err) {
       body = el("p", "error", [`cannot read the container details (${reason(err)})`]);
     }
     if (seq !== state.detailsSeq) return; // a newer selection or refresh won
-    panel.replaceChildren(...head, body);
+    panel.replaceChildren(...head, ...(alerts ? [alerts] : []), ...rest, body);
     panel.dataset.state = "loaded";
     panel.dataset.container = container.id;
     panel.scrollTop = keepScroll;

@@ -149,9 +149,25 @@ export function startAlertmanager(port: number, webhookPort: number): ServicePro
   return am;
 }
 
-export function startPrometheus(port: number, netmonPort: number, alertmanagerPort: number): ServiceProcess {
+/**
+ * A Prometheus on 127.0.0.1 with the shipped rules, scraping each netmon target every second as job
+ * `netmon`, and sending to an Alertmanager when given one.
+ */
+export function startPrometheus(
+  port: number,
+  netmonTargets: string[],
+  alertmanagerPort: number | null = null,
+): ServiceProcess {
   const dir = mkdtempSync(join(tmpdir(), "netmon-prom-"));
   const config = join(dir, "prometheus.yml");
+  const alerting =
+    alertmanagerPort === null
+      ? []
+      : [
+          "alerting:",
+          "  alertmanagers:",
+          `    - static_configs: [{ targets: ["127.0.0.1:${alertmanagerPort}"] }]`,
+        ];
   writeFileSync(
     config,
     [
@@ -159,12 +175,10 @@ export function startPrometheus(port: number, netmonPort: number, alertmanagerPo
       "  scrape_interval: 1s",
       "  evaluation_interval: 1s",
       `rule_files: ["${RULES}"]`,
-      "alerting:",
-      "  alertmanagers:",
-      `    - static_configs: [{ targets: ["127.0.0.1:${alertmanagerPort}"] }]`,
+      ...alerting,
       "scrape_configs:",
       "  - job_name: netmon",
-      `    static_configs: [{ targets: ["127.0.0.1:${netmonPort}"] }]`,
+      `    static_configs: [{ targets: ${JSON.stringify(netmonTargets)} }]`,
       "",
     ].join("\n"),
   );
