@@ -120,8 +120,8 @@ function buildProgram(): Command {
       ) => {
         const config = configOrThrow(opts.config);
         const log = createLogger(config.log.level, { sync: true, host: hostOf(config) });
-        const { replayFile } = await import("./commands/replay.js");
-        const summary = replayFile(file, opts, config, log);
+        const { replayCommand } = await import("./commands/replay.js");
+        const summary = await replayCommand(file, opts, config, log);
         log.info({ summary }, "replay finished");
       },
     );

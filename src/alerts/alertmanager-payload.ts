@@ -65,7 +65,7 @@ export function containerUiUrl(baseUrl: string, containerId: string): string {
  */
 function processAnnotation(details: Alert["details"]): string | undefined {
   if (details === undefined || !("process" in details)) return undefined;
-  // Written by netmon's own attribution (ProcessInfo or null), never from outside input.
+  // Set only by netmon's attribution (ProcessInfo or null); its texts are made printable there.
   const p = details.process as ProcessInfo | null | undefined;
   if (p === undefined) return undefined;
   if (p !== null) return processText(p);

@@ -14,6 +14,7 @@ import {
   setName,
 } from "./commands.js";
 import type { Runner } from "./exec.js";
+import { sameRules } from "./firewall-layout.js";
 import type { BlockEntry } from "./types.js";
 
 export interface KernelEntry {
@@ -93,16 +94,25 @@ export class Firewall {
         continue;
       }
       for (const argv of createSets(f, this.defaultTimeout)) this.must(argv);
-      if (!this.run(ipt(bin, "-S", CHAIN)).ok) this.must(ipt(bin, "-N", CHAIN));
-      // The chain is wholly ours: rewrite it, so an upgrade or a hand edit converges.
-      this.must(ipt(bin, "-F", CHAIN));
-      for (const rule of chainRules(f)) this.must(ipt(bin, "-A", CHAIN, ...rule));
+      const current = this.chain(f, CHAIN);
+      if (current === undefined) this.must(ipt(bin, "-N", CHAIN));
+      // The chain is wholly ours: rewritten when it differs, so an upgrade or a hand edit converges;
+      // left alone when intact, so a repair of the jump never opens a window without the rules.
+      if (current === undefined || !sameRules(current, chainRules(f))) {
+        this.must(ipt(bin, "-F", CHAIN));
+        for (const rule of chainRules(f)) this.must(ipt(bin, "-A", CHAIN, ...rule));
+      }
       if (!this.run(ipt(bin, "-C", PARENT, "-j", CHAIN)).ok)
         this.must(ipt(bin, "-I", PARENT, "1", "-j", CHAIN));
       else if (jumpBelowTop(parent.stdout)) this.moveJumpFirst(f);
+      // Filled aside and swapped in: the quarantine rule never sees an empty never-block set.
       const safe = setName("safe", f);
-      this.must(["ipset", "flush", safe]);
-      for (const c of neverBlock) if (c.version === f) this.must(["ipset", "add", safe, c.text, "-exist"]);
+      const next = `${safe}-next`;
+      this.must(["ipset", "create", next, "hash:net", "family", f === 4 ? "inet" : "inet6", "-exist"]);
+      this.must(["ipset", "flush", next]);
+      for (const c of neverBlock) if (c.version === f) this.must(["ipset", "add", next, c.text, "-exist"]);
+      this.must(["ipset", "swap", next, safe]);
+      this.must(["ipset", "destroy", next]);
       families.push(f);
     }
     this.families = families;
@@ -158,9 +168,14 @@ export class Firewall {
       tryRun(ipt(bin, "-X", CHAIN));
     }
     for (const f of [4, 6] as const) {
-      for (const kind of ["dst", "quar", "safe"] as const) {
-        if (this.run(["ipset", "list", "-n", setName(kind, f)]).ok)
-          tryRun(["ipset", "destroy", setName(kind, f)]);
+      // "-next": the never-block set being filled, left behind if netmon died in the middle.
+      for (const name of [
+        setName("dst", f),
+        setName("quar", f),
+        setName("safe", f),
+        `${setName("safe", f)}-next`,
+      ]) {
+        if (this.run(["ipset", "list", "-n", name]).ok) tryRun(["ipset", "destroy", name]);
       }
     }
     return errors;

@@ -4,8 +4,6 @@ import { isDecodableLinkType, linkTypeName } from "../capture/link-types.js";
 import { readPcapFile } from "../capture/pcap-file-reader.js";
 import type { NetmonConfig } from "../config/schema.js";
 import { buildEngine } from "../engine/engine.js";
-import { TopologyGraph } from "../graph/model.js";
-import { hostAddressesOf } from "../graph/node-keys.js";
 import { lifetimesOutsideCapture, outsideCaptureWarning } from "../inventory/capture-coverage.js";
 import { Inventory } from "../inventory/inventory.js";
 import {
@@ -15,7 +13,7 @@ import {
 } from "../inventory/static-inventory.js";
 import { NetmonError } from "../util/errors.js";
 import type { Logger } from "../util/logger.js";
-import { writeGraphFile } from "./graph.js";
+import type { ReplayMap } from "./replay-graph.js";
 
 export interface ReplaySummary {
   packets: number;
@@ -44,17 +42,35 @@ export interface ReplayOptions {
 }
 
 /**
+ * `netmon replay`: replayFile, with the --graph map's modules (topology, formats) loaded only when
+ * opts.graph asks for a map, so a plain replay starts without them.
+ */
+export async function replayCommand(
+  file: string,
+  opts: ReplayOptions,
+  config: NetmonConfig,
+  log: Logger,
+): Promise<ReplaySummary> {
+  if (opts.graph === undefined) return replayFile(file, opts, config, log);
+  const { replayMapTo } = await import("./replay-graph.js");
+  return replayFile(file, opts, config, log, replayMapTo(opts.graph));
+}
+
+/**
  * Replays a pcap/pcapng file through the same engine as live capture (src/engine/engine.ts: one
  * fan-out, one packet-time clock), with the containers of an inventory file (`docker inspect`
  * output), printing the alert, update and resolve lines the daemon would have logged (and, with
- * logEvents, every event) as JSON lines.
+ * logEvents, every event) as JSON lines. opts.graph needs its `map` (replayCommand builds it).
  */
 export function replayFile(
   file: string,
   opts: ReplayOptions,
   config: NetmonConfig,
   log: Logger,
+  map: ReplayMap | null = null,
 ): ReplaySummary {
+  if (opts.graph !== undefined && map === null)
+    throw new Error("replayFile: opts.graph needs a map (replayCommand)");
   const inventoryPath = opts.inventory;
   let inventory = new Inventory();
   let lifetimes: ContainerLifetime[] = [];
@@ -78,9 +94,7 @@ export function replayFile(
     if (err instanceof BaselineFileError) throw new NetmonError(err.message, 2);
     throw err;
   }
-  // A replay's map covers the whole capture (no window), bounded by the usual caps.
-  const graph = opts.graph === undefined ? null : new TopologyGraph({ windowMs: Number.POSITIVE_INFINITY });
-  graph?.setHostAddresses(hostAddressesOf(inventory.all()));
+  const graph = map?.open(inventory) ?? null;
   const engine = buildEngine({
     config,
     containers: inventory,
@@ -129,8 +143,7 @@ export function replayFile(
     const line = outsideCaptureWarning(lifetimesOutsideCapture(lifetimes, capture), capture);
     if (line !== null) log.warn(line);
   }
-  if (graph !== null && opts.graph !== undefined)
-    writeGraphFile(opts.graph, graph.snapshot(graph.lastEventMs, { alerts: engine.alerts.active() }));
+  if (map !== null && graph !== null) map.write(graph, engine.alerts.active());
   const { pipeline } = engine;
   const stats = pipeline.tracker.stats();
   const alertStats = engine.alerts.stats();

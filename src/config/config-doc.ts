@@ -15,6 +15,21 @@ export function sectionsNeedingRestart(): (keyof NetmonConfig)[] {
   return KEYS.filter((k) => k.path.length === 1 && k.restart).map((k) => k.key as keyof NetmonConfig);
 }
 
+/**
+ * Keys below the top whose change needs a restart, in a section that otherwise applies at once
+ * (log.eventsFile: the file is opened at start); the shallowest such key of each branch.
+ */
+export function nestedKeysNeedingRestart(): string[][] {
+  const top = new Set<string>(sectionsNeedingRestart());
+  const out: string[][] = [];
+  for (const k of KEYS) {
+    if (k.path.length < 2 || !k.restart || top.has(k.path[0]!)) continue;
+    if (out.some((p) => p.every((seg, i) => k.path[i] === seg))) continue;
+    out.push(k.path);
+  }
+  return out;
+}
+
 /** Whether a change of `key` ("capture.snaplen", "detectors", …) needs a restart; throws for an unknown key. */
 export function needsRestart(key: string): boolean {
   const found = KEYS.find((k) => k.key === key);

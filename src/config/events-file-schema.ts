@@ -9,7 +9,7 @@ export const eventsFileSchema = z
   .strictObject({
     path: doc(
       z.string().min(1).nullable().default(null),
-      "With log.events on: write the event lines to this file (one JSON object a line, rotated by size) instead of the log stream; null = the log stream. Opened at start: a change needs a restart.",
+      "With log.events on: write the event lines to this file (one JSON object a line, rotated by size) instead of the log stream; null = the log stream.",
     ),
     maxBytes: doc(
       z.number().int().min(65_536).max(1_099_511_627_776).default(52_428_800),

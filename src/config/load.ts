@@ -1,7 +1,17 @@
 import { readFileSync } from "node:fs";
-import { parseDocument } from "yaml";
+import { createRequire } from "node:module";
+import type * as Yaml from "yaml";
 import type { z } from "zod";
 import { configSchema, type NetmonConfig } from "./schema.js";
+
+// The YAML parser (~50 ms of start-up) is loaded on the first config text, not at import: a
+// `netmon replay` or `check-config` without --config never needs it. yaml ships CommonJS.
+const requireCjs = createRequire(import.meta.url);
+let yaml: typeof Yaml | undefined;
+function yamlParser(): typeof Yaml {
+  yaml ??= requireCjs("yaml") as typeof Yaml;
+  return yaml;
+}
 
 export type ConfigResult = { ok: true; config: NetmonConfig } | { ok: false; errors: string[] };
 
@@ -28,7 +38,7 @@ function formatIssue(issue: z.core.$ZodIssue): string {
 
 /** Parses YAML text; `source` names the file in messages. */
 export function parseConfigText(text: string, source: string): ConfigResult {
-  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true, logLevel: "error" });
+  const doc = yamlParser().parseDocument(text, { prettyErrors: true, uniqueKeys: true, logLevel: "error" });
   if (doc.errors.length > 0) {
     return {
       ok: false,

@@ -159,8 +159,10 @@ const logSchema = z
     events: doc(
       z.boolean().default(false),
       "Log every connection and listener event as one JSON line (verbose); to the log stream, or to log.eventsFile.path when set.",
+      { restart: true },
     ),
-    eventsFile: eventsFileSchema,
+    // Opened at start: SIGHUP reports a change instead of applying it (the rest of `log` applies).
+    eventsFile: eventsFileSchema.meta({ restart: true }),
   })
   .prefault({});
 

@@ -17,9 +17,9 @@ import { Firewall } from "../block/firewall.js";
 import { probeFirewall } from "../block/firewall-probe.js";
 import { CAPTURE_FILTER } from "../capture/bpf-filter.js";
 import { CaptureManager } from "../capture/capture-manager.js";
-import { sectionsNeedingRestart } from "../config/config-doc.js";
 import { hostOf } from "../config/fleet-schema.js";
-import { configSchema, type NetmonConfig } from "../config/schema.js";
+import { planReload } from "../config/reload-plan.js";
+import type { NetmonConfig } from "../config/schema.js";
 import { loadRateProfilesKeepingCorruptFile, saveRateProfiles } from "../counting/rate-profiles-file.js";
 import { buildEngine, type Engine, loadConfiguredDenylist } from "../engine/engine.js";
 import { EventFileWriter } from "../engine/event-file.js";
@@ -206,6 +206,11 @@ export class Daemon {
     this.seeder = new ConnectionSeeder({
       readFile: (path) => readFile(path, "utf8"),
       maxPerContainer: config.capture.seedEstablished.maxPerContainer,
+      readablePeer: (ip) => {
+        const ref = this.inventory.index.lookup(ip, Date.now());
+        const peer = ref === null ? undefined : this.inventory.get(ref.id);
+        return peer?.running === true && peer.pid > 0 && peer.networkMode !== "host";
+      },
     });
   }
 
@@ -281,16 +286,16 @@ export class Daemon {
       onError: (err) => log.warn({ err: String(err) }, "listener scan failed"),
       onSkip: () => log.warn("listener scan still running at the next tick; skipped one"),
     });
-    void this.scanListeners();
+    this.background(this.scanListeners(), "listener scan failed");
     // Connections open before netmon watched a container: now, for each container that starts, and
     // for all again once Docker is back (what ran meanwhile was not watched).
-    this.docker.on("changed", () => void this.seedConnections());
+    this.docker.on("changed", () => this.background(this.seedConnections(), "seeding from /proc failed"));
     this.docker.on("status", (up) => {
       if (!up) return;
       this.seeder.reset();
-      void this.seedConnections();
+      this.background(this.seedConnections(), "seeding from /proc failed");
     });
-    void this.seedConnections();
+    this.background(this.seedConnections(), "seeding from /proc failed");
     this.posture.start();
     // Packet time drives the engine's clock; only when no packet has moved it for a tick's worth of
     // time does the wall clock stand in, a little behind so packets still in the kernel buffer are
@@ -364,17 +369,8 @@ export class Daemon {
     const running = this.opts.config;
     // The same reading (and warnings) as at start; throws, keeping the old config, when unreadable.
     const denylist = loadConfiguredDenylist(config, this.opts.log);
-    const restartKeys = sectionsNeedingRestart();
-    const differs = (k: keyof NetmonConfig) => JSON.stringify(running[k]) !== JSON.stringify(config[k]);
-    // Compared with what runs, not with the last file read: a change that waits for a restart is
-    // reported at every SIGHUP until then.
-    const needRestart = restartKeys.filter(differs);
-    const applied = (Object.keys(configSchema.shape) as (keyof NetmonConfig)[]).filter(
-      (k) => !restartKeys.includes(k) && differs(k),
-    );
-    // What needs a restart keeps its running value until then.
-    const effective: NetmonConfig = { ...config };
-    for (const k of restartKeys) Object.assign(effective, { [k]: running[k] });
+    // What needs a restart keeps its running value until then, and is reported at every SIGHUP.
+    const { effective, applied, needRestart } = planReload(running, config);
     this.engine.reconfigure(effective, denylist, this.eventsToLogStream());
     applyQueuedBaselineRequests(running.stateDir, this.baseline, this.opts.log, "SIGHUP");
     this.opts.log.info({ detectors: this.engine.detection.status() }, "detectors reconfigured");
@@ -493,6 +489,13 @@ export class Daemon {
     return c?.running && c.pid > 0 ? c.pid : null;
   }
 
+  /** Work started without waiting for it: a failure is logged, never an unhandled rejection (which ends Node). */
+  private background(work: Promise<void>, what: string): void {
+    work.catch((err: unknown) =>
+      this.opts.log.error({ err: err instanceof Error ? err.message : String(err) }, what),
+    );
+  }
+
   private async scanListeners(): Promise<void> {
     const targets = this.procTargets();
     const result = await this.scanner.scan(targets, Date.now());
@@ -516,6 +519,7 @@ export class Daemon {
       this.metrics.connectionsSeeded("seeded", seeded);
       this.metrics.connectionsSeeded("skipped-known", known);
       this.metrics.connectionsSeeded("over-limit", r.overLimit);
+      this.metrics.connectionsSeeded("skipped-peer-side", r.peerSide);
       if (seeded > 0 || r.overLimit > 0)
         this.opts.log.info(
           { container, seeded, known, overLimit: r.overLimit },

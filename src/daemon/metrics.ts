@@ -120,11 +120,12 @@ export class NetmonMetrics implements AlertSink {
     });
     this.seeded = new Counter({
       name: "netmon_connections_seeded_total",
-      help: "TCP connections found open in containers' /proc/<pid>/net/tcp{,6}, by outcome: seeded (judged as new), skipped-known (already tracked), over-limit (past capture.seedEstablished.maxPerContainer).",
+      help: "TCP connections found open in containers' /proc/<pid>/net/tcp{,6}, by outcome: seeded (judged as new), skipped-known (already tracked), skipped-peer-side (inbound from a container read on its own side), over-limit (past capture.seedEstablished.maxPerContainer).",
       labelNames: ["outcome"],
       registers: [r],
     });
-    for (const outcome of ["seeded", "skipped-known", "over-limit"]) this.seeded.inc({ outcome }, 0);
+    for (const outcome of ["seeded", "skipped-known", "skipped-peer-side", "over-limit"])
+      this.seeded.inc({ outcome }, 0);
     this.dockerEvents = new Counter({
       name: "netmon_docker_events_total",
       help: "Docker events received, by type.",
@@ -311,7 +312,10 @@ export class NetmonMetrics implements AlertSink {
     this.blockActions.inc({ action, result });
   }
 
-  connectionsSeeded(outcome: "seeded" | "skipped-known" | "over-limit", count: number): void {
+  connectionsSeeded(
+    outcome: "seeded" | "skipped-known" | "skipped-peer-side" | "over-limit",
+    count: number,
+  ): void {
     if (count > 0) this.seeded.inc({ outcome }, count);
   }
 

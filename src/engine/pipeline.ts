@@ -132,15 +132,10 @@ export class Pipeline {
   }
 
   private onConnection(ev: ConnectionEvent): void {
-    const scope = scopeOf(ev);
-    const names = this.dns.namesFor(scope, ev.dst.ip, ev.ts);
-    if (names.length > 0) {
-      ev.dst.names = names;
-      // After the lookup, so the event that ends a connection still carries its names.
-      if (ev.state === "attempt") this.dns.flowStarted(scope, ev.dst.ip, ev.ts);
-      else if (ev.state === "accepted") this.dns.flowActive(scope, ev.dst.ip, ev.ts);
-      else this.dns.flowEnded(scope, ev.dst.ip, ev.ts);
-    }
+    // The names as of this event (a late answer reaches the flow's later events), then the
+    // connection's start, use or end; the event that ends a connection still carries its names.
+    const names = this.dns.namesForConnection(scopeOf(ev), ev.dst.ip, ev.state, ev.ts);
+    if (names.length > 0) ev.dst.names = names;
     this.sink(ev);
   }
 }

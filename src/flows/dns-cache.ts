@@ -14,6 +14,7 @@
  *   and so is that name on the other addresses of the same answer (clients fail over to them
  *   from their own cache).
  */
+import type { ConnectionState } from "../model/events.js";
 import type { DnsMessage, DnsRecord } from "./dns-parser.js";
 
 export interface DnsCacheOptions {
@@ -72,6 +73,16 @@ export interface DnsNameInfo {
 interface Entry {
   /** name → state. Map order = least recently refreshed first. */
   names: Map<string, NameState>;
+  /**
+   * namesFor's answer while `names` keeps the same members (null once one joins or leaves): every
+   * connection event asks, and sorting a fresh copy each time was the replay's largest DNS cost.
+   */
+  sorted: string[] | null;
+  /**
+   * No name expires before then (ms): a lower bound, since expiresAt only ever grows (every write
+   * is a max), so lookups and sweeps skip the pass over the names until it is reached.
+   */
+  nextExpiry: number;
   /** Connections started and not yet ended; best effort (an end may come without its start). */
   open: number;
   /** The open connections hold the names until then at most (ms). */
@@ -138,17 +149,28 @@ export class DnsCache {
     }
   }
 
-  /** Live names for scope+ip, sorted; [] when none. `ip` must be canonical text (as wordsToIp gives). */
+  /**
+   * Live names for scope+ip, sorted; [] when none. `ip` must be canonical text (as wordsToIp gives).
+   * The array is frozen and shared by every caller until the names change: read it, never change it.
+   */
   namesFor(scope: string, ip: string, nowMs: number): string[] {
+    return this.liveNames(keyOf(scope, ip), nowMs)?.sorted ?? NO_NAMES;
+  }
+
+  /**
+   * namesFor, then, when there are names, the connection's flowStarted ("attempt"), flowActive
+   * ("accepted") or flowEnded (rejected, unanswered, closed): one key and one lookup for both, as the pipeline
+   * does for every connection event (an address without names has no connection bookkeeping).
+   */
+  namesForConnection(scope: string, ip: string, state: ConnectionState, nowMs: number): string[] {
     const key = keyOf(scope, ip);
-    const entry = this.entries.get(key);
-    if (!entry) return [];
-    this.dropExpired(entry, nowMs);
-    if (entry.names.size === 0) {
-      this.entries.delete(key);
-      return [];
-    }
-    return [...entry.names.keys()].sort();
+    const entry = this.liveNames(key, nowMs);
+    if (entry === undefined) return NO_NAMES;
+    const names = entry.sorted;
+    this.useEntry(key, entry, nowMs);
+    if (state === "attempt") this.opened(entry, nowMs);
+    else if (state !== "accepted" && entry.open > 0) entry.open--;
+    return names;
   }
 
   /**
@@ -185,9 +207,7 @@ export class DnsCache {
   /** A connection from scope to ip started: its names stay while it is open. No-op for an unknown ip. */
   flowStarted(scope: string, ip: string, nowMs: number): void {
     const entry = this.use(scope, ip, nowMs);
-    if (entry === undefined) return;
-    entry.open++;
-    entry.openUntil = Math.max(entry.openUntil, nowMs + this.openHoldMs);
+    if (entry !== undefined) this.opened(entry, nowMs);
   }
 
   /** A connection from scope to ip was answered or is still in use: retained names count it as a use. */
@@ -229,11 +249,39 @@ export class DnsCache {
     return removed;
   }
 
+  /**
+   * The entry of `key` with its expired names dropped and its sorted names computed; undefined (and
+   * the entry gone) when it has none left.
+   */
+  private liveNames(key: string, nowMs: number): (Entry & { sorted: string[] }) | undefined {
+    const entry = this.entries.get(key);
+    if (entry === undefined) return undefined;
+    this.dropExpired(entry, nowMs);
+    if (entry.names.size === 0) {
+      this.entries.delete(key);
+      return undefined;
+    }
+    // Frozen (typed string[] for ConnectionEvent.dst.names): a caller changing it would throw, not
+    // silently rename the address for every later event.
+    entry.sorted ??= Object.freeze([...entry.names.keys()].sort()) as string[];
+    return entry as Entry & { sorted: string[] };
+  }
+
+  /** A connection started on the entry: it holds the names openHoldMs at most without a new start. */
+  private opened(entry: Entry, nowMs: number): void {
+    entry.open++;
+    entry.openUntil = Math.max(entry.openUntil, nowMs + this.openHoldMs);
+  }
+
   /** One use of scope+ip by a connection: moved to the young end, retained names extended. */
   private use(scope: string, ip: string, nowMs: number): Entry | undefined {
     const key = keyOf(scope, ip);
     const entry = this.entries.get(key);
-    if (entry === undefined) return undefined;
+    if (entry !== undefined) this.useEntry(key, entry, nowMs);
+    return entry;
+  }
+
+  private useEntry(key: string, entry: Entry, nowMs: number): void {
     this.settleOpen(entry, nowMs);
     for (const state of entry.names.values()) {
       // A use never revives a name that has already gone.
@@ -242,7 +290,6 @@ export class DnsCache {
     }
     this.entries.delete(key);
     this.entries.set(key, entry);
-    return entry;
   }
 
   /**
@@ -260,8 +307,15 @@ export class DnsCache {
   private dropExpired(entry: Entry, nowMs: number): void {
     this.settleOpen(entry, nowMs);
     // Open connections keep every name, whatever its answer said.
-    if (entry.open > 0) return;
-    for (const [name, state] of entry.names) if (state.expiresAt <= nowMs) entry.names.delete(name);
+    if (entry.open > 0 || nowMs < entry.nextExpiry) return;
+    let next = Number.POSITIVE_INFINITY;
+    for (const [name, state] of entry.names) {
+      if (state.expiresAt <= nowMs) {
+        entry.names.delete(name);
+        entry.sorted = null;
+      } else if (state.expiresAt < next) next = state.expiresAt;
+    }
+    entry.nextExpiry = next;
   }
 
   private add(
@@ -279,7 +333,7 @@ export class DnsCache {
       this.entries.delete(key);
     } else {
       this.makeRoom(nowMs);
-      entry = { names: new Map(), open: 0, openUntil: 0 };
+      entry = { names: new Map(), sorted: null, nextExpiry: Number.POSITIVE_INFINITY, open: 0, openUntil: 0 };
     }
     this.entries.set(key, entry);
     for (const name of names) {
@@ -298,8 +352,9 @@ export class DnsCache {
         // that the name let a connection through.
         state.expiresAt = Math.max(state.expiresAt, old.expiresAt);
         state.retained ||= old.retained;
-      }
+      } else entry.sorted = null;
       entry.names.set(name, state);
+      if (state.expiresAt < entry.nextExpiry) entry.nextExpiry = state.expiresAt;
       if (entry.names.size > this.maxNamesPerIp) {
         const oldest = entry.names.keys().next();
         if (!oldest.done) entry.names.delete(oldest.value);
@@ -329,6 +384,9 @@ export class DnsCache {
     return false;
   }
 }
+
+/** namesFor's answer for an address without names: one shared frozen array, not one per event. */
+const NO_NAMES = Object.freeze([]) as unknown as string[];
 
 function keyOf(scope: string, ip: string): string {
   return `${scope}\u0000${ip}`;

@@ -31,6 +31,7 @@ import {
 } from "./flow-record.js";
 import { FlowTimers } from "./flow-timers.js";
 import {
+  EPHEMERAL_FROM,
   isUdpServerAnswer,
   SERVER_IS_DST,
   SERVER_IS_SRC,
@@ -64,6 +65,8 @@ const TCP_CONTROL = TCP_SYN | TCP_FIN | TCP_RST;
 /** Linux gives up a connect() after 6 SYN retries, 127 s after the first SYN (tcp_syn_retries). */
 const SYN_RETRY_WINDOW_MS = 130_000;
 const FREE_LIST_MAX = 4096;
+/** How far after a /proc seed a SYN of the same tuple is still that connection's own opening. */
+const SEED_RACE_MS = 10_000;
 /** How long an ended TCP flow absorbs its late packets (retransmitted FINs, trailing RSTs). */
 const CLOSED_LINGER_MS = 5_000;
 
@@ -164,7 +167,9 @@ export class FlowTracker {
       return;
     }
     const fromInitiator = this.isFromInitiator(rec, p);
-    if ((flags & (TCP_SYN | TCP_ACK | TCP_RST)) === TCP_SYN && this.isNewConnection(rec, p, fromInitiator)) {
+    const bareSyn = (flags & (TCP_SYN | TCP_ACK | TCP_RST)) === TCP_SYN;
+    if (bareSyn && this.adoptsOpeningSyn(rec, p, fromInitiator)) return;
+    if (bareSyn && this.isNewConnection(rec, p, fromInitiator)) {
       this.endForReuse(rec, p.ts);
       this.openTcp(hash, p, flags);
       return;
@@ -285,6 +290,22 @@ export class FlowTracker {
     return !fromInitiator || !rec.hasIsn || rec.isn !== p.tcpSeq;
   }
 
+  /**
+   * The opening SYN of a connection already seeded from /proc: a container that connects as it starts
+   * is read from /proc while its SYN still waits in the capture buffer. Same connection: it takes the
+   * SYN's sequence number and start time, and nothing is reported again.
+   */
+  private adoptsOpeningSyn(rec: FlowRecord, p: DecodedPacket, fromInitiator: boolean): boolean {
+    if (!rec.fromProc || rec.hasIsn || !fromInitiator || rec.state !== FLOW_ACCEPTED) return false;
+    if (rec.finA || rec.finB || p.ts > rec.firstTs + SEED_RACE_MS) return false;
+    rec.isn = p.tcpSeq;
+    rec.hasIsn = true;
+    if (p.ts < rec.firstTs) rec.firstTs = p.ts;
+    rec.lastTs = Math.max(rec.lastTs, p.ts);
+    rec.packets++;
+    return true;
+  }
+
   /** The old connection of a reused tuple: closed (if it was open) at its last packet, then dropped. */
   private endForReuse(rec: FlowRecord, ts: number): void {
     if (rec.state === FLOW_ACCEPTED) this.emitEvent(rec, "closed", ts, rec.lastTs - rec.firstTs, false);
@@ -322,7 +343,11 @@ export class FlowTracker {
     const rec = this.find(hash, p);
     if (rec === null) {
       this.resolveEnds(p);
-      const server = this.serverByListeners(p);
+      // A datagram from a port the container listens on is an answer only towards an ephemeral port:
+      // otherwise any datagram a container sends from its listening port would escape judgement.
+      const byListeners = this.serverByListeners(p);
+      const server =
+        byListeners === SERVER_IS_SRC && p.dstPort < EPHEMERAL_FROM ? SERVER_UNKNOWN : byListeners;
       if (
         server === SERVER_IS_DST ||
         (server === SERVER_UNKNOWN && !isUdpServerAnswer(p.srcPort, p.dstPort))

@@ -9,7 +9,7 @@ export const SERVER_IS_SRC = 1;
 export const SERVER_IS_DST = 2;
 
 const WELL_KNOWN_BELOW = 1024;
-const EPHEMERAL_FROM = 32_768;
+export const EPHEMERAL_FROM = 32_768;
 
 export function serverSideByPorts(srcPort: number, dstPort: number): number {
   const srcWellKnown = srcPort < WELL_KNOWN_BELOW;

@@ -10,6 +10,7 @@
  * LISTEN in the same reading), which makes the connection inbound: the remote side opened it.
  */
 import type { ProcConnection } from "../flows/proc-connection.js";
+import { wordsToIp } from "../net/ip-format.js";
 import type { ScanTarget } from "./listener-scanner.js";
 import { type EstablishedSocket, parseEstablished } from "./proc-net-established.js";
 import { mapLimit, PROC_READ_CONCURRENCY, type ReadTextFile, readNetTables } from "./proc-net-files.js";
@@ -20,6 +21,12 @@ export interface ConnectionSeederOptions {
   procRoot?: string;
   /** Connections seeded per container, at most; the rest are counted as over the limit. */
   maxPerContainer: number;
+  /**
+   * Whether an address is a container whose own /proc netmon reads too. An inbound connection from
+   * one is left to the client's side: only the client's socket proves it is still open (a server's
+   * socket outlives a client that was cut off, as half-open).
+   */
+  readablePeer?: (ip: string) => boolean;
 }
 
 export interface ContainerConnections {
@@ -27,6 +34,8 @@ export interface ContainerConnections {
   connections: ProcConnection[];
   /** Established sockets past maxPerContainer (not seeded). */
   overLimit: number;
+  /** Inbound connections from a container read on its own side (readablePeer): not seeded from here. */
+  peerSide: number;
   /** Why nothing could be read (the process is gone, a read failed), or null. */
   problem: string | null;
 }
@@ -37,6 +46,7 @@ export class ConnectionSeeder {
   private readonly readFile: ReadTextFile;
   private readonly procRoot: string;
   private readonly max: number;
+  private readonly readablePeer: (ip: string) => boolean;
   /** Container id → the pid whose connections were read. */
   private readonly read = new Map<string, number>();
 
@@ -44,6 +54,7 @@ export class ConnectionSeeder {
     this.readFile = opts.readFile;
     this.procRoot = (opts.procRoot ?? "/proc").replace(/\/+$/, "");
     this.max = opts.maxPerContainer;
+    this.readablePeer = opts.readablePeer ?? (() => false);
   }
 
   /** 0 turns seeding off. */
@@ -86,7 +97,7 @@ export class ConnectionSeeder {
     if (res.kind === "failed") {
       // Read again next time: the process may have been replaced under the same pid record.
       this.read.delete(target.ref.id);
-      return { target, connections: [], overLimit: 0, problem: res.problems.join("; ") };
+      return { target, connections: [], overLimit: 0, peerSide: 0, problem: res.problems.join("; ") };
     }
     const listening = new Set<number>();
     const sockets: EstablishedSocket[] = [];
@@ -99,7 +110,14 @@ export class ConnectionSeeder {
       sockets.push(...est.sockets);
       overLimit += est.overLimit;
     });
-    return { target, connections: sockets.map((s) => orient(s, listening)), overLimit, problem: null };
+    const connections: ProcConnection[] = [];
+    let peerSide = 0;
+    for (const s of sockets) {
+      const inbound = listening.has(s.localPort);
+      if (inbound && this.readablePeer(wordsToIp(s.remote, s.version))) peerSide++;
+      else connections.push(orient(s, listening));
+    }
+    return { target, connections, overLimit, peerSide, problem: null };
   }
 }
 

@@ -16,14 +16,25 @@ export interface ProcessInfo {
 export type ProcessUnknown = "exited" | "not-found" | "no-permission";
 
 export const MAX_CMDLINE = 512;
+/** Longer than any real user name (Linux allows 32): a longer one is shown as its uid. */
+const MAX_USER = 32;
 /**
  * USER_HZ: /proc/<pid>/stat counts start time in clock ticks of 1/100 s on every Linux
  * architecture netmon runs on (the kernel fixes USER_HZ at 100 for the user ABI).
  */
 const CLOCK_TICKS_PER_SECOND = 100;
 
+/**
+ * Text a process sets itself (argv, comm) or its container does (/etc/passwd): control characters
+ * become "?" so it can never forge a line of an alert's description or log.
+ */
+export function printable(text: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching them is the point
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, "?");
+}
+
 export function parseCmdline(raw: string): string {
-  const text = raw.replace(/\0+$/, "").replace(/\0/g, " ");
+  const text = printable(raw.replace(/\0+$/, "").replace(/\0/g, " "));
   return text.length > MAX_CMDLINE ? `${text.slice(0, MAX_CMDLINE - 1)}…` : text;
 }
 
@@ -62,7 +73,9 @@ export function userNameOf(passwd: string | null, uid: number): string {
   if (passwd !== null) {
     for (const line of passwd.split("\n")) {
       const [name, , id] = line.split(":");
-      if (name && id !== undefined && Number(id) === uid && /^\d+$/.test(id)) return name;
+      if (name && id !== undefined && Number(id) === uid && /^\d+$/.test(id)) {
+        return name.length > MAX_USER ? String(uid) : printable(name);
+      }
     }
   }
   return String(uid);

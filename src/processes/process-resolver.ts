@@ -6,6 +6,7 @@ import {
   parseCmdline,
   parseStartTicks,
   parseStatusUid,
+  printable,
   startedAtIso,
   userNameOf,
 } from "./process-info.js";
@@ -30,6 +31,9 @@ interface CachedOwner {
   fdPath: string;
   info: ProcessInfo;
 }
+
+/** Enough for any honest /etc/passwd; the file is the container's to make as large as it likes. */
+const MAX_PASSWD_BYTES = 64 * 1024;
 
 const DEFAULTS = { maxPids: 32_768, maxFds: 262_144, cacheSize: 4096 };
 
@@ -126,7 +130,7 @@ export class ProcessResolver {
         result.set(inode, { process: null, processUnknown: denied ? "no-permission" : "not-found" });
         continue;
       }
-      const info = await this.info(holder.pid, containerPid);
+      const info = await this.info(holder.pid);
       if (typeof info === "string") {
         result.set(inode, { process: null, processUnknown: info });
         continue;
@@ -147,7 +151,7 @@ export class ProcessResolver {
   }
 
   /** comm, cmdline, user and start time of a pid, or why they cannot be read. */
-  private async info(pid: number, containerPid: number): Promise<ProcessInfo | ProcessUnknown> {
+  private async info(pid: number): Promise<ProcessInfo | ProcessUnknown> {
     const dir = `${this.root}/${pid}`;
     try {
       const [comm, cmdline, status, stat] = await Promise.all([
@@ -157,10 +161,13 @@ export class ProcessResolver {
         this.fs.readFile(`${dir}/stat`),
       ]);
       const uid = parseStatusUid(status) ?? -1;
-      const passwd = await this.fs.readFile(`${this.root}/${containerPid}/root/etc/passwd`).catch(() => null);
+      // The holder's own root: with a shared or host network namespace it may not be the container's.
+      const passwd = await this.fs
+        .readContainerFile(`${dir}/root/etc/passwd`, MAX_PASSWD_BYTES)
+        .catch(() => null);
       return {
         pid,
-        comm: comm.trim(),
+        comm: printable(comm.trim()),
         cmdline: parseCmdline(cmdline),
         uid,
         user: uid < 0 ? "unknown" : userNameOf(passwd, uid),

@@ -40,8 +40,12 @@ export class FakeHost {
       c === "DOCKER-USER" ? this.dockerUser[f] : c === "NETMON" ? this.netmonChain[f] : false;
     const isJump = chain === "DOCKER-USER" && rest.join(" ").endsWith("-j NETMON");
     switch (op) {
-      case "-S":
-        return exists(chain) ? ok(`-N ${chain}\n`) : bad(`iptables: No chain/target/match by that name.`);
+      case "-S": {
+        if (!exists(chain)) return bad(`iptables: No chain/target/match by that name.`);
+        const rules =
+          chain === "NETMON" ? this.rules[f].map((r) => `-A NETMON ${r.join(" ")}\n`).join("") : "";
+        return ok(`-N ${chain}\n${rules}`);
+      }
       case "-N":
         if (exists(chain)) return bad("iptables: Chain already exists.");
         this.netmonChain[f] = true;
@@ -104,6 +108,13 @@ export class FakeHost {
       }
       case "list":
         return set || this.sets.has(rest[0] ?? "") ? ok(`${rest[0] ?? name}\n`) : missing;
+      case "swap": {
+        const other = this.sets.get(rest[0] ?? "");
+        if (!set || !other) return missing;
+        this.sets.set(name, other);
+        this.sets.set(rest[0]!, set);
+        return ok();
+      }
       case "destroy":
         if (!set) return missing;
         this.sets.delete(name);

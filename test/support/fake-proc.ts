@@ -21,6 +21,7 @@ export function fakeProc(entries: {
   return {
     reads,
     readFile: async (p) => get(entries.files, p),
+    readContainerFile: async (p, max) => get(entries.files, p).slice(0, max),
     readlink: async (p) => get(entries.links, p),
     readdir: async (p) => get(entries.dirs, p),
   };

@@ -150,4 +150,24 @@ describe("layoutProblems", () => {
     expect(layoutProblems([], undefined, 4)).toEqual(["chain-missing", "jump-missing"]);
     expect(layoutProblems([jump], [], 4)).toEqual(["chain-changed"]);
   });
+
+  // As `iptables -S NETMON` printed netmon's chain (iptables-nft 1.8.9, in a scratch network namespace).
+  const printed = [
+    "-A NETMON -p tcp -m set --match-set netmon-dst4 src,dst,dst -j REJECT --reject-with tcp-reset",
+    "-A NETMON -m set --match-set netmon-dst4 src,dst,dst -j DROP",
+    "-A NETMON -m set --match-set netmon-dst4 dst,src,src -j DROP",
+    "-A NETMON -m set --match-set netmon-quar4 src -m set --match-set netmon-safe4 dst -j RETURN",
+    "-A NETMON -m set --match-set netmon-quar4 src -m conntrack --ctstate NEW -j DROP",
+  ];
+
+  it("reads the chain as iptables prints it back as intact", () => {
+    expect(layoutProblems([jump], printed, 4)).toEqual([]);
+  });
+
+  it("sees a rule replaced in place (same count, another target or set) as a changed chain", () => {
+    const accept = printed.map((r, i) => (i === 4 ? "-A NETMON -j ACCEPT" : r));
+    expect(layoutProblems([jump], accept, 4)).toEqual(["chain-changed"]);
+    const otherSet = printed.map((r) => r.replace("netmon-safe4", "everything"));
+    expect(layoutProblems([jump], otherSet, 4)).toEqual(["chain-changed"]);
+  });
 });

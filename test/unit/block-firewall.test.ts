@@ -31,8 +31,12 @@ function freshFamily(f: Family, safe: string[]): string[] {
     `${ipt} -A NETMON -m set --match-set netmon-quar${f} src -m conntrack --ctstate NEW -j DROP`,
     `${ipt} -C DOCKER-USER -j NETMON`,
     `${ipt} -I DOCKER-USER 1 -j NETMON`,
-    `ipset flush netmon-safe${f}`,
-    ...safe.map((c) => `ipset add netmon-safe${f} ${c} -exist`),
+    // The never-block set is filled aside and swapped in: never empty while the quarantine rule runs.
+    `ipset create netmon-safe${f}-next hash:net family ${inet} -exist`,
+    `ipset flush netmon-safe${f}-next`,
+    ...safe.map((c) => `ipset add netmon-safe${f}-next ${c} -exist`),
+    `ipset swap netmon-safe${f}-next netmon-safe${f}`,
+    `ipset destroy netmon-safe${f}-next`,
   ];
 }
 
@@ -75,7 +79,8 @@ describe("Firewall.ensure", () => {
     }
   });
 
-  // Repair is idempotent: a second call rewrites the chain but never adds a second jump or re-creates the chain.
+  // Repair is idempotent: a second call leaves an intact chain alone (no window without its rules), never
+  // adds a second jump or re-creates the chain.
   it("is idempotent on a second call", () => {
     const host = new FakeHost();
     const fw = new Firewall(host.run);
@@ -87,13 +92,15 @@ describe("Firewall.ensure", () => {
     expect(second.filter((c) => c.includes(" -I "))).toEqual([]);
     expect(second).toContain("iptables -w 5 -C DOCKER-USER -j NETMON");
     expect(second).toContain("ip6tables -w 5 -C DOCKER-USER -j NETMON");
-    // The chain is still flushed and rewritten so hand edits and upgrades converge.
-    expect(second.filter((c) => c.includes(" -A NETMON "))).toHaveLength(10);
+    // An intact chain is not flushed: blocks keep working while the jump is repaired.
+    expect(second.filter((c) => c.includes(" -A NETMON ") || c.includes(" -F NETMON"))).toEqual([]);
     expect(host.jumps).toEqual({ 4: 1, 6: 1 });
     expect(host.rules[4]).toHaveLength(5);
     expect(host.rules[6]).toHaveLength(5);
-    // Same sequence as the fresh one, minus -N and -I.
-    expect(second).toEqual(FRESH.filter((c) => !c.includes(" -N ") && !c.includes(" -I ")));
+    // Same sequence as the fresh one, minus -N, -I and the chain rewrite.
+    expect(second).toEqual(
+      FRESH.filter((c) => !c.includes(" -N ") && !c.includes(" -I ") && !/ -[AF] NETMON/.test(c)),
+    );
   });
 
   // Hand-added rules in our chain are dropped: the chain is wholly netmon's.
@@ -169,7 +176,7 @@ describe("Firewall.ensure", () => {
     const fw = new Firewall(host.run);
     fw.ensure(NEVER);
     host.fail = (a) =>
-      a[1] === "add" && a[2] === "netmon-safe4" ? "Hash is full, cannot add more elements" : null;
+      a[1] === "add" && a[2] === "netmon-safe4-next" ? "Hash is full, cannot add more elements" : null;
     expect(() => fw.ensure(NEVER)).toThrow(FirewallError);
     expect(fw.supports(4)).toBe(true);
     expect(fw.supports(6)).toBe(true);

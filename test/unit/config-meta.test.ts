@@ -1,6 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { needsRestart, sectionsNeedingRestart } from "../../src/config/config-doc.js";
+import {
+  needsRestart,
+  nestedKeysNeedingRestart,
+  sectionsNeedingRestart,
+} from "../../src/config/config-doc.js";
+import { planReload } from "../../src/config/reload-plan.js";
 import { configSchema } from "../../src/config/schema.js";
 import { configKeys, doc } from "../../src/model/config-meta.js";
 
@@ -44,12 +49,43 @@ describe("restart metadata", () => {
     expect(() => needsRestart("")).toThrow(/not a configuration key/);
   });
 
-  // reload() compares whole top-level sections, so a flag below the top would not be honoured.
-  it("is declared on top-level keys only", () => {
-    const top = new Map(configKeys(configSchema).map((k) => [k.key, k.restart]));
-    for (const k of configKeys(configSchema)) {
-      expect([k.key, k.restart]).toEqual([k.key, top.get(k.path[0]!)]);
-    }
+  // Below the top only where a file is opened at start: planReload keeps exactly these at their running value.
+  it("is declared below the top only on log.events and log.eventsFile", () => {
+    expect(nestedKeysNeedingRestart()).toEqual([
+      ["log", "events"],
+      ["log", "eventsFile"],
+    ]);
+    expect(needsRestart("log.eventsFile.maxBytes")).toBe(true);
+    expect(needsRestart("log.level")).toBe(false);
+  });
+});
+
+describe("planReload (SIGHUP)", () => {
+  const base = () => configSchema.parse({});
+
+  it("applies what can change at once and keeps a restart-only key at its running value, every time", () => {
+    const running = base();
+    const next = base();
+    next.log.level = "debug";
+    next.log.eventsFile.path = "/var/log/netmon/events.jsonl";
+    next.http.port = 9999;
+    const plan = planReload(running, next);
+    expect(plan.applied).toEqual(["log"]);
+    expect(plan.needRestart.sort()).toEqual(["http", "log.eventsFile"]);
+    // log.level is applied; the events file and the port stay as they run.
+    expect(plan.effective.log.level).toBe("debug");
+    expect(plan.effective.log.eventsFile.path).toBeNull();
+    expect(plan.effective.http.port).toBe(running.http.port);
+    expect(running.log.eventsFile.path).toBeNull();
+    // A second SIGHUP with the same file reports the same: compared with what runs.
+    expect(planReload(plan.effective, next).needRestart.sort()).toEqual(["http", "log.eventsFile"]);
+  });
+
+  it("names a changed section that applies at once", () => {
+    const next = base();
+    next.mode = "learn";
+    next.log.level = "warn";
+    expect(planReload(base(), next)).toMatchObject({ applied: ["mode", "log"], needRestart: [] });
   });
 });
 

@@ -147,6 +147,28 @@ describe("FlowTracker.seed: connections found open in /proc", () => {
   });
 });
 
+describe("FlowTracker.seed and the wire's opening SYN", () => {
+  it("a SYN still in the capture buffer when /proc was read is the seeded connection's own: nothing twice", () => {
+    const h = flowHarness(ENTRIES);
+    h.tracker.seed(conn("172.18.0.2", 41000, "172.18.0.3", 5432), T0 + 100);
+    h.tcp("172.18.0.2", 41000, "172.18.0.3", 5432, TCP_SYN, T0, 77);
+    h.tcp("172.18.0.3", 5432, "172.18.0.2", 41000, TCP_SYN | TCP_ACK, T0 + 10);
+    expect(states(h.events)).toEqual(["attempt", "accepted"]);
+    h.tcp("172.18.0.2", 41000, "172.18.0.3", 5432, TCP_FIN | TCP_ACK, T0 + 3000);
+    h.tcp("172.18.0.3", 5432, "172.18.0.2", 41000, TCP_FIN | TCP_ACK, T0 + 3010);
+    // One connection, closed once, its duration from the SYN the wire saw.
+    expect(states(h.events)).toEqual(["attempt", "accepted", "closed"]);
+    expect(h.events[2]).toMatchObject({ durationMs: 3010, source: "proc" });
+  });
+
+  it("a SYN long after the seeding, with no end seen, is a new connection on the reused tuple", () => {
+    const h = flowHarness(ENTRIES);
+    h.tracker.seed(conn("172.18.0.2", 41000, "172.18.0.3", 5432), T0);
+    h.tcp("172.18.0.2", 41000, "172.18.0.3", 5432, TCP_SYN, T0 + 20_000, 77);
+    expect(states(h.events)).toEqual(["attempt", "accepted", "closed", "attempt"]);
+  });
+});
+
 describe("ListeningPorts", () => {
   it("counts twin sockets (IPv4 and IPv6) and forgets a port when the last one closes", () => {
     const l = new ListeningPorts();
@@ -227,12 +249,20 @@ describe("FlowTracker: initiator of unseen openings from known listening ports",
     const l = new ListeningPorts();
     l.apply(listener(DB, "udp", 5000));
     const h = flowHarness(ENTRIES, {}, l);
-    h.udp("172.18.0.3", 5000, "172.18.0.2", 6000, T0);
+    h.udp("172.18.0.3", 5000, "172.18.0.2", 46000, T0);
     expect(states(h.events)).toEqual(["attempt", "accepted"]);
     expect(h.events[0]).toMatchObject({
       midstream: true,
-      src: { ip: "172.18.0.2", port: 6000 },
+      src: { ip: "172.18.0.2", port: 46000 },
       dst: { ip: "172.18.0.3", port: 5000 },
+    });
+    // From its listening port to a port that is no client's: judged as the container's own attempt,
+    // or a container could send anything from a port it listens on unjudged.
+    h.udp("172.18.0.3", 5000, "203.0.113.7", 9999, T0 + 5);
+    expect(h.events.at(-1)).toMatchObject({
+      state: "attempt",
+      src: { ip: "172.18.0.3", port: 5000, container: DB },
+      dst: { ip: "203.0.113.7", port: 9999 },
     });
     // The request direction of the same service stays an ordinary attempt.
     h.udp("172.18.0.2", 6001, "172.18.0.3", 5000, T0 + 10);

@@ -147,6 +147,18 @@ describe.runIf(endianness() === "LE")("ConnectionSeeder", () => {
     expect(web?.connections.map(text)).toEqual(["10.17.0.3:50000 -> 10.17.0.2:8080"]);
   });
 
+  it("leaves an inbound connection from a container read on its own side to that side (a half-open server socket proves nothing)", async () => {
+    const seeder = new ConnectionSeeder({
+      readFile: fakeProc(files),
+      maxPerContainer: 10,
+      readablePeer: (ip) => ip === "10.17.0.3",
+    });
+    const [api] = await seeder.readDue([API]);
+    expect(api?.connections).toHaveLength(1);
+    expect(api?.peerSide).toBe(1);
+    expect(wordsToIp(api!.connections[0]!.dst, 4)).toBe("203.0.113.7");
+  });
+
   it("reads each container once per pid, again after a restart or reset; forgets stopped ones", () => {
     const seeder = new ConnectionSeeder({ readFile: fakeProc(files), maxPerContainer: 10 });
     expect(seeder.due([API, WEB])).toEqual([API, WEB]);

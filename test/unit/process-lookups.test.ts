@@ -27,7 +27,7 @@ function webContainer(o: { rows?: ProcNetRow[]; denied?: string[]; noNet?: boole
     "/proc/120/cmdline": "curl\0https://api.example.com/\0",
     "/proc/120/status": "Uid:\t0\t0\t0\t0\n",
     "/proc/120/stat": `120 (curl) S 100 ${Array.from({ length: 17 }, () => "0").join(" ")} 500 0`,
-    "/proc/100/root/etc/passwd": "root:x:0:0::/root:/bin/sh\n",
+    "/proc/120/root/etc/passwd": "root:x:0:0::/root:/bin/sh\n",
   };
   if (o.noNet !== true) {
     files["/proc/100/net/tcp"] = procNetTable(4, o.rows ?? [CONNECTION]);

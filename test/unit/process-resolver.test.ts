@@ -1,6 +1,10 @@
-import { readFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { realProcFs } from "../../src/processes/proc-fs.js";
 import {
   parseBootTime,
   parseCmdline,
@@ -37,7 +41,9 @@ function containerWithNc(extra: { denied?: string[] } = {}) {
       "/proc/120/cmdline": "nc\0-l\0-p\x004444\0",
       "/proc/120/status": "Name:\tnc\nUid:\t1000\t1000\t1000\t1000\n",
       "/proc/120/stat": `120 (nc) S 100 ${Array.from({ length: 17 }, () => "0").join(" ")} 12345 0 0`,
-      "/proc/100/root/etc/passwd": "root:x:0:0::/root:/bin/sh\napp:x:1000:1000::/app:/bin/sh\n",
+      // The holder's own root (the container's init has another passwd: it must not be used).
+      "/proc/100/root/etc/passwd": "root:x:0:0::/root:/bin/sh\nwrong:x:1000:1000::/:/bin/sh\n",
+      "/proc/120/root/etc/passwd": "root:x:0:0::/root:/bin/sh\napp:x:1000:1000::/app:/bin/sh\n",
     },
     ...extra,
   });
@@ -106,6 +112,23 @@ describe("process attribution from /proc", () => {
     expect(startedAtIso(null, 5)).toBeNull();
     expect(userNameOf("bad line\n::x:\nroot:x:0:0\n", 0)).toBe("root");
     expect(userNameOf(null, 33)).toBe("33");
+  });
+
+  it("never lets a process's own text forge a line: control characters become ?, long user names the uid", () => {
+    expect(parseCmdline("curl\0-s\0x\nfix: netmon.mode=off\0")).toBe("curl -s x?fix: netmon.mode=off");
+    expect(userNameOf(`${"a".repeat(100_000)}:x:7:7\n`, 7)).toBe("7");
+    expect(userNameOf("ev\u2028il:x:8:8\n", 8)).toBe("ev?il");
+  });
+
+  it("reads a container's file only when it is a regular file, and only its head", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "netmon-procfs-"));
+    writeFileSync(join(dir, "passwd"), "x".repeat(100_000));
+    expect((await realProcFs.readContainerFile(join(dir, "passwd"), 1024)).length).toBe(1024);
+    // A FIFO would block a plain read forever; a device like /dev/zero never ends.
+    execFileSync("mkfifo", [join(dir, "fifo")]);
+    await expect(realProcFs.readContainerFile(join(dir, "fifo"), 1024)).rejects.toThrow(/not a regular file/);
+    symlinkSync("/dev/zero", join(dir, "zero"));
+    await expect(realProcFs.readContainerFile(join(dir, "zero"), 1024)).rejects.toThrow(/not a regular file/);
   });
 });
 

@@ -1,10 +1,10 @@
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
 import { readPcapFile } from "../../src/capture/pcap-file-reader.js";
-import { replayFile } from "../../src/commands/replay.js";
+import { replayCommand, replayFile } from "../../src/commands/replay.js";
 import { defaultConfig } from "../../src/config/load.js";
 import { Pipeline } from "../../src/engine/pipeline.js";
 import { Inventory } from "../../src/inventory/inventory.js";
@@ -100,6 +100,28 @@ describe("replay of the basic fixture through the real pipeline", () => {
     expect(parsed.filter((l) => l.msg === "connection")).toHaveLength(EXPECTED.length);
     expect(parsed.filter((l) => l.msg === "dns")).toHaveLength(1);
     expect(parsed[0]?.event.state).toBe("attempt");
+  });
+
+  it("replayCommand --graph writes the capture's map, and gives the same summary as a plain replay", async () => {
+    const silent = pino({ level: "silent" });
+    const path = join(dir, "map.json");
+    const withMap = await replayCommand(
+      fx.pcap,
+      { inventory: fx.inventory, graph: path },
+      defaultConfig(),
+      silent,
+    );
+    const plain = await replayCommand(fx.pcap, { inventory: fx.inventory }, defaultConfig(), silent);
+    expect({ ...withMap, seconds: 0 }).toEqual({ ...plain, seconds: 0 });
+    const map = JSON.parse(readFileSync(path, "utf8")) as { nodes: { label: string }[]; edges: unknown[] };
+    expect(map.nodes.map((n) => n.label)).toContain("api.example.com");
+    expect(map.edges.length).toBeGreaterThan(0);
+  });
+
+  it("replayFile without replayCommand refuses --graph instead of writing no map", () => {
+    expect(() =>
+      replayFile(fx.pcap, { graph: join(dir, "x.dot") }, defaultConfig(), pino({ level: "silent" })),
+    ).toThrow(/needs a map/);
   });
 
   it("a missing capture file is a clear error", () => {
