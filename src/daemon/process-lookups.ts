@@ -1,7 +1,11 @@
 import { Counter, type Registry } from "prom-client";
 import type { Alert, AlertSink, AlertTransition } from "../alerts/alert.js";
 import { LeakyBucket } from "../counting/leaky-bucket.js";
-import { type ConnectionTuple, findConnectionSocket } from "../listeners/connection-socket.js";
+import {
+  type ConnectionTuple,
+  findConnectionSocket,
+  findListeningSockets,
+} from "../listeners/connection-socket.js";
 import { errnoOf, isPermissionError, type ProcFs, realProcFs } from "../processes/proc-fs.js";
 import type { ProcessUnknown } from "../processes/process-info.js";
 import type { Attribution, ProcessResolver } from "../processes/process-resolver.js";
@@ -35,10 +39,31 @@ export interface ProcessLookupsOptions {
 
 interface Job {
   containerId: string;
-  tuple: ConnectionTuple;
+  /** The connection of a connection alert, or the listening port of a listener seen on the wire. */
+  tuple: ConnectionTuple | ListeningPort;
+  /** When the connection was seen (the alert's lastSeen, ms). */
+  seenAt: number;
+}
+
+interface ListeningPort {
+  proto: "tcp" | "udp";
+  listenPort: number;
+}
+
+/**
+ * An unusual-listener alert from the wire (`answered …`: only a `dst`, no /proc scan has named the
+ * process yet): its listening socket, to look up like a connection's.
+ */
+function listeningPortOf(alert: Alert): ListeningPort | null {
+  const { src, dst } = alert;
+  if (alert.detector !== "unusual-listener" || src !== undefined || dst === undefined || dst.port <= 0)
+    return null;
+  return { proto: dst.proto, listenPort: dst.port };
 }
 
 const DEFAULTS = { perSecond: 20, maxQueued: 256 };
+/** Start times come in 1/100 s ticks from boot; packet time may trail the wall clock a little. */
+const START_SLACK_MS = 1000;
 
 function unrefSleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());
@@ -98,13 +123,13 @@ export class ProcessLookups implements AlertSink {
       return;
     }
     if (this.stopped || (alert.details !== undefined && "process" in alert.details)) return;
-    const tuple = tupleOf(alert);
+    const tuple = tupleOf(alert) ?? listeningPortOf(alert);
     if (tuple === null) return;
     if (!this.queue.has(alert.fingerprint) && this.queue.size >= this.maxQueued) {
       this.outcomes.dropped++;
       return;
     }
-    this.queue.set(alert.fingerprint, { containerId: alert.container.id, tuple });
+    this.queue.set(alert.fingerprint, { containerId: alert.container.id, tuple, seenAt: alert.lastSeen });
     this.kick();
   }
 
@@ -149,10 +174,19 @@ export class ProcessLookups implements AlertSink {
   private async lookup(job: Job): Promise<Attribution> {
     const pid = this.opts.pidOf(job.containerId);
     if (pid === null) return this.unknown("exited");
+    if ("listenPort" in job.tuple) return this.listenerHolder(pid, job.tuple);
     const found = await findConnectionSocket(this.fs.readFile, this.procRoot, pid, job.tuple);
     switch (found.kind) {
       case "found": {
         const owner = (await this.opts.resolver.owners(pid, [found.inode])).get(found.inode);
+        return owner ?? this.unknown("not-found");
+      }
+      case "bound": {
+        // A process that started after the datagram cannot have sent it: the sender exited and
+        // another bound its port since. Never name the wrong program.
+        const owner = (await this.opts.resolver.owners(pid, [found.inode])).get(found.inode);
+        const started = owner?.process?.startedAt ? Date.parse(owner.process.startedAt) : Number.NaN;
+        if (owner?.process && !(started <= job.seenAt + START_SLACK_MS)) return this.unknown("exited");
         return owner ?? this.unknown("not-found");
       }
       case "gone":
@@ -162,6 +196,24 @@ export class ProcessLookups implements AlertSink {
       case "unreadable":
         return this.unknown(await this.whyUnreadable(pid));
     }
+  }
+
+  /** The one process holding the port's listening sockets; two different holders are no answer. */
+  private async listenerHolder(pid: number, port: ListeningPort): Promise<Attribution> {
+    const found = await findListeningSockets(
+      this.fs.readFile,
+      this.procRoot,
+      pid,
+      port.proto,
+      port.listenPort,
+    );
+    if (found.kind === "gone") return this.unknown("exited");
+    if (found.kind === "unreadable") return this.unknown(await this.whyUnreadable(pid));
+    const owners = [...(await this.opts.resolver.owners(pid, found.inodes)).values()];
+    const named = owners.filter((o) => o.process !== null);
+    const pids = new Set(named.map((o) => o.process?.pid));
+    if (pids.size === 1) return named[0]!;
+    return pids.size > 1 ? this.unknown("not-found") : (owners[0] ?? this.unknown("not-found"));
   }
 
   /** The tables of a live process are world-readable: unreadable means it exited, or netmon may not look. */

@@ -6,7 +6,13 @@
  */
 import { ipToWords } from "../net/ip-format.js";
 import { type ReadTextFile, readNetTables } from "./proc-net-files.js";
-import { addressWords, forEachProcNetLine, isAllZero, type ProcNetFile } from "./proc-net-parser.js";
+import {
+  addressWords,
+  forEachProcNetLine,
+  isAllZero,
+  type ProcNetFile,
+  parseProcNet,
+} from "./proc-net-parser.js";
 
 export interface TupleEnd {
   ip: string;
@@ -22,6 +28,11 @@ export interface ConnectionTuple {
 
 export type SocketSearch =
   | { kind: "found"; inode: string }
+  /**
+   * UDP only: the one unconnected socket bound to the initiator's port (sendto). Not proof: the
+   * sender may have exited and another process bound the port since (the caller checks its start).
+   */
+  | { kind: "bound"; inode: string }
   /** No socket with this 4-tuple (closed), or only one without an inode (TIME_WAIT): it is gone. */
   | { kind: "gone" }
   /** Several unconnected UDP sockets bound to the initiator's port (SO_REUSEPORT): no pick. */
@@ -118,5 +129,28 @@ export async function findConnectionSocket(
   }
   const [only, ...more] = found.unconnected;
   if (only === undefined) return { kind: "gone" };
-  return more.length === 0 ? { kind: "found", inode: only } : { kind: "ambiguous" };
+  return more.length === 0 ? { kind: "bound", inode: only } : { kind: "ambiguous" };
+}
+
+/**
+ * The inodes of the sockets listening on `port` in the namespace of `pid` (an IPv4 and an IPv6
+ * socket may both listen on it), or why there are none. Docker's embedded DNS is never one.
+ */
+export async function findListeningSockets(
+  readFile: ReadTextFile,
+  procRoot: string,
+  pid: number,
+  proto: "tcp" | "udp",
+  port: number,
+): Promise<{ kind: "found"; inodes: string[] } | { kind: "gone" } | { kind: "unreadable" }> {
+  const files = TABLES[proto];
+  const read = await readNetTables(readFile, procRoot, pid, files);
+  if (read.kind === "failed") return { kind: "unreadable" };
+  const inodes = new Set<string>();
+  for (const [i, text] of read.texts.entries()) {
+    for (const s of parseProcNet(text, files[i]!).sockets) {
+      if (s.port === port && !s.dockerDns && s.inode > 0) inodes.add(String(s.inode));
+    }
+  }
+  return inodes.size === 0 ? { kind: "gone" } : { kind: "found", inodes: [...inodes] };
 }

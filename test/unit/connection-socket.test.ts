@@ -65,7 +65,7 @@ describe("the socket of a connection in a container's /proc/<pid>/net", () => {
   it("takes the one unconnected UDP socket bound to the initiator's port (sendto), and refuses to pick among two", async () => {
     const udp: ConnectionTuple = { proto: "udp", src: CLIENT, dst: { ip: "198.51.100.23", port: 53 } };
     const unconnected = row({ local: "0.0.0.0", remote: "0.0.0.0", remotePort: 0, state: "07" });
-    expect(await find(tables({ udp: [unconnected] }), udp)).toEqual({ kind: "found", inode: "5555" });
+    expect(await find(tables({ udp: [unconnected] }), udp)).toEqual({ kind: "bound", inode: "5555" });
     const connected = row({ remotePort: 53, inode: "6666" });
     expect(await find(tables({ udp: [unconnected, connected] }), udp)).toEqual({
       kind: "found",

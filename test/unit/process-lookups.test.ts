@@ -20,7 +20,9 @@ const CONNECTION: ProcNetRow = {
 };
 
 /** shop-web-1 (init pid 100, netns A) whose curl (pid 120) holds the connection's socket 5555. */
-function webContainer(o: { rows?: ProcNetRow[]; denied?: string[]; noNet?: boolean } = {}) {
+function webContainer(
+  o: { rows?: ProcNetRow[]; udpRows?: ProcNetRow[]; denied?: string[]; noNet?: boolean } = {},
+) {
   const files: Record<string, string> = {
     "/proc/stat": "btime 1764547200\n",
     "/proc/120/comm": "curl\n",
@@ -31,7 +33,7 @@ function webContainer(o: { rows?: ProcNetRow[]; denied?: string[]; noNet?: boole
   };
   if (o.noNet !== true) {
     files["/proc/100/net/tcp"] = procNetTable(4, o.rows ?? [CONNECTION]);
-    files["/proc/100/net/udp"] = procNetTable(4, []);
+    files["/proc/100/net/udp"] = procNetTable(4, o.udpRows ?? []);
   }
   return fakeProc({
     dirs: { "/proc": ["100", "120"], "/proc/100/fd": [], "/proc/120/fd": ["3"] },
@@ -97,6 +99,48 @@ describe("process lookups for connection alerts", () => {
         },
       },
     ]);
+  });
+
+  it("names the holder of a listening port an unusual-listener alert saw on the wire", async () => {
+    const listening: ProcNetRow = {
+      local: "0.0.0.0",
+      localPort: 4444,
+      remote: "0.0.0.0",
+      remotePort: 0,
+      state: "0A",
+      inode: "5555",
+    };
+    const wire = (): Alert => {
+      const a = alertOf({ detector: "unusual-listener", dst: { ip: SRC.ip, port: 4444, proto: "tcp" } });
+      delete a.src;
+      return a;
+    };
+    const { lookups, annotated } = lookupsWith({ fs: webContainer({ rows: [listening] }) });
+    lookups.onAlert(wire(), "fired");
+    await lookups.idle();
+    expect(annotated[0]?.details.process).toMatchObject({ pid: 120, comm: "curl" });
+    // Nothing listens there any more: the listener is gone, and netmon says so rather than guess.
+    const gone = lookupsWith({ fs: webContainer({ rows: [] }) });
+    gone.lookups.onAlert(wire(), "fired");
+    await gone.lookups.idle();
+    expect(gone.annotated[0]?.details).toEqual({ process: null, processUnknown: "exited" });
+  });
+
+  it("names the holder of the unconnected UDP socket only when it started before the datagram", async () => {
+    const bound: ProcNetRow = { ...CONNECTION, remote: "0.0.0.0", remotePort: 0, state: "07" };
+    const udpAlert = (lastSeen: number) =>
+      alertOf({ src: { ...SRC, proto: "udp" }, dst: { ...DST, proto: "udp" }, lastSeen });
+    // curl (pid 120) started at boot + 5 s.
+    const started = 1764547200_000 + 5_000;
+    const before = lookupsWith({ fs: webContainer({ rows: [], udpRows: [bound] }) });
+    before.lookups.onAlert(udpAlert(started + 60_000), "fired");
+    await before.lookups.idle();
+    expect(before.annotated[0]?.details.process?.pid).toBe(120);
+    // A datagram sent a minute before that process existed: another one sent it, and is gone.
+    const after = lookupsWith({ fs: webContainer({ rows: [], udpRows: [bound] }) });
+    after.lookups.onAlert(udpAlert(started - 60_000), "fired");
+    await after.lookups.idle();
+    expect(after.annotated[0]?.details).toEqual({ process: null, processUnknown: "exited" });
   });
 
   it("never guesses: a closed socket or a stopped container is exited, unreadable fds no-permission", async () => {
