@@ -30,6 +30,7 @@ import { TopologyGraph } from "../graph/model.js";
 import { hostAddressesOf } from "../graph/node-keys.js";
 import { DockerInventory } from "../inventory/docker-inventory.js";
 import { Inventory } from "../inventory/inventory.js";
+import type { ContainerInfo } from "../inventory/types.js";
 import { ConnectionSeeder } from "../listeners/connection-seeder.js";
 import { ListenerScanner, type ScanTarget } from "../listeners/listener-scanner.js";
 import { scheduleListenerScan } from "../listeners/listener-schedule.js";
@@ -58,6 +59,11 @@ export interface DaemonOptions {
 /** How often the daemon checks whether traffic is quiet enough for the wall clock to tick the engine. */
 const FALLBACK_CHECK_MS = 250;
 const RECONCILE_MS = 10_000;
+
+/** A host-network container's /proc/<pid>/net is the host's: its sockets are not the container's. */
+function hasOwnProcNet(c: ContainerInfo): boolean {
+  return c.pid > 0 && c.networkMode !== "host";
+}
 
 /**
  * Wires the live pipeline: Docker inventory → captures on the bridges → decode/flows → events,
@@ -209,7 +215,7 @@ export class Daemon {
       readablePeer: (ip) => {
         const ref = this.inventory.index.lookup(ip, Date.now());
         const peer = ref === null ? undefined : this.inventory.get(ref.id);
-        return peer?.running === true && peer.pid > 0 && peer.networkMode !== "host";
+        return peer?.running === true && hasOwnProcNet(peer);
       },
     });
   }
@@ -471,13 +477,10 @@ export class Daemon {
 
   /** The containers whose /proc/<pid>/net is their own (the listener scan's and the seeder's). */
   private procTargets(): ScanTarget[] {
-    return (
-      this.inventory
-        .running()
-        // A host-network container's /proc/<pid>/net is the host's: its sockets are not the container's.
-        .filter((c) => c.pid > 0 && c.networkMode !== "host")
-        .map((c) => ({ ref: c.ref, pid: c.pid }))
-    );
+    return this.inventory
+      .running()
+      .filter(hasOwnProcNet)
+      .map((c) => ({ ref: c.ref, pid: c.pid }));
   }
 
   /**

@@ -1,8 +1,5 @@
 import type { ProcessesConfig } from "../config/processes-schema.js";
-import { hasCapability } from "./capabilities.js";
-
-/** Reading another user's /proc/<pid>/fd (which process holds a socket) is a ptrace access check. */
-export const CAP_SYS_PTRACE = 19;
+import { CAP_SYS_PTRACE, hasCapability } from "./capabilities.js";
 
 export interface PtraceProbe {
   root: boolean;
