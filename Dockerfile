@@ -16,9 +16,12 @@ WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json ./
+COPY scripts ./scripts
 COPY src ./src
 COPY detectors ./detectors
+# tsc, then the bundle the image runs (scripts/bundle.mjs: dist/bundle/, the page's assets in ui/).
 RUN npx tsc -p tsconfig.json \
+ && node scripts/bundle.mjs \
  && npm prune --omit=dev --no-audit --no-fund
 
 FROM node:20-bookworm-slim
@@ -34,10 +37,10 @@ RUN apt-get update \
 WORKDIR /app
 COPY --from=build /src/package.json ./
 COPY --from=build /src/node_modules ./node_modules
-COPY --from=build /src/dist ./dist
-# The topology page's script and styles, read at start from src/ next to dist/ (src/graph/page.ts).
-COPY --from=build /src/src/graph/ui/graph-ui.js /src/src/graph/ui/graph-ui.css ./src/graph/ui/
+# The bundle alone: node_modules still serves what it loads at run time (pcap, dockerode, yaml,
+# tldts, cytoscape's page script).
+COPY --from=build /src/dist/bundle ./dist/bundle
 COPY config/netmon.yaml /etc/netmon/netmon.yaml
 USER node
-ENTRYPOINT ["node", "/app/dist/src/cli.js"]
+ENTRYPOINT ["node", "/app/dist/bundle/netmon.js"]
 CMD ["run", "--config", "/etc/netmon/netmon.yaml"]

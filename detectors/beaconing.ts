@@ -330,5 +330,6 @@ export const beaconing: DetectorModule<typeof options> = {
     "of their durations, streaming in event time; missed beats and retries tolerated.",
   findings: BEACONING_FINDINGS,
   options,
+  reads: ["connection:closed"],
   create,
 };

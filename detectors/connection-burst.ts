@@ -947,5 +947,12 @@ export const connectionBurst: DetectorModule<typeof options> = {
     "hosts (host-scan); many failed connections to one ip:port (brute-force). Event time only.",
   findings: CONNECTION_BURST_FINDINGS,
   options,
+  reads: [
+    "connection:attempt",
+    "connection:accepted",
+    "connection:rejected",
+    "connection:unanswered",
+    "connection:closed",
+  ],
   create,
 };

@@ -1,4 +1,4 @@
-import { parse } from "tldts";
+import { parseDomain } from "../src/net/public-suffix.js";
 
 /**
  * What dns-abuse reads from one asked name: its registrable domain (Public Suffix List through
@@ -92,7 +92,7 @@ export function nameShape(qname: string, qtype: number, ignored: readonly string
   if (name.length === 0 || name.length > MAX_NAME || isUnder(name, "arpa")) return null;
   if (name.startsWith("_") || name.includes("._")) return null;
   for (const s of ignored) if (isUnder(name, s)) return null;
-  const parsed = parse(name, TLDTS_OPTIONS);
+  const parsed = parseDomain(name, TLDTS_OPTIONS);
   const domain = parsed.domain;
   if (domain === null || domain.length === 0 || (parsed.isIcann !== true && parsed.isPrivate !== true))
     return null;

@@ -354,5 +354,6 @@ export const dnsAbuse: DetectorModule<typeof options> = {
     "names and search-domain expansions are not counted.",
   findings: DNS_ABUSE_FINDINGS,
   options,
+  reads: ["dns"],
   create: (opts, ctx) => new DnsAbuseDetector(opts, ctx),
 };

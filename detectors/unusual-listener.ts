@@ -60,6 +60,7 @@ export const unusualListener: DetectorModule<typeof options> = {
   help: "a container listens on a port it did not declare (EXPOSE, published, netmon.listen, policy, baseline)",
   findings: UNUSUAL_LISTENER_FINDINGS,
   options,
+  reads: ["listener", "connection:accepted"],
   create(opts, ctx) {
     let raised = 0;
     const judge = (

@@ -1,29 +1,47 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from "commander";
-// Each command's module is imported in its action (import() below): a replay or check-config
-// then loads no Docker client, metrics registry, firewall or topology code it does not use.
+// Each command's module is imported in its action (import() below), and so are the config
+// schema, the YAML parser and the logger: `netmon --help` loads commander and nothing else, a
+// replay or check-config loads no Docker client, metrics registry, firewall or topology code.
+import { DEFAULT_DAEMON_URL } from "./commands/daemon-api.js";
 import { addTriageCommands } from "./commands/explain-cli.js";
-import { DEFAULT_GRAPH_URL, graphCommand, graphUrlFromConfig } from "./commands/graph.js";
-import { hostOf } from "./config/fleet-schema.js";
-import { loadConfig } from "./config/load.js";
+import type { ConfigResult } from "./config/load.js";
 import type { NetmonConfig } from "./config/schema.js";
 import type { Daemon } from "./daemon/daemon.js";
 import { NetmonError } from "./util/errors.js";
-import { createLogger } from "./util/logger.js";
+import type { Logger, LoggerOptions } from "./util/logger.js";
 
 const VERSION = "0.1.0";
 
-function configOrThrow(path: string | undefined): NetmonConfig {
+/**
+ * The file's configuration, or exit 2 with its errors. Without a file: the embedded defaults,
+ * read from their generated JSON (src/config/default-config.ts) without loading the schema.
+ */
+async function configOrThrow(path: string | undefined): Promise<NetmonConfig> {
+  if (path === undefined) return (await import("./config/default-config.js")).defaultConfig();
+  const { loadConfig } = await import("./config/load.js");
   const result = loadConfig(path);
   if (!result.ok)
     throw new NetmonError(`invalid configuration${path ? ` in ${path}` : ""}`, 2, result.errors);
   return result.config;
 }
 
+/** The JSON logger for a command, with the run's host name on every line. */
+async function loggerFor(config: NetmonConfig, opts: Omit<LoggerOptions, "host"> = {}): Promise<Logger> {
+  const [{ createLogger }, { hostOf }] = await Promise.all([
+    import("./util/logger.js"),
+    import("./config/fleet-schema.js"),
+  ]);
+  return createLogger(config.log.level, { ...opts, host: hostOf(config) });
+}
+
 async function runDaemon(opts: { config?: string; logEvents?: boolean }): Promise<void> {
-  const config = configOrThrow(opts.config);
-  const log = createLogger(config.log.level, { host: hostOf(config) });
-  const { Daemon } = await import("./daemon/daemon.js");
+  const config = await configOrThrow(opts.config);
+  const log = await loggerFor(config);
+  const [{ Daemon }, { loadConfig }] = await Promise.all([
+    import("./daemon/daemon.js"),
+    import("./config/load.js"),
+  ]);
   const daemon = new Daemon({
     config,
     log,
@@ -32,7 +50,7 @@ async function runDaemon(opts: { config?: string; logEvents?: boolean }): Promis
     ...(opts.config === undefined ? {} : { configPath: opts.config }),
   });
   await daemon.start();
-  process.on("SIGHUP", () => reloadConfig(daemon, opts.config, log));
+  process.on("SIGHUP", () => reloadConfig(daemon, loadConfig(opts.config), log));
   const signal = await new Promise<string>((resolve) => {
     process.once("SIGTERM", () => resolve("SIGTERM"));
     process.once("SIGINT", () => resolve("SIGINT"));
@@ -54,8 +72,7 @@ async function runDaemon(opts: { config?: string; logEvents?: boolean }): Promis
 }
 
 /** SIGHUP: a bad new config is rejected with its errors and the old one stays in force. */
-function reloadConfig(daemon: Daemon, path: string | undefined, log: ReturnType<typeof createLogger>): void {
-  const result = loadConfig(path);
+function reloadConfig(daemon: Daemon, result: ConfigResult, log: Logger): void {
   if (!result.ok) {
     daemon.status.reload(false, Date.now());
     log.error(
@@ -118,8 +135,8 @@ function buildProgram(): Command {
         file: string,
         opts: { inventory?: string; config?: string; baseline?: string; logEvents?: boolean; graph?: string },
       ) => {
-        const config = configOrThrow(opts.config);
-        const log = createLogger(config.log.level, { sync: true, host: hostOf(config) });
+        const config = await configOrThrow(opts.config);
+        const log = await loggerFor(config, { sync: true });
         const { replayCommand } = await import("./commands/replay.js");
         const summary = await replayCommand(file, opts, config, log);
         log.info({ summary }, "replay finished");
@@ -132,12 +149,13 @@ function buildProgram(): Command {
     .option("-f, --format <format>", "dot, mermaid or json", "dot")
     .option(
       "--url <url>",
-      `the daemon's local HTTP address (default: from --config, else ${DEFAULT_GRAPH_URL})`,
+      `the daemon's local HTTP address (default: from --config, else ${DEFAULT_DAEMON_URL})`,
     )
     .option("-c, --config <file>", "configuration file (for http.listen and http.port)")
     .action(async (opts: { format: string; url?: string; config?: string }) => {
+      const { graphCommand, graphUrlFromConfig } = await import("./commands/graph.js");
       const url =
-        opts.url ?? (opts.config ? graphUrlFromConfig(configOrThrow(opts.config)) : DEFAULT_GRAPH_URL);
+        opts.url ?? (opts.config ? graphUrlFromConfig(await configOrThrow(opts.config)) : DEFAULT_DAEMON_URL);
       process.stdout.write(await graphCommand({ format: opts.format, url }));
     });
 
@@ -150,7 +168,7 @@ function buildProgram(): Command {
     .option("--json", "print JSON instead of a table")
     .action(async (opts: { config?: string; json?: boolean }) => {
       const { containersCommand } = await import("./commands/containers.js");
-      process.stdout.write(await containersCommand(configOrThrow(opts.config), opts.json === true));
+      process.stdout.write(await containersCommand(await configOrThrow(opts.config), opts.json === true));
     });
 
   const baseline = program
@@ -165,7 +183,7 @@ function buildProgram(): Command {
     .option("--json", "print JSON")
     .action(async (opts: { config?: string; json?: boolean }) => {
       const { baselineStatusCommand } = await import("./commands/baseline.js");
-      process.stdout.write(await baselineStatusCommand(configOrThrow(opts.config), opts.json === true));
+      process.stdout.write(await baselineStatusCommand(await configOrThrow(opts.config), opts.json === true));
     });
   baseline
     .command("forget")
@@ -177,7 +195,7 @@ function buildProgram(): Command {
     .option("-c, --config <file>", "configuration file (for stateDir)")
     .action(async (workload: string, entry: string | undefined, opts: { config?: string }) => {
       const { forgetBaseline } = await import("./commands/baseline.js");
-      writeChange(forgetBaseline(configOrThrow(opts.config), workload, entry));
+      writeChange(forgetBaseline(await configOrThrow(opts.config), workload, entry));
     });
   baseline
     .command("show")
@@ -187,7 +205,7 @@ function buildProgram(): Command {
     .option("--json", "print JSON")
     .action(async (workload: string | undefined, opts: { config?: string; json?: boolean }) => {
       const { showBaseline } = await import("./commands/baseline.js");
-      process.stdout.write(showBaseline(configOrThrow(opts.config), workload, opts.json === true));
+      process.stdout.write(showBaseline(await configOrThrow(opts.config), workload, opts.json === true));
     });
   baseline
     .command("reset")
@@ -196,7 +214,7 @@ function buildProgram(): Command {
     .option("-c, --config <file>", "configuration file (for stateDir)")
     .action(async (workload: string | undefined, opts: { config?: string }) => {
       const { resetBaseline } = await import("./commands/baseline.js");
-      writeChange(resetBaseline(configOrThrow(opts.config), workload));
+      writeChange(resetBaseline(await configOrThrow(opts.config), workload));
     });
   baseline
     .command("export")
@@ -205,7 +223,7 @@ function buildProgram(): Command {
     .option("-c, --config <file>", "configuration file (for stateDir)")
     .action(async (workloads: string[], opts: { config?: string }) => {
       const { exportBaselineCommand } = await import("./commands/baseline-share.js");
-      process.stdout.write(exportBaselineCommand(configOrThrow(opts.config), workloads));
+      process.stdout.write(exportBaselineCommand(await configOrThrow(opts.config), workloads));
     });
   baseline
     .command("import")
@@ -217,7 +235,7 @@ function buildProgram(): Command {
     .option("-c, --config <file>", "configuration file (for stateDir, baseline.maxEntriesPerWorkload)")
     .action(async (file: string, opts: { config?: string; merge?: boolean }) => {
       const { importBaselineCommand } = await import("./commands/baseline-share.js");
-      writeChange(importBaselineCommand(configOrThrow(opts.config), file, opts.merge === true));
+      writeChange(importBaselineCommand(await configOrThrow(opts.config), file, opts.merge === true));
     });
 
   const blocks = program.command("blocks").description("list or lift the firewall blocks netmon holds");
@@ -228,7 +246,7 @@ function buildProgram(): Command {
     .option("--json", "print JSON")
     .action(async (opts: { config?: string; json?: boolean }) => {
       const { listBlocks } = await import("./commands/blocks.js");
-      process.stdout.write(listBlocks(configOrThrow(opts.config), opts.json === true));
+      process.stdout.write(listBlocks(await configOrThrow(opts.config), opts.json === true));
     });
   blocks
     .command("remove")
@@ -237,7 +255,7 @@ function buildProgram(): Command {
     .option("-c, --config <file>", "configuration file (for stateDir)")
     .action(async (id: string, opts: { config?: string }) => {
       const { removeBlock } = await import("./commands/blocks.js");
-      process.stdout.write(removeBlock(configOrThrow(opts.config), id));
+      process.stdout.write(removeBlock(await configOrThrow(opts.config), id));
     });
   blocks
     .command("flush")
@@ -245,7 +263,7 @@ function buildProgram(): Command {
     .option("-c, --config <file>", "configuration file (for stateDir)")
     .action(async (opts: { config?: string }) => {
       const { flushBlocks } = await import("./commands/blocks.js");
-      process.stdout.write(flushBlocks(configOrThrow(opts.config)));
+      process.stdout.write(flushBlocks(await configOrThrow(opts.config)));
     });
 
   program
@@ -258,7 +276,7 @@ function buildProgram(): Command {
     .option("--events <file>", "a log of netmon run --log-events: enables the unused-published-port check")
     .action(async (opts: { config?: string; json?: boolean; events?: string }) => {
       const { auditCommand } = await import("./commands/audit.js");
-      process.stdout.write(await auditCommand(configOrThrow(opts.config), opts));
+      process.stdout.write(await auditCommand(await configOrThrow(opts.config), opts));
     });
 
   const policy = program.command("policy").description("least-privilege policy from what workloads learned");
@@ -278,7 +296,7 @@ function buildProgram(): Command {
         opts: { config?: string; events?: string; hours?: string; json?: boolean },
       ) => {
         const { policySuggestCommand } = await import("./commands/policy-suggest.js");
-        process.stdout.write(await policySuggestCommand(configOrThrow(opts.config), workload, opts));
+        process.stdout.write(await policySuggestCommand(await configOrThrow(opts.config), workload, opts));
       },
     );
 
@@ -288,7 +306,7 @@ function buildProgram(): Command {
     .argument("<file>", "configuration file")
     .option("--explain", "also print each detector's help, findings and options (with this file's values)")
     .action(async (file: string, opts: { explain?: boolean }) => {
-      const config = configOrThrow(file);
+      const config = await configOrThrow(file);
       process.stdout.write(`${file}: ok\n`);
       if (opts.explain) {
         const { explainDetectors } = await import("./commands/explain-detectors.js");

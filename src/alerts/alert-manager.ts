@@ -3,12 +3,11 @@ import type { Alert, AlertAction, AlertDecider, AlertSink, AlertTransition } fro
 import { ALERT_MANAGER_DEFAULTS, type AlertManagerOptions } from "./alert-manager-options.js";
 import { type FindingOutcome, FindingOutcomes } from "./finding-outcomes.js";
 import { fingerprintOf } from "./fingerprint.js";
+import { describeIncident, incidentChanged, tallyFinding } from "./incident-description.js";
 import { type Entry, SEVERITY_RANK, snapshot } from "./incident-entry.js";
 import { type Escalation, IncidentEvidence } from "./incident-escalation.js";
-import { incidentSummary } from "./incident-summary.js";
-import { IncidentTally } from "./incident-tally.js";
 import { FAN_OUT_KIND, IncidentIndex, type IncidentRole, windowEndOf } from "./incidents.js";
-import { fixOf, scanThresholdFix } from "./next-step.js";
+import { fixOf } from "./next-step.js";
 import { QuietHeap } from "./quiet-heap.js";
 import { runbookUrlOf } from "./runbooks.js";
 import { ShapeMeasure } from "./shape-measure.js";
@@ -78,6 +77,21 @@ export class AlertManager {
 
   /** Folds one finding in; returns a frozen snapshot of the incident it went to, after the fold. */
   onFinding(f: Finding): Alert {
+    const entry = this.take(f);
+    this.describe(entry);
+    return snapshot(entry.alert);
+  }
+
+  /**
+   * onFinding without the snapshot, for the engine (which keeps none): a flood's thousands of
+   * findings into one incident then cost a fold each, and its summary is written only when a line,
+   * a decision or a reader needs it.
+   */
+  add(f: Finding): void {
+    this.take(f);
+  }
+
+  private take(f: Finding): Entry {
     // Alerts quiet for resolveAfterMs by this finding's time resolve first, whether or not a clock
     // tick came in between: the order of lines then depends on event time alone.
     this.tick(f.ts);
@@ -101,11 +115,11 @@ export class AlertManager {
    * host already had an alert of its own still says how many ports it reached. No line is written:
    * the shape's next line (an update, its resolution) says it.
    */
-  private fed(f: Finding, result: Alert): Alert {
+  private fed(f: Finding, result: Entry): Entry {
     if (f.dst === undefined) return result;
     for (const e of this.incidents.shapesOf(f.workload)) {
       if (f.ts > e.windowEnd || e.alert.detector === f.detector) continue;
-      if (e.measure?.reach(f.dst) === true) this.describe(e);
+      if (e.measure?.reach(f.dst) === true) incidentChanged(e);
     }
     return result;
   }
@@ -123,7 +137,9 @@ export class AlertManager {
 
   get(fingerprint: string): Alert | undefined {
     const entry = this.byFingerprint.get(fingerprint);
-    return entry === undefined ? undefined : snapshot(entry.alert);
+    if (entry === undefined) return undefined;
+    this.describe(entry);
+    return snapshot(entry.alert);
   }
 
   /** Facts learned after the alert was raised (its process, looked up off the hot path) join its details in an `alert updated` line; count, lastSeen and the suppression window stay. */
@@ -132,12 +148,15 @@ export class AlertManager {
     if (entry === undefined) return; // resolved meanwhile: its lines are over
     entry.alert.details = { ...entry.alert.details, ...details };
     this.counts.repeated++;
-    this.notify(entry.alert, "repeated");
+    this.notify(entry, "repeated");
   }
 
   /** Snapshots of the active alerts, in the order they fired. */
   active(): Alert[] {
-    return Array.from(this.byFingerprint.values(), (e) => snapshot(e.alert));
+    return Array.from(this.byFingerprint.values(), (e) => {
+      this.describe(e);
+      return snapshot(e.alert);
+    });
   }
 
   stats(): AlertManagerStats {
@@ -146,7 +165,7 @@ export class AlertManager {
   }
 
   /** Opens an incident from its first finding: its own alert, or the workload's fan-out. */
-  private open(fingerprint: string, f: Finding, role: IncidentRole): Alert {
+  private open(fingerprint: string, f: Finding, role: IncidentRole): Entry {
     if (this.byFingerprint.size >= this.opts.maxActive) this.evictOldest();
     const fanOut = role === "fan-out";
     const alert: Alert = {
@@ -182,23 +201,24 @@ export class AlertManager {
       evidence: null,
       lastNotified: f.ts,
       heapSeq: -1,
+      described: false,
     };
-    this.tallyOf(entry, f, !fanOut);
-    this.describe(entry);
+    tallyFinding(entry, f, !fanOut);
+    incidentChanged(entry);
     this.byFingerprint.set(fingerprint, entry);
     this.incidents.opened(entry);
     this.quiet.push(entry);
     this.counts.fired++;
-    this.notify(alert, "fired");
-    return snapshot(alert);
+    this.notify(entry, "fired");
+    return entry;
   }
 
   /** Folds a finding into an active incident: its own alert (`own`), or a fan-out or shape it joins. */
-  private fold(entry: Entry, f: Finding, own: boolean): Alert {
+  private fold(entry: Entry, f: Finding, own: boolean): Entry {
     const a = entry.alert;
     a.count++;
     if (!own && entry.role !== "fan-out") a.folded = (a.folded ?? 0) + 1;
-    const isNew = this.tallyOf(entry, f, own);
+    const isNew = tallyFinding(entry, f, own);
     if (own) entry.measure?.add(f);
     if (f.ts >= a.lastSeen) {
       // The latest finding describes the alert best (a container restart keeps the workload, not the id);
@@ -221,7 +241,7 @@ export class AlertManager {
     } else if (f.ts < a.firstSeen) {
       a.firstSeen = f.ts;
     }
-    this.describe(entry);
+    incidentChanged(entry);
 
     let outcome: FindingOutcome = own ? "updated" : "folded";
     if (SEVERITY_RANK[f.severity] > SEVERITY_RANK[a.severity]) {
@@ -234,10 +254,10 @@ export class AlertManager {
       if (own) outcome = "suppressed";
       this.suppressed[f.detector] = (this.suppressed[f.detector] ?? 0) + 1;
       // No line, but a new destination may still call for an action (a block).
-      if (isNew) this.decideOnly(a, f);
+      if (isNew) this.decideOnly(entry, f);
     }
     this.count(f, outcome);
-    return snapshot(a);
+    return entry;
   }
 
   /**
@@ -247,7 +267,7 @@ export class AlertManager {
    * then as the finding (its detector, kind and severity: a `blocking.rules` entry for beaconing
    * selects it); every sink sees the action of the last call that did something.
    */
-  private escalate(entry: Entry, f: Finding, by: Escalation): Alert {
+  private escalate(entry: Entry, f: Finding, by: Escalation): Entry {
     const a = entry.alert;
     a.count++;
     a.folded = (a.folded ?? 0) + 1;
@@ -261,60 +281,28 @@ export class AlertManager {
       a.firstSeen = f.ts;
     }
     if (SEVERITY_RANK[f.severity] > SEVERITY_RANK[a.severity]) a.severity = f.severity;
-    this.describe(entry);
+    incidentChanged(entry);
     this.update(entry, f);
     this.count(f, "folded");
-    return snapshot(a);
+    return entry;
   }
 
-  /** Counts the finding's value into the incident's tally; true when it is new there. */
-  private tallyOf(entry: Entry, f: Finding, own: boolean): boolean {
-    let of: string;
-    let value: string;
-    if (own) {
-      if (f.target === undefined) return false;
-      ({ of, value } = f.target);
-    } else if (entry.role === "fan-out") {
-      of = "destinations";
-      value = f.host ?? f.key;
-    } else {
-      of = "targets";
-      value = f.host ?? f.key;
-    }
-    entry.tally ??= new IncidentTally(of);
-    return entry.tally.add(value);
-  }
-
+  /** Brings the summary and targets up to date, before anyone reads the alert. */
   private describe(entry: Entry): void {
-    const a = entry.alert;
-    const shape = entry.measure?.facts(a.container.name, a.lastSeen) ?? null;
-    // A scan's threshold fix follows the incident's count, not only its latest finding's.
-    if (shape !== null) a.fix = scanThresholdFix(shape) ?? a.fix ?? null;
-    a.summary = incidentSummary({
-      role: entry.role,
-      base: entry.base,
-      shape,
-      container: a.container,
-      count: a.count,
-      folded: a.folded ?? 0,
-      tally: entry.tally,
-      fanOutAfter: this.opts.fanOutAfter,
-      evidence: entry.evidence,
-    });
-    const reached = entry.measure?.reached ?? null;
-    if (reached !== null && reached.distinct > 0) a.targets = reached.targets();
-    else if (entry.tally !== null) a.targets = entry.tally.targets();
+    describeIncident(entry, this.opts.fanOutAfter);
   }
 
   private update(entry: Entry, escalation?: Finding): void {
     entry.lastNotified = entry.alert.lastSeen;
     this.counts.repeated++;
-    this.notify(entry.alert, "repeated", escalation);
+    this.notify(entry, "repeated", escalation);
   }
 
   /** The decide stage alone, about a finding folded into the incident (a new target, an escalation). */
-  private decideOnly(a: Alert, f: Finding, asDetector = false): void {
+  private decideOnly(entry: Entry, f: Finding, asDetector = false): void {
     if (this.decider === null) return;
+    this.describe(entry);
+    const a = entry.alert;
     const view: Alert = { ...a, severity: f.severity, summary: f.summary };
     if (asDetector) view.detector = f.detector;
     if (f.kind !== undefined) view.kind = f.kind;
@@ -343,11 +331,13 @@ export class AlertManager {
     entry.alert.state = "resolved";
     this.byFingerprint.delete(entry.alert.fingerprint);
     this.incidents.closed(entry);
-    this.notify(entry.alert, "resolved");
+    this.notify(entry, "resolved");
   }
 
   /** Decides (unless resolved), then tells every sink; `escalation`, the finding that escalated it, is decided on too. */
-  private notify(alert: Alert, transition: AlertTransition, escalation?: Finding): void {
+  private notify(entry: Entry, transition: AlertTransition, escalation?: Finding): void {
+    this.describe(entry);
+    const alert = entry.alert;
     if (transition !== "resolved" && this.decider !== null) {
       try {
         const action: AlertAction | null = this.decider.decide(snapshot(alert), transition);
@@ -355,7 +345,7 @@ export class AlertManager {
       } catch (err) {
         this.sinkFailed(err, this.decider);
       }
-      if (escalation !== undefined) this.decideOnly(alert, escalation, true);
+      if (escalation !== undefined) this.decideOnly(entry, escalation, true);
     }
     // One snapshot for every sink: they are passive observers of the decided alert.
     const snap = snapshot(alert);

@@ -26,6 +26,8 @@ export interface Entry {
   lastNotified: number;
   /** Seq of this entry's current heap node; older nodes of the entry are stale. */
   heapSeq: number;
+  /** Its summary and targets say every finding taken in (they are written when read, see AlertManager). */
+  described: boolean;
 }
 
 /** A frozen copy: sinks and callers can keep it, and cannot change the manager's state through it. */

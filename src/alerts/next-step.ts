@@ -1,6 +1,7 @@
 import type { ContainerRef, Proto } from "../model/events.js";
 import type { Finding } from "../model/finding.js";
 import { normalizeHostName, parseEgressRule } from "../rules/egress-rule.js";
+import { BoundedMemo } from "../util/bounded-memo.js";
 import type { ShapeFacts } from "./shape-sentence.js";
 
 /** The detector whose findings are connection shapes (its options name the thresholds). */
@@ -34,6 +35,9 @@ export interface FixDestination {
   names?: readonly string[];
 }
 
+/** Rules by destination: asked for every finding, and a flood's findings name few destinations. */
+const rules = new BoundedMemo<string>(4096);
+
 /**
  * The `netmon.egress` rule that allows exactly this destination and port: the destination
  * container's service, else its name, else the DNS name the client used, else the IP (IPv6 in
@@ -41,10 +45,18 @@ export interface FixDestination {
  * the IP, so the printed rule always parses.
  */
 export function egressRuleFor(d: FixDestination): string {
+  // Parsing the candidate rules for every finding was a tenth of the daemon's CPU under a flood.
+  const service = d.container?.service ?? null;
+  const name = d.container?.name ?? null;
+  const dnsName = d.names?.[0] ?? null;
+  const memoKey = JSON.stringify([service, name, dnsName, d.ip, d.port, d.proto]);
+  return rules.get(memoKey, () => ruleFor(d, [service, name, dnsName]));
+}
+
+function ruleFor(d: FixDestination, candidates: readonly (string | null)[]): string {
   const portProto = `${d.port}/${d.proto}`;
-  const candidates = [d.container?.service, d.container?.name, d.names?.[0]];
   for (const c of candidates) {
-    if (c === undefined || c === null) continue;
+    if (c === null) continue;
     const host = normalizeHostName(c);
     if (host === null) continue;
     const rule = `${host}:${portProto}`;

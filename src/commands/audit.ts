@@ -1,8 +1,8 @@
 import { join } from "node:path";
-import Dockerode from "dockerode";
 import type { Baseline } from "../baseline/baseline.js";
 import { loadBaseline } from "../baseline/baseline-store.js";
 import type { NetmonConfig } from "../config/schema.js";
+import { DockerSocketClient } from "../inventory/docker-api.js";
 import { type AuditOptions, type AuditReport, runAudit } from "../posture/audit.js";
 import { readConnectionEvents } from "../posture/event-file.js";
 import { formatAuditJson, formatAuditTable } from "../posture/format.js";
@@ -56,7 +56,7 @@ export async function auditCommand(config: NetmonConfig, opts: AuditCommandOptio
     auditOpts.observedSinceMs = read.firstTs ?? Date.now();
     auditOpts.observedUntilMs = read.lastTs ?? Date.now();
   }
-  const client = new Dockerode({ socketPath: config.docker.socketPath });
+  const client = new DockerSocketClient(config.docker.socketPath);
   let report: AuditReport;
   try {
     report = await runAudit(client, auditOpts);

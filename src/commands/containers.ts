@@ -1,9 +1,9 @@
 import { join } from "node:path";
-import Dockerode from "dockerode";
 import { Baseline } from "../baseline/baseline.js";
 import { BaselineFileError, loadBaseline } from "../baseline/baseline-store.js";
 import type { NetmonConfig } from "../config/schema.js";
 import { Policy } from "../detection/policy.js";
+import { DockerSocketClient } from "../inventory/docker-api.js";
 import { DockerInventory } from "../inventory/docker-inventory.js";
 import { Inventory } from "../inventory/inventory.js";
 import type { ContainerInfo } from "../inventory/types.js";
@@ -111,7 +111,7 @@ export function containersTable(
 /** Lists the running containers once, as the daemon sees them. */
 export async function listContainers(config: NetmonConfig, log: Logger): Promise<ContainerInfo[]> {
   const inventory = new Inventory();
-  const client = new Dockerode({ socketPath: config.docker.socketPath });
+  const client = new DockerSocketClient(config.docker.socketPath);
   const docker = new DockerInventory(inventory, client, log, config.docker);
   try {
     await docker.start();

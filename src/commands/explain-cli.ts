@@ -11,13 +11,13 @@ const URL_HELP = `the daemon's local HTTP address (default: from --config, else 
  */
 export function addTriageCommands(
   program: Command,
-  configOf: (path: string | undefined) => NetmonConfig,
+  configOf: (path: string | undefined) => Promise<NetmonConfig>,
 ): void {
   const urlOf = async (opts: { url?: string; config?: string }): Promise<string> => {
     if (opts.url !== undefined) return opts.url;
     if (!opts.config) return DEFAULT_DAEMON_URL;
     const { graphUrlFromConfig } = await import("./graph.js");
-    return graphUrlFromConfig(configOf(opts.config));
+    return graphUrlFromConfig(await configOf(opts.config));
   };
 
   program
@@ -52,7 +52,7 @@ export function addTriageCommands(
           baseline?: string;
         },
       ) => {
-        const config = configOf(opts.config);
+        const config = await configOf(opts.config);
         const url = await urlOf(opts);
         const { explainCommand } = await import("./explain.js");
         process.stdout.write(await explainCommand(config, container, destination, { ...opts, url }));

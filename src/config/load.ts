@@ -1,24 +1,15 @@
 import { readFileSync } from "node:fs";
-import { createRequire } from "node:module";
-import type * as Yaml from "yaml";
+import { parseDocument } from "yaml";
 import type { z } from "zod";
+import { defaultConfig } from "./default-config.js";
 import { configSchema, type NetmonConfig } from "./schema.js";
 
-// The YAML parser (~50 ms of start-up) is loaded on the first config text, not at import: a
-// `netmon replay` or `check-config` without --config never needs it. yaml ships CommonJS.
-const requireCjs = createRequire(import.meta.url);
-let yaml: typeof Yaml | undefined;
-function yamlParser(): typeof Yaml {
-  yaml ??= requireCjs("yaml") as typeof Yaml;
-  return yaml;
-}
+export { defaultConfig };
+
+// This module (schema, YAML parser) is loaded only for a configuration file: the CLI imports it
+// in the command's action when --config is given, else it reads src/config/default-config.ts.
 
 export type ConfigResult = { ok: true; config: NetmonConfig } | { ok: false; errors: string[] };
-
-/** The embedded default configuration: every key at its schema default. */
-export function defaultConfig(): NetmonConfig {
-  return configSchema.parse({});
-}
 
 /** Validates an already-parsed object; every error names its key path. */
 export function validateConfig(raw: unknown): ConfigResult {
@@ -38,7 +29,7 @@ function formatIssue(issue: z.core.$ZodIssue): string {
 
 /** Parses YAML text; `source` names the file in messages. */
 export function parseConfigText(text: string, source: string): ConfigResult {
-  const doc = yamlParser().parseDocument(text, { prettyErrors: true, uniqueKeys: true, logLevel: "error" });
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true, logLevel: "error" });
   if (doc.errors.length > 0) {
     return {
       ok: false,

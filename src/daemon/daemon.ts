@@ -3,7 +3,6 @@ import { renameSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import type { Server } from "node:http";
 import { join } from "node:path";
-import Dockerode from "dockerode";
 import { externalBaseUrl } from "../alerts/alertmanager-payload.js";
 import { AlertmanagerSink } from "../alerts/alertmanager-sink.js";
 import type { Baseline } from "../baseline/baseline.js";
@@ -28,6 +27,7 @@ import { ConnectionLedger } from "../explain/connection-ledger.js";
 import { containerDetails } from "../graph/details.js";
 import { TopologyGraph } from "../graph/model.js";
 import { hostAddressesOf } from "../graph/node-keys.js";
+import { DockerSocketClient } from "../inventory/docker-api.js";
 import { DockerInventory } from "../inventory/docker-inventory.js";
 import { Inventory } from "../inventory/inventory.js";
 import type { ContainerInfo } from "../inventory/types.js";
@@ -114,7 +114,7 @@ export class Daemon {
     // What `netmon baseline forget|reset` queued while no daemon ran.
     applyQueuedBaselineRequests(config.stateDir, this.baseline, log, "start");
     this.blocker = this.createBlocker();
-    const client = new Dockerode({ socketPath: config.docker.socketPath });
+    const client = new DockerSocketClient(config.docker.socketPath);
     this.docker = new DockerInventory(this.inventory, client, log, config.docker);
     this.posture = new PostureAuditor({
       docker: client,
@@ -291,6 +291,16 @@ export class Daemon {
     this.schedule = scheduleListenerScan(config.listeners.schedule, () => this.scanListeners(), {
       onError: (err) => log.warn({ err: String(err) }, "listener scan failed"),
       onSkip: () => log.warn("listener scan still running at the next tick; skipped one"),
+      // node-cron's own lines (a tick late because the event loop was busy) as JSON log lines, not
+      // coloured text on stderr.
+      logger: {
+        info: (message) => log.info({ component: "node-cron" }, message),
+        warn: (message) => log.warn({ component: "node-cron" }, message),
+        error: (message, err) =>
+          log.error({ component: "node-cron", err: String(err ?? "") }, String(message)),
+        debug: (message, err) =>
+          log.debug({ component: "node-cron", err: String(err ?? "") }, String(message)),
+      },
     });
     this.background(this.scanListeners(), "listener scan failed");
     // Connections open before netmon watched a container: now, for each container that starts, and

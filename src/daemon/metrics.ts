@@ -70,6 +70,8 @@ export class NetmonMetrics implements AlertSink {
   readonly registry = new Registry();
   private readonly alertsTotal: Counter;
   private readonly connections: Counter;
+  /** Children by direction and verdict (a few): prom-client hashes the labels of every inc() otherwise. */
+  private readonly connectionChildren = new Map<string, Counter.Internal>();
   private readonly dockerEvents: Counter;
   private readonly latency: Histogram;
   private readonly blockActions: Counter;
@@ -305,7 +307,13 @@ export class NetmonMetrics implements AlertSink {
   }
 
   connection(direction: string, verdict: string): void {
-    this.connections.inc({ direction, verdict });
+    const key = `${direction} ${verdict}`;
+    let child = this.connectionChildren.get(key);
+    if (child === undefined) {
+      child = this.connections.labels({ direction, verdict });
+      this.connectionChildren.set(key, child);
+    }
+    child.inc();
   }
 
   blockAction(action: string, result: string): void {

@@ -8,6 +8,7 @@ import type { ContainerRef, NetmonEvent } from "../model/events.js";
 import type { Finding } from "../model/finding.js";
 import type { Mode } from "../model/mode.js";
 import type { Logger } from "../util/logger.js";
+import { type DetectorRoutes, routeDetectors } from "./detector-routes.js";
 import { Learner } from "./learner.js";
 import type { Policy } from "./policy.js";
 
@@ -39,6 +40,7 @@ export interface DetectorCounters {
 interface RunningDetector {
   name: string;
   instance: DetectorInstance;
+  /** Its own counts; `events` is Detection's count of every event (see counters()). */
   counters: DetectorCounters;
 }
 
@@ -48,6 +50,10 @@ interface RunningDetector {
  */
 export class Detection {
   private detectors: RunningDetector[];
+  /** The detectors each kind of event goes to (DetectorModule.reads), in DETECTORS order. */
+  private routes: DetectorRoutes<RunningDetector>;
+  /** Events handed to detection: every detector counts them all, as when each was given every one. */
+  private events = 0;
   private readonly learner: Learner;
   private readonly lastMode = new Map<string, Mode>();
   /** Keys of lastMode in their learning period, with a container of theirs: the tick ends them. */
@@ -74,6 +80,7 @@ export class Detection {
   ) {
     this.learner = new Learner(policy, baseline, burstQuietMs);
     this.detectors = this.createDetectors(detectors, []);
+    this.routes = routeDetectors(DETECTORS, this.detectors);
   }
 
   private createDetectors(config: NetmonConfig["detectors"], previous: RunningDetector[]): RunningDetector[] {
@@ -100,6 +107,7 @@ export class Detection {
    */
   reconfigure(detectors: NetmonConfig["detectors"]): void {
     this.detectors = this.createDetectors(detectors, this.detectors);
+    this.routes = routeDetectors(DETECTORS, this.detectors);
   }
 
   onEvent(ev: NetmonEvent): void {
@@ -110,14 +118,17 @@ export class Detection {
       if (ev.src.container) this.noteModeSoon(ev.src.container, ev.ts, ev.verdict?.mode ?? null);
       if (ev.dst.container) this.noteModeSoon(ev.dst.container, ev.ts, null);
     }
+    this.events++;
+    const readers = this.routes.of(ev);
     if (this.untilTimed-- > 0) {
-      for (const d of this.detectors) this.runOn(d, ev);
+      for (let i = 0; i < readers.length; i++) this.runOn(readers[i]!, ev);
       return;
     }
     this.untilTimed = TIME_EVERY_EVENTS - 1;
     // One clock reading per detector: each one's end is the next one's start.
     let started = performance.now();
-    for (const d of this.detectors) {
+    for (let i = 0; i < readers.length; i++) {
+      const d = readers[i]!;
       this.runOn(d, ev);
       const ended = performance.now();
       d.counters.seconds += ((ended - started) / 1000) * TIME_EVERY_EVENTS;
@@ -126,10 +137,9 @@ export class Detection {
   }
 
   private runOn(d: RunningDetector, ev: NetmonEvent): void {
-    d.counters.events++;
     try {
       const findings = d.instance.onEvent(ev);
-      for (const f of findings) this.found(d, f);
+      for (let i = 0; i < findings.length; i++) this.found(d, findings[i]!);
     } catch (err) {
       this.fail(d, err);
     }
@@ -160,11 +170,11 @@ export class Detection {
     d.counters.findings++;
     // A scan, brute force or flood is not normal: nothing of that container is learned meanwhile.
     if (f.detector === "connection-burst") this.learner.onBurst(f.container, f.ts);
-    this.alerts.onFinding(f);
+    this.alerts.add(f);
   }
 
   counters(): Record<string, DetectorCounters> {
-    return Object.fromEntries(this.detectors.map((d) => [d.name, { ...d.counters }]));
+    return Object.fromEntries(this.detectors.map((d) => [d.name, { ...d.counters, events: this.events }]));
   }
 
   status(): Record<string, string> {

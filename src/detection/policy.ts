@@ -11,6 +11,7 @@ import { normalizeIp } from "../net/ip-format.js";
 import { type EgressRule, ruleMatches } from "../rules/egress-rule.js";
 import { LABEL_EGRESS, LABEL_LISTEN, LABEL_MODE, labelPolicyOf } from "../rules/label-policy.js";
 import { type ListenRule, listenMatches } from "../rules/listen-rule.js";
+import { EventMemo } from "./event-memo.js";
 
 /** The config sections the policy reads: the global mode, the policy rules, the learning period. */
 export type PolicyConfig = Pick<NetmonConfig, "mode" | "policy" | "baseline">;
@@ -153,6 +154,8 @@ export class Policy implements DetectorContext {
   private cache = new WeakMap<ContainerInfo, ContainerPolicy>();
   /** Global-only policies of containers the inventory does not know, per ref (built once, not per event). */
   private unknownCache = new WeakMap<ContainerRef, ContainerPolicy>();
+  /** The policies of the event being handled (eventStarted … eventEnded). */
+  private readonly inEvent = new EventMemo<ContainerPolicy>();
   private learnForMs: number;
 
   readonly rateProfiles: RateProfiles | undefined;
@@ -168,16 +171,35 @@ export class Policy implements DetectorContext {
     this.learnForMs = config.baseline.learnForSeconds * 1000;
     this.cache = new WeakMap();
     this.unknownCache = new WeakMap();
+    this.inEvent.end();
+  }
+
+  /**
+   * The engine handles one event (eventStarted, then eventEnded when every stage has seen it): the
+   * policy of its containers is looked up once for all of them.
+   */
+  eventStarted(): void {
+    this.inEvent.start();
+  }
+
+  eventEnded(): void {
+    this.inEvent.end();
   }
 
   private resolve(ref: ContainerRef): ContainerPolicy {
+    const memo = this.inEvent.get(ref);
+    if (memo !== null) return memo;
     const info = this.src.containers.get(ref.id);
-    if (info === undefined) return this.unknown(ref);
-    let p = this.cache.get(info);
-    if (p === undefined) {
-      p = this.build(info);
-      this.cache.set(info, p);
+    let p: ContainerPolicy | undefined;
+    if (info === undefined) p = this.unknown(ref);
+    else {
+      p = this.cache.get(info);
+      if (p === undefined) {
+        p = this.build(info);
+        this.cache.set(info, p);
+      }
     }
+    this.inEvent.set(ref, p);
     return p;
   }
 

@@ -69,12 +69,15 @@ export class Engine {
   /** Event time of the latest event (ms); -Infinity before any. */
   lastEventMs = Number.NEGATIVE_INFINITY;
   private readonly opts: EngineOptions;
+  /** opts.observers, or none: read once, not an empty array made per event. */
+  private readonly observers: readonly EventObserver[];
   private logEvents: boolean;
 
   constructor(opts: EngineOptions, denylist: CidrSet | null) {
     this.opts = opts;
     const { config, log } = opts;
     this.logEvents = opts.logEvents;
+    this.observers = opts.observers ?? [];
     this.rateProfiles = opts.rateProfiles ?? new RateProfiles();
     this.policy = new Policy({
       config,
@@ -167,6 +170,16 @@ export class Engine {
   }
 
   private onEvent(ev: NetmonEvent): void {
+    this.policy.eventStarted();
+    try {
+      this.fanOut(ev);
+    } finally {
+      this.policy.eventEnded();
+    }
+  }
+
+  /** One event through every stage, in the fixed order (see the class comment). */
+  private fanOut(ev: NetmonEvent): void {
     this.events++;
     if (ev.ts > this.lastEventMs) this.lastEventMs = ev.ts;
     // Judged here, like a verdict, so dns-abuse stays pure (its labels are read by the inventory).
@@ -183,7 +196,7 @@ export class Engine {
     const graph = this.opts.graph;
     if (graph && ev.kind === "connection")
       graph.observe(ev, ev.state === "attempt" ? edgeVerdictOf(ev.verdict) : undefined);
-    for (const o of this.opts.observers ?? []) o.onEvent(ev);
+    for (const o of this.observers) o.onEvent(ev);
   }
 }
 

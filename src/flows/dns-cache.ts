@@ -15,6 +15,7 @@
  *   from their own cache).
  */
 import type { ConnectionState } from "../model/events.js";
+import { type AgedEntry, ScopedEntries } from "./dns-entries.js";
 import type { DnsMessage, DnsRecord } from "./dns-parser.js";
 
 export interface DnsCacheOptions {
@@ -70,7 +71,7 @@ export interface DnsNameInfo {
 }
 
 /** The names one scope resolved for one address, and that scope's connections open to it. */
-interface Entry {
+interface Entry extends AgedEntry<Entry> {
   /** name → state. Map order = least recently refreshed first. */
   names: Map<string, NameState>;
   /**
@@ -90,8 +91,8 @@ interface Entry {
 }
 
 export class DnsCache {
-  /** Map order = least recently refreshed or used first, for eviction. */
-  private readonly entries = new Map<string, Entry>();
+  /** Age order = least recently refreshed or used first, for eviction. */
+  private readonly entries = new ScopedEntries<Entry>();
   private readonly maxEntries: number;
   private readonly minTtlMs: number;
   private readonly maxTtlMs: number;
@@ -154,20 +155,19 @@ export class DnsCache {
    * The array is frozen and shared by every caller until the names change: read it, never change it.
    */
   namesFor(scope: string, ip: string, nowMs: number): string[] {
-    return this.liveNames(keyOf(scope, ip), nowMs)?.sorted ?? NO_NAMES;
+    return this.liveNames(scope, ip, nowMs)?.sorted ?? NO_NAMES;
   }
 
   /**
    * namesFor, then, when there are names, the connection's flowStarted ("attempt"), flowActive
-   * ("accepted") or flowEnded (rejected, unanswered, closed): one key and one lookup for both, as the pipeline
+   * ("accepted") or flowEnded (rejected, unanswered, closed): one lookup for both, as the pipeline
    * does for every connection event (an address without names has no connection bookkeeping).
    */
   namesForConnection(scope: string, ip: string, state: ConnectionState, nowMs: number): string[] {
-    const key = keyOf(scope, ip);
-    const entry = this.liveNames(key, nowMs);
+    const entry = this.liveNames(scope, ip, nowMs);
     if (entry === undefined) return NO_NAMES;
     const names = entry.sorted;
-    this.useEntry(key, entry, nowMs);
+    this.useEntry(entry, nowMs);
     if (state === "attempt") this.opened(entry, nowMs);
     else if (state !== "accepted" && entry.open > 0) entry.open--;
     return names;
@@ -179,7 +179,7 @@ export class DnsCache {
    * extends anything (namesFor and the flow calls do), so asking never changes what the engine sees.
    */
   inspect(scope: string, ip: string, nowMs: number): DnsNameInfo[] {
-    const entry = this.entries.get(keyOf(scope, ip));
+    const entry = this.entries.get(scope, ip);
     if (entry === undefined) return [];
     // settleOpen without its writes: a hold that ran out ended at openUntil, its last use.
     const heldOpen = entry.open > 0 && nowMs < entry.openUntil;
@@ -226,7 +226,7 @@ export class DnsCache {
    * them): they stay retainMs after this use, and after every later use of the address.
    */
   retain(scope: string, ip: string, names: readonly string[], nowMs: number): void {
-    const entry = this.entries.get(keyOf(scope, ip));
+    const entry = this.entries.get(scope, ip);
     if (entry === undefined) return;
     for (const name of names) {
       const state = entry.names.get(name);
@@ -239,26 +239,28 @@ export class DnsCache {
   /** Drops expired names and empty entries; returns how many entries were removed. */
   sweep(nowMs: number): number {
     let removed = 0;
-    for (const [key, entry] of this.entries) {
+    for (let entry = this.entries.oldest(); entry !== null; ) {
+      const next = this.entries.next(entry);
       this.dropExpired(entry, nowMs);
       if (entry.names.size === 0) {
-        this.entries.delete(key);
+        this.entries.delete(entry);
         removed++;
       }
+      entry = next;
     }
     return removed;
   }
 
   /**
-   * The entry of `key` with its expired names dropped and its sorted names computed; undefined (and
+   * The entry of scope+ip with its expired names dropped and its sorted names computed; undefined (and
    * the entry gone) when it has none left.
    */
-  private liveNames(key: string, nowMs: number): (Entry & { sorted: string[] }) | undefined {
-    const entry = this.entries.get(key);
+  private liveNames(scope: string, ip: string, nowMs: number): (Entry & { sorted: string[] }) | undefined {
+    const entry = this.entries.get(scope, ip);
     if (entry === undefined) return undefined;
     this.dropExpired(entry, nowMs);
     if (entry.names.size === 0) {
-      this.entries.delete(key);
+      this.entries.delete(entry);
       return undefined;
     }
     // Frozen (typed string[] for ConnectionEvent.dst.names): a caller changing it would throw, not
@@ -275,21 +277,19 @@ export class DnsCache {
 
   /** One use of scope+ip by a connection: moved to the young end, retained names extended. */
   private use(scope: string, ip: string, nowMs: number): Entry | undefined {
-    const key = keyOf(scope, ip);
-    const entry = this.entries.get(key);
-    if (entry !== undefined) this.useEntry(key, entry, nowMs);
+    const entry = this.entries.get(scope, ip);
+    if (entry !== undefined) this.useEntry(entry, nowMs);
     return entry;
   }
 
-  private useEntry(key: string, entry: Entry, nowMs: number): void {
+  private useEntry(entry: Entry, nowMs: number): void {
     this.settleOpen(entry, nowMs);
     for (const state of entry.names.values()) {
       // A use never revives a name that has already gone.
       const live = entry.open > 0 || state.expiresAt > nowMs;
       if (state.retained && live) state.expiresAt = Math.max(state.expiresAt, nowMs + this.retainMs);
     }
-    this.entries.delete(key);
-    this.entries.set(key, entry);
+    this.entries.touch(entry);
   }
 
   /**
@@ -326,16 +326,25 @@ export class DnsCache {
     shared: Map<string, NameState>,
   ): void {
     const expiresAt = nowMs + this.ttlMsOf(rr.ttl);
-    const key = keyOf(scope, rr.data);
-    let entry = this.entries.get(key);
+    let entry = this.entries.get(scope, rr.data);
     if (entry) {
-      // Re-insert so Map order stays "least recently refreshed first" for eviction.
-      this.entries.delete(key);
+      // To the young end, so the age order stays "least recently refreshed first" for eviction.
+      this.entries.touch(entry);
     } else {
       this.makeRoom(nowMs);
-      entry = { names: new Map(), sorted: null, nextExpiry: Number.POSITIVE_INFINITY, open: 0, openUntil: 0 };
+      entry = {
+        scope,
+        ip: rr.data,
+        older: null,
+        newer: null,
+        names: new Map(),
+        sorted: null,
+        nextExpiry: Number.POSITIVE_INFINITY,
+        open: 0,
+        openUntil: 0,
+      };
+      this.entries.add(entry);
     }
-    this.entries.set(key, entry);
     for (const name of names) {
       let state = shared.get(name);
       if (state === undefined) {
@@ -369,10 +378,9 @@ export class DnsCache {
 
   private makeRoom(nowMs: number): void {
     while (this.entries.size >= this.maxEntries) {
-      const first = this.entries.entries().next();
-      if (first.done) return;
-      const [key, entry] = first.value;
-      this.entries.delete(key);
+      const entry = this.entries.oldest();
+      if (entry === null) return;
+      this.entries.delete(entry);
       if (this.isLive(entry, nowMs)) this.evicted++;
     }
   }
@@ -387,10 +395,6 @@ export class DnsCache {
 
 /** namesFor's answer for an address without names: one shared frozen array, not one per event. */
 const NO_NAMES = Object.freeze([]) as unknown as string[];
-
-function keyOf(scope: string, ip: string): string {
-  return `${scope}\u0000${ip}`;
-}
 
 /**
  * Breadth-first walk from `start` along CNAMEs, at most MAX_CHAIN_NAMES names; the visited

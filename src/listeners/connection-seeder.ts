@@ -11,9 +11,10 @@
  */
 import type { ProcConnection } from "../flows/proc-connection.js";
 import { wordsToIp } from "../net/ip-format.js";
+import { mapLimit } from "../util/map-limit.js";
 import type { ScanTarget } from "./listener-scanner.js";
 import { type EstablishedSocket, parseEstablished } from "./proc-net-established.js";
-import { mapLimit, PROC_READ_CONCURRENCY, type ReadTextFile, readNetTables } from "./proc-net-files.js";
+import { PROC_READ_CONCURRENCY, type ReadTextFile, readNetTables } from "./proc-net-files.js";
 import { parseProcNet } from "./proc-net-parser.js";
 
 export interface ConnectionSeederOptions {

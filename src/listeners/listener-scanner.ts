@@ -26,7 +26,8 @@
  */
 import type { ContainerRef, ListenerEvent } from "../model/events.js";
 import type { Attribution } from "../processes/process-resolver.js";
-import { mapLimit, PROC_READ_CONCURRENCY, readNetTables } from "./proc-net-files.js";
+import { mapLimit } from "../util/map-limit.js";
+import { PROC_READ_CONCURRENCY, readNetTables } from "./proc-net-files.js";
 import {
   DEFAULT_MAX_SOCKETS,
   type ListeningSocket,

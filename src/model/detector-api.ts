@@ -1,6 +1,6 @@
 import type { z } from "zod";
 import type { RateProfiles } from "../counting/rate-profiles.js";
-import type { ConnectionEvent, ContainerRef, NetmonEvent, Proto } from "./events.js";
+import type { ConnectionEvent, ConnectionState, ContainerRef, NetmonEvent, Proto } from "./events.js";
 import type { Finding } from "./finding.js";
 import type { Mode } from "./mode.js";
 import type { AllowedBy, ConnectionVerdict, EgressVerdict } from "./verdict.js";
@@ -87,6 +87,9 @@ export interface DetectorInstance {
   status(): string;
 }
 
+/** A kind of event a detector reads: DNS responses, listeners, or connection events of one state. */
+export type EventRoute = "dns" | "listener" | `connection:${ConnectionState}`;
+
 /**
  * One detector: a module with a name, a help text, an options schema whose every key has a
  * default, and a factory. Pure and synchronous: time comes from the events.
@@ -100,6 +103,11 @@ export interface DetectorModule<S extends z.ZodType = z.ZodType> {
    */
   findings: Readonly<Record<string, string>>;
   options: S;
+  /**
+   * The only events its onEvent acts on (it returns NO_FINDINGS and changes nothing for any other):
+   * the others are not handed to it. Absent: every event.
+   */
+  reads?: readonly EventRoute[];
   create(opts: z.output<S>, ctx: DetectorContext): DetectorInstance;
 }
 

@@ -2,8 +2,8 @@ import { posix } from "node:path";
 import { firstFileInTar } from "./tar.js";
 
 /**
- * What the audit needs from the Docker API: a structural subset of dockerode's client, so a
- * Dockerode instance fits as is and tests can hand in a fake.
+ * What the audit needs from the Docker API: a structural subset, so
+ * DockerSocketClient fits as is and tests can hand in a fake.
  */
 export interface PostureContainerApi {
   inspect(): Promise<unknown>;

@@ -1,6 +1,6 @@
 import type { Baseline } from "../baseline/baseline.js";
 import { parseEntry } from "../baseline/baseline.js";
-import { defaultConfig } from "../config/load.js";
+import { defaultConfig } from "../config/default-config.js";
 import type { PolicyConfig } from "../detection/policy.js";
 import type { ContainerInfo } from "../inventory/types.js";
 import type { ConnectionEvent, ContainerRef, Proto } from "../model/events.js";

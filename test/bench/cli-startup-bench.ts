@@ -1,7 +1,8 @@
 /**
  * Start-up of the short CLI commands: `netmon replay` of an empty capture (a pcap global header,
- * no packets) and `netmon check-config` of the bench config, wall time from spawn to exit. What
- * they cost is the modules they load (src/cli.ts imports each command's module in its action).
+ * no packets), `netmon check-config` of the bench config and `netmon --help`, wall time from spawn
+ * to exit. What they cost is the modules they load (src/cli.ts imports each command's module, the
+ * config schema and the logger in its action; `--help` loads commander alone).
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -13,6 +14,7 @@ export interface CliStartupResults {
   runs: number;
   emptyReplayS: Summary;
   checkConfigS: Summary;
+  helpS: Summary;
   /** `node -e 0` in the same rounds: the floor any command pays. */
   nodeS: Summary;
 }
@@ -37,17 +39,20 @@ export function runCliStartupBench(opts: { runs: number; log: (m: string) => voi
     writeFileSync(config, "mode: monitor\n");
     const replay: number[] = [];
     const check: number[] = [];
+    const help: number[] = [];
     const bare: number[] = [];
     for (let i = 0; i < opts.runs; i++) {
       bare.push(runOk(NODE, ["-e", "0"]).wallMs / 1000);
       replay.push(runOk(NODE, [CLI, "replay", pcap]).wallMs / 1000);
       check.push(runOk(NODE, [CLI, "check-config", config]).wallMs / 1000);
+      help.push(runOk(NODE, [CLI, "--help"]).wallMs / 1000);
     }
     opts.log(`cli start-up: empty replay ${fixed(Math.min(...replay), 3)} s best of ${opts.runs}`);
     return {
       runs: opts.runs,
       emptyReplayS: summarize(replay),
       checkConfigS: summarize(check),
+      helpS: summarize(help),
       nodeS: summarize(bare),
     };
   } finally {
@@ -62,6 +67,7 @@ export function cliStartupTable(r: CliStartupResults): string {
     [
       ["`netmon replay` of an empty capture", String(r.runs), mmm(r.emptyReplayS, s)],
       ["`netmon check-config FILE`", String(r.runs), mmm(r.checkConfigS, s)],
+      ["`netmon --help`", String(r.runs), mmm(r.helpS, s)],
       ["`node -e 0` (the floor)", String(r.runs), mmm(r.nodeS, s)],
     ],
   );

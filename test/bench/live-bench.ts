@@ -23,7 +23,14 @@ export interface LiveStep {
   target: number;
   achieved: number;
   seconds: number;
-  netmon: { captured: number; dropped: number; cpuPct: number; rssMb: number };
+  netmon: {
+    captured: number;
+    dropped: number;
+    cpuPct: number;
+    /** netmon's CPU time (user + system, whole step) per 1,000 connections or datagrams the generators made. */
+    cpuMsPerK: number;
+    rssMb: number;
+  };
   tcpdump: { received: number; dropped: number; cpuPct: number };
   /** prom-client's raw p99 and max of the loop delay (ms, including the 10 ms interval), and the lag beyond it. */
   lag: { p99RawMs: number; maxRawMs: number; p99Ms: number; maxMs: number };
@@ -172,6 +179,7 @@ export async function runLiveBench(opts: {
           captured: delta("netmon_packets_captured_total"),
           dropped: delta("netmon_packets_dropped_total"),
           cpuPct: ((cpu1.netmon - cpu0.netmon) / wall) * 100,
+          cpuMsPerK: load.started > 0 ? ((cpu1.netmon - cpu0.netmon) * 1000 * 1000) / load.started : Number.NaN,
           rssMb: rssMb(netmon.pid),
         },
         tcpdump: {
@@ -229,6 +237,7 @@ export function liveTable(r: LiveResults): string {
     `${s.tcpdump.received} / ${s.tcpdump.dropped}`,
     `${fixed(s.lag.p99Ms, 1)} / ${fixed(s.lag.maxMs, 1)}`,
     `${fixed(s.netmon.cpuPct, 0)}% / ${fixed(s.tcpdump.cpuPct, 0)}%`,
+    fixed(s.netmon.cpuMsPerK, 0),
     fixed(s.netmon.rssMb, 0),
     s.machine.cpuPressure10 === null ? "n/a" : `${fixed(s.machine.cpuPressure10, 0)}%`,
   ]);
@@ -241,6 +250,7 @@ export function liveTable(r: LiveResults): string {
       "tcpdump received / dropped",
       "netmon loop lag p99 / max (ms)",
       "CPU netmon / tcpdump",
+      "netmon CPU ms per 1k",
       "netmon RSS MB",
       "CPU pressure (10 s)",
     ],

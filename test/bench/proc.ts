@@ -3,7 +3,8 @@ import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 
 export const NODE = process.execPath;
 export const DIST = new URL("../../", import.meta.url).pathname;
-export const CLI = `${DIST}src/cli.js`;
+/** What ships (package.json `bin`): the bundle `npm run build` writes. */
+export const CLI = `${DIST}bundle/netmon.js`;
 export const BENCH = `${DIST}test/bench/`;
 
 export interface RunResult {

@@ -3,12 +3,12 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import Dockerode from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Baseline } from "../../src/baseline/baseline.js";
 import { listContainers } from "../../src/commands/containers.js";
 import { parseConfigText } from "../../src/config/load.js";
 import type { NetmonConfig } from "../../src/config/schema.js";
+import { DockerSocketClient } from "../../src/inventory/docker-api.js";
 import type { ConnectionEvent } from "../../src/model/events.js";
 import { type AuditReport, runAudit } from "../../src/posture/audit.js";
 import { readConnectionEvents } from "../../src/posture/event-file.js";
@@ -149,7 +149,7 @@ describe.runIf(ready)("posture audit and policy suggest on real containers", () 
     let report: AuditReport;
 
     beforeAll(async () => {
-      report = await runAudit(new Dockerode({ socketPath: "/var/run/docker.sock" }));
+      report = await runAudit(new DockerSocketClient("/var/run/docker.sock"));
     });
 
     it("flags the root container with NET_ADMIN and a writable root filesystem", () => {

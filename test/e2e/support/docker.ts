@@ -5,7 +5,8 @@ import { existsSync } from "node:fs";
 export const DOCKER = "/usr/bin/docker";
 export const TEST_IMAGE = "netmon-test/busybox";
 export const E2E_LABEL = "netmon-e2e=1";
-export const CLI = new URL("../../../dist/src/cli.js", import.meta.url).pathname;
+/** The shipped artefact (package.json `bin`, the image, the unit): the bundle `npm run build` makes. */
+export const CLI = new URL("../../../dist/bundle/netmon.js", import.meta.url).pathname;
 export const SUPPORT = new URL(".", import.meta.url).pathname;
 
 export function docker(...args: string[]): string {
