@@ -59,6 +59,7 @@ export const unexpectedOutbound: DetectorModule<typeof options> = {
   name: "unexpected-outbound",
   help: "a container connects to a destination that no rule, label, DNS name or baseline allows (critical when denylisted)",
   findings: UNEXPECTED_OUTBOUND_FINDINGS,
+  reads: ["connection:attempt"],
   options,
   create(opts, ctx) {
     let judged = 0;

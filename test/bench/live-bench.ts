@@ -179,7 +179,8 @@ export async function runLiveBench(opts: {
           captured: delta("netmon_packets_captured_total"),
           dropped: delta("netmon_packets_dropped_total"),
           cpuPct: ((cpu1.netmon - cpu0.netmon) / wall) * 100,
-          cpuMsPerK: load.started > 0 ? ((cpu1.netmon - cpu0.netmon) * 1000 * 1000) / load.started : Number.NaN,
+          cpuMsPerK:
+            load.started > 0 ? ((cpu1.netmon - cpu0.netmon) * 1000 * 1000) / load.started : Number.NaN,
           rssMb: rssMb(netmon.pid),
         },
         tcpdump: {
