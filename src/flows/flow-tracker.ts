@@ -1,8 +1,8 @@
-// A long file (about 640 lines): the TCP state machine (opening, mid-stream pickup, late answers,
-// tuple reuse, the two-sided end and its timeouts) works on one flow table whose hash chains, age
-// list and free list it maintains itself, allocation-free; split apart, every part would need the
-// table's internals. The initiator rule for unseen openings is in initiator-rule.ts, the ports
-// containers listen on in listening-ports.ts, the timer wheel of the timeouts in flow-timers.ts.
+// A long file (about 620 lines): the TCP state machine (opening, mid-stream pickup, late answers,
+// tuple reuse, the two-sided end and its timeouts) works on one flow table whose age list and free
+// list it maintains itself, allocation-free; split apart, every part would need the table's internals.
+// Elsewhere: initiator rule (initiator-rule.ts), listening ports (listening-ports.ts), timer wheel
+// (flow-timers.ts), hash buckets (flow-buckets.ts), record times (flow-times.ts), record (flow-record.ts).
 import {
   DecodedPacket,
   PROTO_TCP,
@@ -13,8 +13,9 @@ import {
   TCP_SYN,
 } from "../capture/packet.js";
 import type { IpResolver } from "../inventory/types.js";
-import type { ConnectionEvent, ConnectionState, ContainerRef, Direction } from "../model/events.js";
-import { wordsToIp } from "../net/ip-format.js";
+import type { ConnectionEvent, ConnectionState, ContainerRef } from "../model/events.js";
+import { AddressText } from "./address-text.js";
+import { FlowBuckets } from "./flow-buckets.js";
 import { flowHash } from "./flow-hash.js";
 import {
   CLOSER_INITIATOR,
@@ -30,6 +31,7 @@ import {
   ORIGIN_WIRE,
 } from "./flow-record.js";
 import { FlowTimers } from "./flow-timers.js";
+import { FlowTimes } from "./flow-times.js";
 import {
   EPHEMERAL_FROM,
   isUdpServerAnswer,
@@ -75,18 +77,16 @@ function olderFirst(x: FlowRecord, y: FlowRecord): number {
   return x.ageSeq - y.ageSeq;
 }
 
-function directionOf(src: ContainerRef | null, dst: ContainerRef | null): Direction {
-  if (src !== null) return dst !== null ? "internal" : "outbound";
-  return dst !== null ? "inbound" : "external";
-}
-
 /**
  * TCP connection state from control packets, and UDP pseudo-flows. Only flow creation and state
  * changes allocate (the event object); packets of known flows and data packets allocate nothing.
  * Every timeout runs on packet time (`advance`), so replay and live capture behave the same.
  */
 export class FlowTracker {
-  private readonly buckets = new Map<number, FlowRecord>();
+  private readonly buckets = new FlowBuckets();
+  /** The records' times (FlowRecord keeps a slot here); replaced by a smaller one after a burst. */
+  private times = new FlowTimes();
+  private readonly addressText = new AddressText();
   private oldest: FlowRecord | null = null;
   private newest: FlowRecord | null = null;
   private count = 0;
@@ -371,39 +371,12 @@ export class FlowTracker {
   }
 
   private find(hash: number, p: DecodedPacket): FlowRecord | null {
-    let rec = this.buckets.get(hash) ?? null;
+    let rec = this.buckets.first(hash);
     const s = p.src;
     const d = p.dst;
     while (rec !== null) {
-      if (rec.proto === p.proto && rec.version === p.ipVersion) {
-        if (
-          rec.aPort === p.srcPort &&
-          rec.bPort === p.dstPort &&
-          rec.a3 === s[3] &&
-          rec.b3 === d[3] &&
-          rec.a0 === s[0] &&
-          rec.a1 === s[1] &&
-          rec.a2 === s[2] &&
-          rec.b0 === d[0] &&
-          rec.b1 === d[1] &&
-          rec.b2 === d[2]
-        ) {
-          return rec;
-        }
-        if (
-          rec.aPort === p.dstPort &&
-          rec.bPort === p.srcPort &&
-          rec.a3 === d[3] &&
-          rec.b3 === s[3] &&
-          rec.a0 === d[0] &&
-          rec.a1 === d[1] &&
-          rec.a2 === d[2] &&
-          rec.b0 === s[0] &&
-          rec.b1 === s[1] &&
-          rec.b2 === s[2]
-        ) {
-          return rec;
-        }
+      if (rec.hash === hash && rec.proto === p.proto && rec.version === p.ipVersion) {
+        if (rec.hasEnds(s, p.srcPort, d, p.dstPort) || rec.hasEnds(d, p.dstPort, s, p.srcPort)) return rec;
       }
       rec = rec.chain;
     }
@@ -411,18 +384,12 @@ export class FlowTracker {
   }
 
   private isFromInitiator(rec: FlowRecord, p: DecodedPacket): boolean {
-    return (
-      rec.aPort === p.srcPort &&
-      rec.a3 === p.src[3] &&
-      rec.a0 === p.src[0] &&
-      rec.a1 === p.src[1] &&
-      rec.a2 === p.src[2]
-    );
+    return rec.isSideA(p.src, p.srcPort);
   }
 
   private resolveEnds(p: DecodedPacket): void {
-    this.srcIp = wordsToIp(p.src, p.ipVersion);
-    this.dstIp = wordsToIp(p.dst, p.ipVersion);
+    this.srcIp = this.addressText.of(p.src, p.ipVersion);
+    this.dstIp = this.addressText.of(p.dst, p.ipVersion);
     this.srcRef = this.resolver.lookup(this.srcIp, p.ts);
     this.dstRef = this.resolver.lookup(this.dstIp, p.ts);
   }
@@ -443,21 +410,11 @@ export class FlowTracker {
       if (this.oldest.state !== FLOW_CLOSED) this.evicted++;
       this.remove(this.oldest);
     }
-    const rec = this.free.pop() ?? new FlowRecord();
+    const rec = this.free.pop() ?? new FlowRecord(this.times);
     rec.proto = p.proto;
     rec.version = p.ipVersion;
-    const a = swap ? p.dst : p.src;
-    const b = swap ? p.src : p.dst;
-    rec.a0 = a[0]!;
-    rec.a1 = a[1]!;
-    rec.a2 = a[2]!;
-    rec.a3 = a[3]!;
-    rec.b0 = b[0]!;
-    rec.b1 = b[1]!;
-    rec.b2 = b[2]!;
-    rec.b3 = b[3]!;
-    rec.aPort = swap ? p.dstPort : p.srcPort;
-    rec.bPort = swap ? p.srcPort : p.dstPort;
+    if (swap) rec.setEnds(p.dst, p.dstPort, p.src, p.srcPort);
+    else rec.setEnds(p.src, p.srcPort, p.dst, p.dstPort);
     rec.hash = hash;
     rec.state = FLOW_ATTEMPT;
     rec.firstTs = p.ts;
@@ -478,11 +435,10 @@ export class FlowTracker {
     rec.bRef = swap ? this.srcRef : this.dstRef;
     this.srcRef = null;
     this.dstRef = null;
-    rec.direction = directionOf(rec.aRef, rec.bRef);
+    rec.setDirection();
     // A seeded connection was read from /proc, not from an interface.
     rec.iface = origin === ORIGIN_PROC ? "proc" : this.lastIface;
-    rec.chain = this.buckets.get(hash) ?? null;
-    this.buckets.set(hash, rec);
+    this.buckets.add(rec);
     rec.older = this.newest;
     rec.newer = null;
     if (this.newest !== null) this.newest.newer = rec;
@@ -528,22 +484,14 @@ export class FlowTracker {
   }
 
   private remove(rec: FlowRecord): void {
-    // Unlink from the bucket chain.
-    const head = this.buckets.get(rec.hash);
-    if (head === rec) {
-      if (rec.chain === null) this.buckets.delete(rec.hash);
-      else this.buckets.set(rec.hash, rec.chain);
-    } else {
-      let prev = head ?? null;
-      while (prev !== null && prev.chain !== rec) prev = prev.chain;
-      if (prev !== null) prev.chain = rec.chain;
-    }
+    this.buckets.delete(rec);
     this.unlinkAge(rec);
     this.timers.cancel(rec);
     this.count--;
     if (rec.state === FLOW_CLOSED) this.lingering--;
     rec.clear();
     if (this.free.length < FREE_LIST_MAX) this.free.push(rec);
+    else rec.release();
   }
 
   /**
@@ -570,6 +518,15 @@ export class FlowTracker {
       if (rec.timerGen === gen) this.timers.schedule(rec, this.dueOf(rec));
     }
     due.length = 0;
+    const held = this.count + this.free.length;
+    if (this.times.oversizedFor(held)) this.moveTimes(new FlowTimes(2 * held));
+  }
+
+  /** Every record the tracker holds (in the table, on the free list) to the slab `to`. */
+  private moveTimes(to: FlowTimes): void {
+    for (let rec = this.oldest; rec !== null; rec = rec.newer) rec.moveTo(to);
+    for (const rec of this.free) rec.moveTo(to);
+    this.times = to;
   }
 
   /** The earliest packet time at which one of `rec`'s timeouts may hold (see timedOut). */
