@@ -88,6 +88,7 @@ export const unexpectedOutbound: DetectorModule<typeof options> = {
         const why = verdict.denylisted
           ? "a denylisted destination, which must not be allowed"
           : "which no rule, label, DNS name or baseline allows";
+        const dstContainer = ev.dst.container;
         const dst = {
           ip: ev.dst.ip,
           port: ev.dst.port,
@@ -117,8 +118,11 @@ export const unexpectedOutbound: DetectorModule<typeof options> = {
           target: { of: "ports", value: `${ev.dst.port}/${ev.proto}` },
           // A denylisted destination is never folded into a fan-out: each is its own critical alert.
           ...(verdict.denylisted ? {} : { host }),
-          // The label that allows this destination; none for a denylisted one.
-          fix: verdict.denylisted ? null : egressLabelFix({ ...dst, container: ev.dst.container }),
+          // The label that allows this destination; none for a denylisted one. Built when read: a
+          // flood's findings fold into one incident, whose line reads the latest one's.
+          get fix() {
+            return verdict.denylisted ? null : egressLabelFix({ ...dst, container: dstContainer });
+          },
         };
         return [finding];
       },

@@ -176,7 +176,7 @@ export class AlertManager {
       container: f.container,
       summary: f.summary,
       // A fan-out is many destinations: each one's own fix allows it, none allows them all.
-      fix: fanOut ? null : fixOf(f),
+      fix: null,
       runbook: runbookUrlOf(this.opts.runbookBaseUrl, f.detector, fanOut ? FAN_OUT_KIND : f.kind),
       count: 1,
       firstSeen: f.ts,
@@ -202,7 +202,9 @@ export class AlertManager {
       lastNotified: f.ts,
       heapSeq: -1,
       described: false,
+      fixFrom: null,
     };
+    if (!fanOut) this.takeFix(entry, f);
     tallyFinding(entry, f, !fanOut);
     incidentChanged(entry);
     this.byFingerprint.set(fingerprint, entry);
@@ -231,7 +233,7 @@ export class AlertManager {
         entry.base = f.summary;
         a.dst = f.dst;
         a.details = entry.evidence === null ? f.details : entry.evidence.details(f.details);
-        a.fix = fixOf(f);
+        this.takeFix(entry, f);
         if (entry.role === "shape") entry.windowEnd = Math.max(entry.windowEnd, windowEndOf(f));
       }
       if (f.ts > a.lastSeen) {
@@ -285,6 +287,20 @@ export class AlertManager {
     this.update(entry, f);
     this.count(f, "folded");
     return entry;
+  }
+
+  /**
+   * The fix of the incident's latest own finding. Read only when the alert is (describeIncident),
+   * unless a scan's threshold fix may fall back on it at once (incidentChanged): a flood's findings
+   * then never build theirs.
+   */
+  private takeFix(entry: Entry, f: Finding): void {
+    if (entry.measure === null) {
+      entry.fixFrom = f;
+      entry.described = false;
+    } else {
+      entry.alert.fix = fixOf(f);
+    }
   }
 
   /** Brings the summary and targets up to date, before anyone reads the alert. */

@@ -1,8 +1,15 @@
 import { createHash } from "node:crypto";
-import { BoundedMemo } from "../util/bounded-memo.js";
 
-/** Every finding asks for its alert's id: an attack's thousands of findings share a few (sha256 each was a tenth of the daemon's CPU under a flood). */
-const ids = new BoundedMemo<string>(16_384);
+/** Ids held by fingerprintOf's cache before it starts again empty. */
+const MAX_CACHED_IDS = 16_384;
+
+/**
+ * Every finding asks for its alert's id, and an attack's thousands of findings share a few: sha256
+ * each was a tenth of the daemon's CPU under a flood. Nested by detector, workload and key, so a
+ * lookup hashes strings the finding already holds instead of building a new one.
+ */
+const cache = new Map<string, Map<string, Map<string, string>>>();
+let cached = 0;
 
 /**
  * Stable alert id: the first 16 hex chars (64 bits) of sha256 over detector, workload and key.
@@ -10,6 +17,29 @@ const ids = new BoundedMemo<string>(16_384);
  * depends on nothing but the inputs, so ids match across restarts, replays and hosts.
  */
 export function fingerprintOf(detector: string, workload: string, key: string): string {
-  const input = JSON.stringify([detector, workload, key]);
-  return ids.get(input, () => createHash("sha256").update(input).digest("hex").slice(0, 16));
+  let byWorkload = cache.get(detector);
+  if (byWorkload === undefined) {
+    byWorkload = new Map();
+    cache.set(detector, byWorkload);
+  }
+  let byKey = byWorkload.get(workload);
+  if (byKey === undefined) {
+    byKey = new Map();
+    byWorkload.set(workload, byKey);
+  }
+  const hit = byKey.get(key);
+  if (hit !== undefined) return hit;
+  const id = createHash("sha256")
+    .update(JSON.stringify([detector, workload, key]))
+    .digest("hex")
+    .slice(0, 16);
+  if (++cached > MAX_CACHED_IDS) {
+    cache.clear();
+    cached = 1;
+    const fresh = new Map([[key, id]]);
+    cache.set(detector, new Map([[workload, fresh]]));
+    return id;
+  }
+  byKey.set(key, id);
+  return id;
 }

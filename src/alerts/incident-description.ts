@@ -2,7 +2,7 @@ import type { Finding } from "../model/finding.js";
 import type { Entry } from "./incident-entry.js";
 import { incidentSummary } from "./incident-summary.js";
 import { IncidentTally } from "./incident-tally.js";
-import { scanThresholdFix } from "./next-step.js";
+import { fixOf, scanThresholdFix } from "./next-step.js";
 
 /** Counts the finding's value into the incident's tally; true when it is new there. */
 export function tallyFinding(entry: Entry, f: Finding, own: boolean): boolean {
@@ -40,6 +40,10 @@ export function describeIncident(entry: Entry, fanOutAfter: number): void {
   if (entry.described) return;
   entry.described = true;
   const a = entry.alert;
+  if (entry.fixFrom !== null) {
+    a.fix = fixOf(entry.fixFrom);
+    entry.fixFrom = null;
+  }
   const shape = entry.measure?.facts(a.container.name, a.lastSeen) ?? null;
   a.summary = incidentSummary({
     role: entry.role,

@@ -1,4 +1,4 @@
-import type { Severity } from "../model/finding.js";
+import type { Finding, Severity } from "../model/finding.js";
 import type { Alert } from "./alert.js";
 import type { IncidentEvidence } from "./incident-escalation.js";
 import type { IncidentTally } from "./incident-tally.js";
@@ -26,8 +26,10 @@ export interface Entry {
   lastNotified: number;
   /** Seq of this entry's current heap node; older nodes of the entry are stale. */
   heapSeq: number;
-  /** Its summary and targets say every finding taken in (they are written when read, see AlertManager). */
+  /** Its summary, targets and fix say every finding taken in (written when read, see AlertManager). */
   described: boolean;
+  /** The finding whose fix the alert takes when next described (see AlertManager.takeFix). */
+  fixFrom: Finding | null;
 }
 
 /** A frozen copy: sinks and callers can keep it, and cannot change the manager's state through it. */
