@@ -10,22 +10,19 @@
  * /dev/null; what `netmon replay` runs).
  */
 import { openSync } from "node:fs";
-import { Baseline } from "../../src/baseline/baseline.js";
 import { decodePacket } from "../../src/capture/decoder.js";
 import { DecodedPacket } from "../../src/capture/packet.js";
 import { readPcapFile } from "../../src/capture/pcap-file-reader.js";
 import { replayFile } from "../../src/commands/replay.js";
 import { loadConfig } from "../../src/config/load.js";
 import type { NetmonConfig } from "../../src/config/schema.js";
-import { buildEngine } from "../../src/engine/engine.js";
 import { Pipeline } from "../../src/engine/pipeline.js";
 import { FlowTracker } from "../../src/flows/flow-tracker.js";
 import { Inventory } from "../../src/inventory/inventory.js";
 import { loadStaticInventory } from "../../src/inventory/static-inventory.js";
 import { createLogger } from "../../src/util/logger.js";
-import { applyNamesPatch } from "./hot-path-proto.js";
 
-export type ReplayMode = "read" | "decode" | "tracker" | "pipeline" | "full" | "proto";
+export type ReplayMode = "read" | "decode" | "tracker" | "pipeline" | "full";
 
 export interface ReplayWorkerResult {
   mode: ReplayMode;
@@ -196,38 +193,6 @@ export function runReplayMode(
         rssMb: rss(),
       };
     }
-    case "proto": {
-      // The replay path rebuilt here with the prototypes of hot-path-proto.ts that PROTO lists
-      // (names; empty = the stock path, which must match "full").
-      const want = new Set((process.env.PROTO ?? "").split(",").filter(Boolean));
-      if (want.has("names")) applyNamesPatch();
-      const cfg = config(configPath);
-      const log = createLogger(cfg.log.level, { fd: openSync("/dev/null", "w"), sync: true });
-      const inv = inventory(inventoryPath);
-      const engine = buildEngine({
-        config: cfg,
-        containers: inv,
-        baseline: new Baseline(cfg.baseline.maxEntriesPerWorkload),
-        log,
-        logEvents: false,
-      });
-      const { pipeline, detection } = engine;
-      const handler = engine.handlerFor("file");
-      const t = process.hrtime.bigint();
-      const c = process.cpuUsage();
-      const packets = readPcapFile(file, handler).packets;
-      engine.finish();
-      return {
-        mode,
-        packets,
-        seconds: elapsed(t),
-        cpuSeconds: cpuSince(c),
-        events: engine.events,
-        alerts: detection.alerts.stats().fired,
-        flowsCreated: pipeline.tracker.stats().created,
-        rssMb: rss(),
-      };
-    }
     case "full": {
       const cfg = config(configPath);
       const log = createLogger(cfg.log.level, { fd: openSync("/dev/null", "w"), sync: true });
@@ -247,7 +212,7 @@ export function runReplayMode(
   }
 }
 
-const MODES: readonly string[] = ["read", "decode", "tracker", "pipeline", "full", "proto"];
+const MODES: readonly string[] = ["read", "decode", "tracker", "pipeline", "full"];
 
 if (process.argv[1]?.endsWith("replay-worker.js")) {
   const [mode, file, inv, cfg] = process.argv.slice(2);

@@ -5,7 +5,7 @@
  *   npm run build && node dist/test/bench/run.js --only replay,memory   some parts
  *   … --quick                                      smaller and shorter (a smoke run, not numbers)
  *
- * Flags: --only replay,hotpath,memory,live,latency,startup · --rounds N (replay and CLI start-up
+ * Flags: --only replay,memory,live,latency,startup · --rounds N (replay and CLI start-up
  * rounds, default 5) ·
  * --packets N (capture size, default 2,000,000) · --regenerate (rewrite the capture) ·
  * --churn-seconds N (default 150) · --attempts N (latency, default 50) · --no-dissect (skip the
@@ -21,7 +21,6 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, release, totalmem } from "node:os";
 import { cliStartupTable, runCliStartupBench } from "./cli-startup-bench.js";
 import { cleanup, liveUnavailable, removeTempDirs } from "./docker-env.js";
-import { hotpathTable, runHotpathBench } from "./hotpath-bench.js";
 import { latencyTable, runLatencyBench } from "./latency-bench.js";
 import { liveTable, runLiveBench } from "./live-bench.js";
 import { memoryTable, runMemoryBench } from "./memory-bench.js";
@@ -30,7 +29,7 @@ import { replayTable, runReplayBench } from "./replay-bench.js";
 import { runStartupBench, startupTable } from "./startup-bench.js";
 import { loadText, machineLoad } from "./stats.js";
 
-const PARTS = ["replay", "hotpath", "memory", "live", "latency", "startup"] as const;
+const PARTS = ["replay", "memory", "live", "latency", "startup"] as const;
 type Part = (typeof PARTS)[number];
 
 interface Flags {
@@ -85,7 +84,7 @@ function parseFlags(argv: string[]): Flags {
     else if (a === "--out") flags.out = argv[++i] ?? flags.out;
     else if (a === "--help" || a === "-h") {
       process.stdout.write(
-        "usage: node dist/test/bench/run.js [--only replay,hotpath,memory,live,latency,startup] [--quick] [--rounds N] [--packets N] [--regenerate] [--churn-seconds N] [--attempts N] [--no-dissect] [--out FILE]\n",
+        "usage: node dist/test/bench/run.js [--only replay,memory,live,latency,startup] [--quick] [--rounds N] [--packets N] [--regenerate] [--churn-seconds N] [--attempts N] [--no-dissect] [--out FILE]\n",
       );
       process.exit(0);
     } else throw new Error(`unknown flag ${a}`);
@@ -111,9 +110,7 @@ async function main(): Promise<void> {
   const parts: Record<string, unknown> = { ...(previous.parts ?? {}) };
   const tables: string[] = [];
   const skipped: string[] = [];
-  const liveReason = [...flags.only].some((p) => p !== "replay" && p !== "hotpath")
-    ? liveUnavailable()
-    : null;
+  const liveReason = [...flags.only].some((p) => p !== "replay") ? liveUnavailable() : null;
   let partLoad = machineLoad();
   const record = (part: Part, value: object, table: string): void => {
     const load = { before: partLoad, after: machineLoad() };
@@ -144,10 +141,6 @@ async function main(): Promise<void> {
       log,
     });
     record("replay", r, replayTable(r));
-  }
-  if (flags.only.has("hotpath")) {
-    const r = runHotpathBench({ packets: flags.packets, rounds: flags.quick ? 1 : 5, log });
-    record("hotpath", r, hotpathTable(r));
   }
   if (flags.only.has("memory")) {
     const r = await runMemoryBench({
