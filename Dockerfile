@@ -37,8 +37,8 @@ RUN apt-get update \
 WORKDIR /app
 COPY --from=build /src/package.json ./
 COPY --from=build /src/node_modules ./node_modules
-# The bundle alone: node_modules still serves what it loads at run time (pcap, dockerode, yaml,
-# tldts, cytoscape's page script).
+# The bundle alone: node_modules still serves what it loads at run time (pcap, tldts,
+# cytoscape's page script).
 COPY --from=build /src/dist/bundle ./dist/bundle
 COPY config/netmon.yaml /etc/netmon/netmon.yaml
 USER node

@@ -10,16 +10,32 @@ import { type IncomingMessage, request } from "node:http";
  * outside input (the callers parse them with their schemas).
  */
 
-/** An error answer of dockerd, with its HTTP status (404: no such container/image). */
+/**
+ * An error answer of dockerd, with its HTTP status (404: no such container/image). Its text is
+ * dockerode's ("(HTTP code 404) no such container - No such container: abc"), as the audit report
+ * and the log lines printed it before.
+ */
 export class DockerApiError extends Error {
   constructor(
     readonly statusCode: number,
-    what: string,
+    reason: string,
     detail: string,
   ) {
-    super(`(HTTP code ${statusCode}) ${what}${detail === "" ? "" : ` - ${detail}`}`);
-    this.name = "DockerApiError";
+    super(`(HTTP code ${statusCode}) ${reason}${detail === "" ? "" : ` - ${detail}`}`);
+    this.name = "Error";
   }
+}
+
+/** dockerode's words for a status, by the kind of object the path names. */
+function reasonOf(status: number, path: string): string {
+  if (status === 404) {
+    const kind = /^\/(containers|images|networks)\//.exec(path)?.[1];
+    return kind === undefined ? "not found" : `no such ${kind.slice(0, -1)}`;
+  }
+  if (status === 400) return "bad parameter";
+  if (status === 409) return "conflict";
+  if (status === 500) return "server error";
+  return "unexpected";
 }
 
 /** Largest answer read (a host with thousands of containers lists a few MiB). */
@@ -116,7 +132,7 @@ export class DockerSocketClient implements DockerApi {
             return;
           }
           readBody(res, `${method} ${path}`, this.maxBodyBytes).then(
-            (text) => reject(new DockerApiError(status, `${method} ${path}`, errorMessageOf(text))),
+            (text) => reject(new DockerApiError(status, reasonOf(status, path), errorMessageOf(text))),
             reject,
           );
         },

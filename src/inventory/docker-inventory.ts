@@ -256,12 +256,21 @@ export class DockerInventory extends EventEmitter<DockerInventoryEvents> {
     // Inspected a few at a time (one by one, 50 containers kept the daemon from ready for half a
     // second), applied in Docker's order, and one "changed" for the whole sync.
     const ids = [...seen].filter((id) => CONTAINER_ID.test(id));
-    const fetched = await mapLimit(ids, RESYNC_CONCURRENCY, (id) => this.fetchContainer(id));
+    // A container Docker cannot answer for (a 500 while it is removed, a reset socket) costs only
+    // itself: the others are applied, and the first error is still reported.
+    const errors: unknown[] = [];
+    const fetched = await mapLimit(ids, RESYNC_CONCURRENCY, (id) =>
+      this.fetchContainer(id).catch((error: unknown) => {
+        errors.push(error);
+        return null;
+      }),
+    );
     for (let i = 0; i < ids.length; i++) this.applyContainer(ids[i]!, fetched[i] ?? null, atMs);
     for (const c of this.inventory.running()) {
       if (!seen.has(c.ref.id)) this.inventory.stopped(c.ref.id, atMs);
     }
     this.emit("changed");
+    if (errors.length > 0) throw errors[0];
   }
 }
 

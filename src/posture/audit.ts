@@ -2,6 +2,7 @@ import type { Baseline } from "../baseline/baseline.js";
 import { parseContainerInspect } from "../inventory/parse-inspect.js";
 import type { ContainerInfo } from "../inventory/types.js";
 import { workloadOf } from "../model/workload.js";
+import { mapLimit } from "../util/map-limit.js";
 import {
   CHECKS,
   type ContainerPosture,
@@ -66,19 +67,6 @@ const statusOf = (err: unknown): number | undefined =>
   typeof err === "object" && err !== null ? (err as { statusCode?: number }).statusCode : undefined;
 
 const message = (err: unknown): string => (err instanceof Error ? err.message : String(err)).split("\n")[0]!;
-
-async function pool<T, R>(items: readonly T[], size: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(size, items.length)) }, worker));
-  return out;
-}
 
 interface Gathered {
   info: ContainerInfo;
@@ -172,7 +160,7 @@ export async function runAudit(docker: PostureDockerClient, opts: AuditOptions =
   const networks: NetworkFacts[] = parseNetworks(await docker.listNetworks());
   const ids = (await docker.listContainers()).map(idSchemaOk).filter((id): id is string => id !== null);
   const gathered = (
-    await pool(ids, opts.concurrency ?? 4, (id) => gather(docker, id, opts.probeFiles !== false, errors))
+    await mapLimit(ids, opts.concurrency ?? 4, (id) => gather(docker, id, opts.probeFiles !== false, errors))
   ).filter((g): g is Gathered => g !== null);
 
   const containerNames = new Set<string>();
