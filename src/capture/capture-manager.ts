@@ -62,6 +62,13 @@ export class CaptureManager {
     return [...this.sessions.keys()];
   }
 
+  /** Packets captured on any interface and not yet handed to the pipeline. */
+  backlog(): number {
+    let n = 0;
+    for (const session of this.sessions.values()) n += session.backlog;
+    return n;
+  }
+
   /** True when every wanted interface has a running session. */
   healthy(): boolean {
     return this.failures.size === 0;

@@ -1,4 +1,5 @@
 import { LINKTYPE_ETHERNET, LINKTYPE_LINUX_SLL, LINKTYPE_NULL, LINKTYPE_RAW } from "./packet.js";
+import { PacketQueue } from "./packet-queue.js";
 import { loadPcapBinding, type NativePcapSession } from "./pcap-binding.js";
 import type { CaptureStats, RawPacketHandler } from "./source.js";
 
@@ -38,6 +39,9 @@ export function explainOpenError(iface: string, message: string): string {
   return `cannot capture on ${iface}: ${message}`;
 }
 
+/** The longest the pipeline runs from the queue before timers and I/O get a turn. */
+const SLICE_MS = 10;
+
 /** u_int counters from pcap_stats wrap at 2^32: accumulate deltas so totals only grow. */
 class WrappingCounter {
   private last = 0;
@@ -50,9 +54,10 @@ class WrappingCounter {
 }
 
 /**
- * A live libpcap session on one interface. Packets are handed to `onPacket` straight from the
- * reused capture buffer (nothing is allocated per packet). A read error (the interface went away)
- * closes the session and is reported once through `onError`.
+ * A live libpcap session on one interface. Packets are copied from the capture buffer into a
+ * PacketQueue and handed to `onPacket` from there in slices of at most SLICE_MS (nothing is
+ * allocated per packet). A read error (the interface went away) closes the session and is
+ * reported once through `onError`.
  */
 export class LiveCapture {
   private session: NativePcapSession | null = null;
@@ -64,6 +69,9 @@ export class LiveCapture {
   private readonly ifDropped = new WrappingCounter();
   /** Exceptions thrown by the handler (counted, never allowed to kill the process). */
   handlerErrors = 0;
+  private readonly queue: PacketQueue;
+  private processing = false;
+  private readonly safeHandler: RawPacketHandler;
 
   constructor(
     readonly iface: string,
@@ -73,6 +81,20 @@ export class LiveCapture {
     private readonly onWarning: (message: string) => void = () => {},
   ) {
     this.buf = Buffer.alloc(opts.snaplen);
+    // As deep as the kernel's own buffer: a backlog waits here instead of there.
+    this.queue = new PacketQueue(opts.bufferSizeMb * 1024 * 1024);
+    this.safeHandler = (buf, start, caplen, wire, tsMs, linkType) => {
+      try {
+        this.onPacket(buf, start, caplen, wire, tsMs, linkType);
+      } catch {
+        this.handlerErrors++;
+      }
+    };
+  }
+
+  /** Packets copied out of libpcap and not yet handed on. */
+  get backlog(): number {
+    return this.queue.length;
   }
 
   get isOpen(): boolean {
@@ -120,6 +142,7 @@ export class LiveCapture {
     if (s === null) return;
     this.sampleStats();
     this.session = null;
+    this.queue.clear();
     closedSessions.push(s);
     // close() only sets libpcap's break flag; in non-blocking mode libpcap notices it at the next
     // packet, and only then releases the handle and stops polling. Until then the poll callback
@@ -137,7 +160,8 @@ export class LiveCapture {
     return {
       iface: this.iface,
       received: this.received.total,
-      dropped: this.dropped.total,
+      // The kernel's drops and the queue's: packets netmon never judged, whichever buffer was full.
+      dropped: this.dropped.total + this.queue.dropped,
       ifDropped: this.ifDropped.total,
     };
   }
@@ -170,11 +194,19 @@ export class LiveCapture {
     if (this.session === null) return;
     const h = this.header;
     const tsMs = h.readUInt32LE(0) * 1000 + h.readUInt32LE(4) / 1000;
-    const caplen = h.readUInt32LE(8);
-    try {
-      this.onPacket(this.buf, 0, caplen, h.readUInt32LE(12), tsMs, this.linkType);
-    } catch {
-      this.handlerErrors++;
+    const caplen = Math.min(h.readUInt32LE(8), this.buf.length);
+    this.queue.push(this.buf, 0, caplen, h.readUInt32LE(12), tsMs);
+    if (!this.processing) {
+      this.processing = true;
+      setImmediate(() => this.processSlice());
     }
   }
+
+  private processSlice(): void {
+    const left = this.queue.drain(this.safeHandler, this.linkType, performance.now() + SLICE_MS, now);
+    if (left > 0 && this.session !== null) setImmediate(() => this.processSlice());
+    else this.processing = false;
+  }
 }
+
+const now = (): number => performance.now();

@@ -32,7 +32,7 @@ const captureSchema = z
     ),
     bufferSizeMb: doc(
       z.number().int().min(1).max(1024).default(16),
-      "Kernel capture buffer per interface (MiB): larger absorbs bursts without drops.",
+      "Kernel capture buffer per interface (MiB), and as much again in netmon's own queue (filled only while it is behind): larger absorbs bursts without drops.",
     ),
     snaplen: doc(
       z.number().int().min(128).max(65535).default(4352),

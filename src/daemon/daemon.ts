@@ -319,7 +319,9 @@ export class Daemon {
     this.timers.push(
       setInterval(() => {
         const now = this.wallClockBehindCapture();
-        if (now - this.engine.clock.now >= TICK_EVERY_MS) this.engine.tick(now);
+        // Never past packets still queued for the pipeline: they move the clock themselves.
+        if (now - this.engine.clock.now >= TICK_EVERY_MS && this.captures.backlog() === 0)
+          this.engine.tick(now);
       }, FALLBACK_CHECK_MS),
     );
     this.timers.push(

@@ -150,7 +150,7 @@ export class NetmonMetrics implements AlertSink {
     pulledCounter(
       r,
       "netmon_packets_dropped_total",
-      "Packets lost before netmon saw them (kernel buffer full, or interface drops), by interface.",
+      "Packets lost before netmon judged them (kernel buffer or netmon's own queue full, or interface drops), by interface.",
       ["interface"],
       () =>
         sources
