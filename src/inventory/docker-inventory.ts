@@ -7,14 +7,14 @@ import { EventLineSplitter } from "./event-lines.js";
 import type { Inventory } from "./inventory.js";
 import {
   bridgeInterfaceOf,
+  CONTAINER_ID,
+  containerIdOf,
   imageLabelsOf,
   networkInspectSchema,
   parseContainerInspect,
 } from "./parse-inspect.js";
 import type { ContainerInfo } from "./types.js";
 
-/** Docker container ids as the API gives them (anything else is never sent back to it). */
-const CONTAINER_ID = /^[0-9a-f]{12,64}$/;
 /** Inspections in flight during a full sync: dockerd answers them in parallel. */
 const RESYNC_CONCURRENCY = 8;
 
@@ -252,10 +252,10 @@ export class DockerInventory extends EventEmitter<DockerInventoryEvents> {
   private async resync(atMs: number): Promise<void> {
     await this.refreshNetworks();
     const list = await this.docker.listContainers();
-    const seen = new Set(list.map(idOfSummary).filter((id): id is string => id !== null));
     // Inspected a few at a time (one by one, 50 containers kept the daemon from ready for half a
     // second), applied in Docker's order, and one "changed" for the whole sync.
-    const ids = [...seen].filter((id) => CONTAINER_ID.test(id));
+    const ids = list.map(containerIdOf).filter((id): id is string => id !== null);
+    const seen = new Set(ids);
     // A container Docker cannot answer for (a 500 while it is removed, a reset socket) costs only
     // itself: the others are applied, and the first error is still reported.
     const errors: unknown[] = [];
@@ -272,10 +272,4 @@ export class DockerInventory extends EventEmitter<DockerInventoryEvents> {
     this.emit("changed");
     if (errors.length > 0) throw errors[0];
   }
-}
-
-/** A container's id in GET /containers/json, when the entry has one. */
-function idOfSummary(summary: unknown): string | null {
-  const id = typeof summary === "object" && summary !== null ? (summary as { Id?: unknown }).Id : undefined;
-  return typeof id === "string" ? id : null;
 }

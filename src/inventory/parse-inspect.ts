@@ -27,8 +27,17 @@ const endpointSchema = z.looseObject({
 
 const portBindingSchema = z.looseObject({ HostIp: optStr(64), HostPort: optStr(8) });
 
+/** A container id as the Docker API gives it (anything else is never sent back to it). */
+export const CONTAINER_ID = /^[0-9a-f]{12,64}$/;
+
+/** The id of an entry of GET /containers/json, when it has a well-formed one. */
+export function containerIdOf(summary: unknown): string | null {
+  const id = typeof summary === "object" && summary !== null ? (summary as { Id?: unknown }).Id : undefined;
+  return typeof id === "string" && CONTAINER_ID.test(id) ? id : null;
+}
+
 export const containerInspectSchema = z.looseObject({
-  Id: z.string().regex(/^[0-9a-f]{12,64}$/, "must be a hex container id"),
+  Id: z.string().regex(CONTAINER_ID, "must be a hex container id"),
   Name: optStr(256),
   Image: optStr(256),
   Config: z
@@ -63,7 +72,7 @@ export const containerInspectSchema = z.looseObject({
 export type ContainerInspect = z.infer<typeof containerInspectSchema>;
 
 export const networkInspectSchema = z.looseObject({
-  Id: z.string().regex(/^[0-9a-f]{12,64}$/),
+  Id: z.string().regex(CONTAINER_ID),
   Name: str(256),
   Driver: optStr(64),
   Options: z.record(z.string(), z.string()).nullish(),

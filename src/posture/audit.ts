@@ -1,5 +1,5 @@
 import type { Baseline } from "../baseline/baseline.js";
-import { parseContainerInspect } from "../inventory/parse-inspect.js";
+import { containerIdOf, parseContainerInspect } from "../inventory/parse-inspect.js";
 import type { ContainerInfo } from "../inventory/types.js";
 import { workloadOf } from "../model/workload.js";
 import { mapLimit } from "../util/map-limit.js";
@@ -57,11 +57,6 @@ export interface AuditReport {
 }
 
 const DEFAULT_MIN_OBSERVED_MS = 3_600_000;
-
-const idSchemaOk = (raw: unknown): string | null => {
-  const id = typeof raw === "object" && raw !== null ? (raw as { Id?: unknown }).Id : undefined;
-  return typeof id === "string" && /^[0-9a-f]{12,64}$/.test(id) ? id : null;
-};
 
 const statusOf = (err: unknown): number | undefined =>
   typeof err === "object" && err !== null ? (err as { statusCode?: number }).statusCode : undefined;
@@ -158,7 +153,7 @@ export async function runAudit(docker: PostureDockerClient, opts: AuditOptions =
   const errors: string[] = [];
   const host = parseHostSecurity(await docker.info());
   const networks: NetworkFacts[] = parseNetworks(await docker.listNetworks());
-  const ids = (await docker.listContainers()).map(idSchemaOk).filter((id): id is string => id !== null);
+  const ids = (await docker.listContainers()).map(containerIdOf).filter((id): id is string => id !== null);
   const gathered = (
     await mapLimit(ids, opts.concurrency ?? 4, (id) => gather(docker, id, opts.probeFiles !== false, errors))
   ).filter((g): g is Gathered => g !== null);
